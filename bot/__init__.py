@@ -1,0 +1,3 @@
+"""docker-chatops: the Docker CLI in Slack, through one permissioned router."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,227 @@
+"""Typed, validated arguments of each command: what the parser produces and the engine receives.
+
+Every value that came from a user is checked here, before anything reaches Docker: names and references
+against Docker's own grammar, filters against each command's allowed keys and values, numbers against bounds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+# Docker's own grammar (moby: daemon/names, distribution/reference), kept a little stricter in length.
+_CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
+_IMAGE_REF = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._/:@+-]{0,254}$")
+_VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$")
+_PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
+_FILTER_VALUE = re.compile(r"^[^\x00-\x1f\x7f]{0,256}$")
+DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
+_RFC3339ISH = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+UNIX_TS = re.compile(r"^\d{1,10}(?:\.\d{1,9})?$")
+
+MAX_LOG_LINES = 1000
+DEFAULT_LOG_LINES = 50
+
+
+def _checked(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise ValueError(f"{value!r} is not a valid {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+ContainerName = Annotated[str, _checked(_CONTAINER_NAME, "container name or ID")]
+ImageRef = Annotated[str, _checked(_IMAGE_REF, "image reference")]
+ObjectRef = Annotated[str, _checked(_IMAGE_REF, "container, image or volume name or ID")]
+VolumeName = Annotated[str, _checked(_VOLUME_NAME, "volume name")]
+ProjectName = Annotated[str, _checked(_PROJECT_NAME, "compose project name")]
+
+Filters = Mapping[str, tuple[str, ...]]
+
+
+class Args(BaseModel):
+    """Base of every command's arguments: immutable, no unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _bool_value(value: str, key: str) -> str:
+    if value not in {"true", "false", "1", "0"}:
+        raise ValueError(f"filter {key}={value!r}: expected true or false")
+    return "true" if value in {"true", "1"} else "false"
+
+
+class FilteredArgs(Args):
+    """Arguments with docker's `-f KEY=VALUE` filters; subclasses name their keys and value checks."""
+
+    filter_keys: ClassVar[Mapping[str, frozenset[str] | None]] = {}
+    bool_keys: ClassVar[frozenset[str]] = frozenset()
+
+    filters: Filters = Field(default_factory=dict)
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _parse_filters(cls, raw: Any) -> Any:
+        if isinstance(raw, Mapping):
+            return raw
+        parsed: dict[str, list[str]] = {}
+        for item in raw or ():
+            key, sep, value = str(item).partition("=")
+            key = key.strip().lower()
+            if not sep or not key:
+                raise ValueError(f"bad format of filter {item!r} (expected KEY=VALUE)")
+            if key not in cls.filter_keys:
+                known = ", ".join(cls.filter_keys)
+                raise ValueError(f"invalid filter {key!r}; valid filters here: {known}")
+            if not _FILTER_VALUE.fullmatch(value):
+                raise ValueError(f"filter {key}: value too long or has control characters")
+            allowed = cls.filter_keys[key]
+            if key in cls.bool_keys:
+                value = _bool_value(value, key)
+            elif allowed is not None and value not in allowed:
+                raise ValueError(f"invalid filter {key}={value!r}; expected one of {', '.join(sorted(allowed))}")
+            parsed.setdefault(key, []).append(value)
+        return {key: tuple(values) for key, values in parsed.items()}
+
+
+_STATUSES = frozenset({"created", "restarting", "running", "removing", "paused", "exited", "dead"})
+_HEALTH = frozenset({"starting", "healthy", "unhealthy", "none"})
+
+
+class PsArgs(FilteredArgs):
+    """`ps`: list containers."""
+
+    filter_keys: ClassVar[Mapping[str, frozenset[str] | None]] = {
+        "status": _STATUSES,
+        "name": None,
+        "label": None,
+        "ancestor": None,
+        "exited": None,
+        "health": _HEALTH,
+        "id": None,
+        "before": None,
+        "since": None,
+        "volume": None,
+        "network": None,
+        "publish": None,
+        "expose": None,
+    }
+
+    all: bool = False
+    quiet: bool = False
+    size: bool = False
+    no_trunc: bool = False
+    last: int = Field(default=-1, ge=-1, le=10_000)
+    latest: bool = False
+
+    @field_validator("filters")
+    @classmethod
+    def _exited_is_int(cls, filters: Filters) -> Filters:
+        for value in filters.get("exited", ()):
+            if not re.fullmatch(r"-?\d{1,3}", value):
+                raise ValueError(f"filter exited={value!r}: expected an exit code (a number)")
+        return filters
+
+
+class ImagesArgs(FilteredArgs):
+    """`images`: list images."""
+
+    filter_keys: ClassVar[Mapping[str, frozenset[str] | None]] = {
+        "dangling": None,
+        "label": None,
+        "reference": None,
+        "before": None,
+        "since": None,
+    }
+    bool_keys: ClassVar[frozenset[str]] = frozenset({"dangling"})
+
+    all: bool = False
+    quiet: bool = False
+    no_trunc: bool = False
+    reference: ImageRef | None = None
+
+
+class InspectArgs(Args):
+    """`inspect`: one container, image or volume, resolved in that order unless `--type` says."""
+
+    target: ObjectRef
+    raw_json: bool = False
+    type: Literal["container", "image", "volume"] | None = None
+
+
+class LogsArgs(Args):
+    """`logs`: the last lines of one container."""
+
+    container: ContainerName
+    tail: int = Field(default=DEFAULT_LOG_LINES, ge=0, le=MAX_LOG_LINES)
+    since: str | None = None
+    timestamps: bool = False
+
+    @field_validator("tail", mode="before")
+    @classmethod
+    def _tail_all(cls, value: Any) -> Any:
+        return MAX_LOG_LINES if value == "all" else value
+
+    @field_validator("since")
+    @classmethod
+    def _since(cls, value: str | None) -> str | None:
+        if value is None or any(p.fullmatch(value) for p in (DURATION, _RFC3339ISH, UNIX_TS)):
+            return value
+        raise ValueError(f"--since {value!r}: expected a duration (10m, 1h30m), a timestamp or RFC 3339 time")
+
+
+class SystemDfArgs(Args):
+    """`system df`: disk usage."""
+
+    verbose: bool = False
+
+
+class VolumeLsArgs(FilteredArgs):
+    """`volume ls`: list volumes."""
+
+    filter_keys: ClassVar[Mapping[str, frozenset[str] | None]] = {
+        "dangling": None,
+        "name": None,
+        "driver": None,
+        "label": None,
+    }
+    bool_keys: ClassVar[frozenset[str]] = frozenset({"dangling"})
+
+    quiet: bool = False
+
+
+class VolumeInspectArgs(Args):
+    """`volume inspect`: one volume."""
+
+    name: VolumeName
+    raw_json: bool = False
+
+
+class NoArgs(Args):
+    """Commands that take no arguments: `version`, `info`."""
+
+
+class HelpArgs(Args):
+    """`help [COMMAND]`."""
+
+    command: tuple[str, ...] = ()
+
+
+class ComposeLsArgs(Args):
+    """`compose ls`: projects from the containers' compose labels."""
+
+    all: bool = False
+    quiet: bool = False
+
+
+class ComposePsArgs(Args):
+    """`compose ps PROJECT`."""
+
+    project: ProjectName
+    all: bool = False
+    quiet: bool = False

@@ -1,0 +1,209 @@
+"""From text to typed commands, with the Docker CLI's grammar (pflag style) and no shell.
+
+`parse("docker ps -a && images -q")` gives two `Command`s. Anything wrong — an unknown command or flag,
+a missing value, a bad filter — is a `UsageError` carrying the command's usage line and, where one is
+close, a did-you-mean. The parser never calls Docker and never exits the process.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.commands.args import Args
+from bot.commands.catalog import CATALOG, Catalog, CommandSpec, Option
+from bot.commands.tokens import split_words
+from bot.errors import UsageError
+
+MAX_TEXT = 4000
+MAX_CHAIN = 10
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One parsed command: which spec, its validated arguments, and its words as typed."""
+
+    spec: CommandSpec
+    args: Args
+    text: str
+
+
+def parse(text: str, catalog: Catalog = CATALOG) -> tuple[Command, ...]:
+    """Parse `text` (one command or an `&&` chain) into commands, or raise `UsageError`."""
+    if len(text) > MAX_TEXT:
+        raise UsageError(f"the command is too long ({len(text)} characters; at most {MAX_TEXT})")
+    groups: list[list[str]] = [[]]
+    for word in split_words(text):
+        if word.operator:
+            groups.append([])
+        else:
+            groups[-1].append(word.text)
+    if len(groups) > MAX_CHAIN:
+        raise UsageError(f"too many chained commands ({len(groups)}; at most {MAX_CHAIN})")
+    if len(groups) > 1 and any(not g or g == ["docker"] for g in groups):
+        raise UsageError("a command is missing before or after &&", hint="e.g. ps -a && images")
+    return tuple(_parse_one(words, catalog) for words in groups)
+
+
+def _parse_one(words: list[str], catalog: Catalog) -> Command:
+    if words and words[0] in {"docker", "/docker"}:
+        words = words[1:]
+    if not words:
+        return Command(_spec(catalog, "help"), _spec(catalog, "help").args_model(), "help")
+    resolved = catalog.resolve(words)
+    if resolved is None:
+        raise _unknown_command(words, catalog)
+    spec, rest = resolved
+    if any(w in {"-h", "--help"} for w in rest):
+        help_spec = _spec(catalog, "help")
+        help_args = help_spec.args_model.model_validate({"command": tuple(spec.name.split())})
+        return Command(help_spec, help_args, f"help {spec.name}")
+    values = _bind(spec, rest)
+    try:
+        parsed = spec.args_model(**values)
+    except ValidationError as exc:
+        raise _invalid(spec, exc) from None
+    return Command(spec, parsed, shlex.join([*spec.name.split(), *rest]))
+
+
+def _spec(catalog: Catalog, name: str) -> CommandSpec:
+    spec = catalog.get(name)
+    if spec is None:  # pragma: no cover - the catalog always has help
+        raise LookupError(name)
+    return spec
+
+
+def _unknown_command(words: list[str], catalog: Catalog) -> UsageError:
+    subcommands = catalog.subcommands(words[0])
+    if subcommands and (len(words) == 1 or words[1].startswith("-")):
+        return UsageError(
+            f'"{words[0]}" needs a subcommand: {", ".join(subcommands)}', usage=f"{words[0]} COMMAND"
+        )
+    suggestion = catalog.suggest(words)
+    typed = " ".join(words[:2]) if subcommands else words[0]
+    hint = f'did you mean "{suggestion}"?' if suggestion else 'try "help" for the list of commands'
+    return UsageError(f'unknown command "{typed}"', hint=hint)
+
+
+def _bind(spec: CommandSpec, rest: list[str]) -> dict[str, Any]:
+    """Assign words to options and positionals, pflag style: `-aq`, `-n5`, `--tail=5`, `--`."""
+    values: dict[str, Any] = dict(spec.preset)
+    positionals: list[str] = []
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        i += 1
+        if word == "--":
+            positionals.extend(rest[i:])
+            break
+        if word.startswith("--") and len(word) > 2:
+            name, has_value, inline = word.partition("=")
+            option = _known_option(spec, name)
+            if option.takes_value:
+                if not has_value:
+                    inline, i = _next_value(spec, option, name, rest, i)
+                _store(values, option, inline)
+            else:
+                _store(values, option, _switch_value(spec, name, inline) if has_value else True)
+        elif word.startswith("-") and len(word) > 1:
+            i = _bind_shorts(spec, word, rest, i, values)
+        else:
+            positionals.append(word)
+    _bind_positionals(spec, positionals, values)
+    return values
+
+
+def _bind_shorts(spec: CommandSpec, word: str, rest: list[str], i: int, values: dict[str, Any]) -> int:
+    for offset, letter in enumerate(word[1:], start=1):
+        flag = "-" + letter
+        option = _known_option(spec, flag, cluster=word)
+        if not option.takes_value:
+            _store(values, option, True)
+            continue
+        inline = word[offset + 1 :]
+        if inline:
+            _store(values, option, inline.removeprefix("="))
+            return i
+        value, i = _next_value(spec, option, flag, rest, i)
+        _store(values, option, value)
+        return i
+    return i
+
+
+def _known_option(spec: CommandSpec, flag: str, cluster: str | None = None) -> Option:
+    option = spec.option(flag)
+    if option is not None:
+        return option
+    if flag in spec.refused:
+        raise UsageError(f"{flag} is not supported here: {spec.refused[flag]}", usage=spec.usage)
+    if cluster is not None:
+        message = f"unknown shorthand flag: {flag[1]!r} in {cluster}"
+    else:
+        message = f"unknown flag: {flag}"
+    close = difflib.get_close_matches(flag, spec.flag_spellings(), n=1, cutoff=0.6)
+    hint = f'did you mean "{close[0]}"?' if close else f'see "help {spec.name}"'
+    return _raise(UsageError(message, usage=spec.usage, hint=hint))
+
+
+def _raise(error: UsageError) -> Option:
+    raise error
+
+
+def _next_value(spec: CommandSpec, option: Option, flag: str, rest: list[str], i: int) -> tuple[str, int]:
+    if i >= len(rest):
+        raise UsageError(f"flag needs an argument: {flag} {option.metavar}", usage=spec.usage)
+    return rest[i], i + 1
+
+
+def _switch_value(spec: CommandSpec, flag: str, text: str) -> bool:
+    if text.lower() in _TRUE:
+        return True
+    if text.lower() in _FALSE:
+        return False
+    raise UsageError(f'invalid argument "{text}" for "{flag}": expected true or false', usage=spec.usage)
+
+
+def _store(values: dict[str, Any], option: Option, value: Any) -> None:
+    if option.repeat:
+        values.setdefault(option.dest, []).append(value)
+    else:
+        values[option.dest] = value
+
+
+def _bind_positionals(spec: CommandSpec, words: list[str], values: dict[str, Any]) -> None:
+    required = [p for p in spec.positionals if p.required]
+    many = any(p.many for p in spec.positionals)
+    if len(words) < len(required) or (not many and len(words) > len(spec.positionals)):
+        expected = _expected_count(spec)
+        raise UsageError(f'"{spec.name}" {expected}', usage=spec.usage)
+    for index, positional in enumerate(spec.positionals):
+        if positional.many:
+            values[positional.dest] = tuple(words[index:])
+        elif index < len(words):
+            values[positional.dest] = words[index]
+
+
+def _expected_count(spec: CommandSpec) -> str:
+    required = sum(p.required for p in spec.positionals)
+    total = len(spec.positionals)
+    if total == 0:
+        return "accepts no arguments"
+    if required == total:
+        return f"requires exactly {total} argument{'s' if total > 1 else ''}"
+    return f"accepts at most {total} argument{'s' if total > 1 else ''}"
+
+
+def _invalid(spec: CommandSpec, exc: ValidationError) -> UsageError:
+    error = exc.errors(include_url=False)[0]
+    dest = str(error["loc"][0]) if error["loc"] else ""
+    where = next((o.long for o in spec.options if o.dest == dest), None) or next(
+        (p.metavar for p in spec.positionals if p.dest == dest), dest
+    )
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return UsageError(f"{where}: {message}" if where else message, usage=spec.usage)

@@ -1,0 +1,108 @@
+"""Split command text into words the way a POSIX shell would, without ever running one.
+
+Quoting (single, double, backslash) works as in `sh`; `&&` outside quotes separates chained commands. Every
+other shell operator outside quotes (`|`, `;`, `>`, `<`, `&`, `$(…)`, backticks) is refused with an
+explanation, so `docker ps | grep web` gets a clear answer instead of a surprising one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.errors import UsageError
+
+AND = "&&"
+# Slack and phone keyboards turn quotes into typographic ones; people mean the plain ones.
+_SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
+_OPERATORS = {
+    "|": "pipes",
+    ";": "';' lists",
+    ">": "redirections",
+    "<": "redirections",
+    "&": "background jobs",
+    "`": "command substitution",
+    "$(": "command substitution",
+}
+_DOUBLE_QUOTE_ESCAPES = {'"', "\\", "$", "`"}
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One word of the text; `operator` is True only for an unquoted `&&`."""
+
+    text: str
+    operator: bool = False
+
+
+def split_words(text: str) -> list[Word]:
+    """Tokenise `text` like `sh` does for simple commands; raise `UsageError` on shell syntax we refuse."""
+    text = text.translate(_SMART_QUOTES)
+    words: list[Word] = []
+    current: list[str] = []
+    in_word = False
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char.isspace():
+            if in_word:
+                words.append(Word("".join(current)))
+                current, in_word = [], False
+            i += 1
+        elif char == "'":
+            end = text.find("'", i + 1)
+            if end < 0:
+                raise UsageError("unterminated single quote", hint="close the ' or remove it")
+            current.append(text[i + 1 : end])
+            in_word, i = True, end + 1
+        elif char == '"':
+            i = _double_quoted(text, i + 1, current)
+            in_word = True
+        elif char == "\\":
+            if i + 1 < n:
+                current.append(text[i + 1])
+            in_word, i = True, i + 2
+        elif text.startswith(AND, i):
+            if in_word:
+                words.append(Word("".join(current)))
+                current, in_word = [], False
+            words.append(Word(AND, operator=True))
+            i += 2
+        elif (operator := _operator_at(text, i)) is not None:
+            raise UsageError(
+                f"{_OPERATORS[operator]} ({operator!s}) are not supported: the bot runs Docker commands, not a shell",
+                hint="chain commands with && ; filter with -f KEY=VALUE (e.g. ps -f name=web)",
+            )
+        else:
+            current.append(char)
+            in_word, i = True, i + 1
+    if in_word:
+        words.append(Word("".join(current)))
+    return words
+
+
+def _double_quoted(text: str, i: int, out: list[str]) -> int:
+    """Append the content of a double-quoted string starting at `i`; return the index after its end."""
+    n = len(text)
+    while i < n:
+        char = text[i]
+        if char == '"':
+            return i + 1
+        if char == "\\" and i + 1 < n and text[i + 1] in _DOUBLE_QUOTE_ESCAPES:
+            out.append(text[i + 1])
+            i += 2
+            continue
+        if char == "`" or text.startswith("$(", i):
+            raise UsageError(
+                "command substitution is not supported: the bot runs Docker commands, not a shell",
+                hint="quote the text with ' instead",
+            )
+        out.append(char)
+        i += 1
+    raise UsageError('unterminated double quote', hint='close the " or remove it')
+
+
+def _operator_at(text: str, i: int) -> str | None:
+    if text.startswith("$(", i):
+        return "$("
+    char = text[i]
+    return char if char in _OPERATORS else None

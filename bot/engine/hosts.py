@@ -1,0 +1,148 @@
+"""Named Docker hosts and their clients, and the one place where Docker's errors become ours.
+
+Each host gets one low-level `docker.APIClient` per thread (docker-py does not promise thread safety) with a
+timeout on every call. The API version is negotiated once per host and reused. `docker_errors` maps
+docker-py and requests exceptions to `NotFound`, `Conflict`, `OperationFailed` and `EngineUnavailable`;
+nothing above the engine ever sees a docker-py exception.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import docker.errors
+import docker.tls
+import requests.exceptions
+
+from bot.errors import Conflict, EngineUnavailable, NotFound, OperationFailed
+from bot.settings import HostConfig, Settings
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+ENGINE_HINT = "start dockerd, or point DOCKER_HOST (or [[hosts]] in CHATOPS_CONFIG) at a running engine"
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """Where one Docker engine answers, and how long to wait for it."""
+
+    name: str
+    url: str
+    timeout: float
+    tls: docker.tls.TLSConfig | bool = False
+
+
+class HostClient:
+    """Lazily connected, per-thread low-level clients for one host."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self._local = threading.local()
+        self._version: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def api(self) -> Any:
+        """This thread's `docker.APIClient`; the first use negotiates the API version (inside `docker_errors`)."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            with self._lock:
+                version = self._version or "auto"
+                client = docker.APIClient(
+                    base_url=self.host.url, version=version, timeout=self.host.timeout, tls=self.host.tls
+                )
+                self._version = client.api_version
+            self._local.client = client
+        return client
+
+    def close(self) -> None:
+        """Close this thread's client, if any."""
+        client = getattr(self._local, "client", None)
+        if client is not None:
+            client.close()
+            self._local.client = None
+
+
+def hosts_from_settings(settings: Settings) -> list[Host]:
+    """The configured `[[hosts]]`, or one host from DOCKER_HOST (else the local socket) named CHATOPS_HOST_NAME."""
+    if settings.file.hosts:
+        return [_host_from_config(h, settings.chatops_docker_timeout) for h in settings.file.hosts]
+    url = settings.docker_host or DEFAULT_SOCKET
+    tls: docker.tls.TLSConfig | bool = False
+    if os.environ.get("DOCKER_TLS_VERIFY") and url.startswith("tcp://"):
+        tls = docker.utils.kwargs_from_env().get("tls", False)
+    return [Host(settings.chatops_host_name, url, settings.chatops_docker_timeout, tls)]
+
+
+def _host_from_config(config: HostConfig, default_timeout: float) -> Host:
+    tls: docker.tls.TLSConfig | bool = False
+    if config.tls_verify or config.tls_client_cert:
+        client_cert = None
+        if config.tls_client_cert and config.tls_client_key:
+            client_cert = (str(config.tls_client_cert), str(config.tls_client_key))
+        tls = docker.tls.TLSConfig(
+            client_cert=client_cert,
+            ca_cert=str(config.tls_ca_cert) if config.tls_ca_cert else None,
+            verify=config.tls_verify,
+        )
+    return Host(config.name, config.url, config.timeout or default_timeout, tls)
+
+
+@contextmanager
+def docker_errors(host: Host) -> Iterator[None]:
+    """Translate every docker-py / requests exception raised inside into one of our typed errors."""
+    try:
+        yield
+    except docker.errors.NotFound as exc:
+        raise NotFound(_explanation(exc)) from exc
+    except docker.errors.APIError as exc:
+        if exc.status_code == 409:
+            raise Conflict(_explanation(exc)) from exc
+        raise OperationFailed(f"Docker on {host.name}: {_explanation(exc)}") from exc
+    except requests.exceptions.Timeout as exc:
+        raise EngineUnavailable(
+            f"Docker on host {host.name} ({host.url}) did not answer within {host.timeout:g} s",
+            hint="the engine may be overloaded or hung; CHATOPS_DOCKER_TIMEOUT sets the wait",
+        ) from exc
+    except requests.exceptions.ConnectionError as exc:
+        raise EngineUnavailable(
+            f"no Docker engine answers on host {host.name}: tried {host.url} ({_reason(exc)})", hint=ENGINE_HINT
+        ) from exc
+    except docker.errors.DockerException as exc:
+        raise EngineUnavailable(
+            f"no Docker engine answers on host {host.name}: tried {host.url} ({_reason(exc)})", hint=ENGINE_HINT
+        ) from exc
+
+
+def _explanation(exc: docker.errors.APIError) -> str:
+    text = exc.explanation
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    if not text and exc.response is not None:
+        text = exc.response.reason
+    return str(text or exc).strip()
+
+
+def _reason(exc: BaseException) -> str:
+    """A short cause for an unreachable engine: walk the exception chain for the OS-level error."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, FileNotFoundError):
+            return "no such socket"
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, PermissionError):
+            return "permission denied: the bot's user cannot open the Docker socket"
+        seen = seen.__cause__ or seen.__context__ or next(
+            (a for a in getattr(seen, "args", ()) if isinstance(a, BaseException)), None
+        )
+    text = str(exc)
+    for marker in ("No such file", "Connection refused", "Permission denied", "Name or service not known"):
+        if marker in text:
+            return marker.lower()
+    return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -1,0 +1,324 @@
+"""Plain, immutable data shared by the engine, the router and the renderers.
+
+The engine fills these from the Engine API's JSON (never SDK objects); renderers turn them into text or blocks
+without calling Docker. Times are Unix seconds; every result that prints ages carries the `now` it was read at,
+so rendering is a pure function of the result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+_EXIT_CODE = re.compile(r"^(?:Exited|Restarting) \((-?\d+)\)")
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    """One entry of a container's `Ports` list, as the list call returns it."""
+
+    private_port: int
+    type: str
+    ip: str = ""
+    public_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerRow:
+    """One container as `GET /containers/json` describes it: everything `docker ps` prints, no inspect."""
+
+    id: str
+    names: tuple[str, ...]
+    image: str
+    image_id: str
+    command: str
+    created: int
+    state: str
+    status: str
+    ports: tuple[Port, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    size_rw: int | None = None
+    size_root_fs: int | None = None
+    mounts: tuple[str, ...] = ()
+    # How many of the mounts use the "local" volume driver (`system df -v` LOCAL VOLUMES); None: not known,
+    # renderers then count `mounts`.
+    local_volumes: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The container's own name (not a legacy link alias)."""
+        for name in self.names:
+            if "/" not in name:
+                return name
+        return self.names[0] if self.names else self.id[:12]
+
+    @property
+    def health(self) -> str | None:
+        """`healthy`, `unhealthy`, `starting`, or None when the container has no health check."""
+        if "(healthy)" in self.status:
+            return "healthy"
+        if "(unhealthy)" in self.status:
+            return "unhealthy"
+        if "(health: starting)" in self.status:
+            return "starting"
+        return None
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit code the daemon's status text carries (`Exited (3) …`, `Restarting (1) …`)."""
+        match = _EXIT_CODE.match(self.status)
+        return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRow:
+    """One image as `GET /images/json` describes it."""
+
+    id: str
+    repo_tags: tuple[str, ...]
+    repo_digests: tuple[str, ...]
+    created: int
+    size: int
+    shared_size: int = -1
+    containers: int = -1
+    labels: Mapping[str, str] = field(default_factory=dict)
+    parent_id: str = ""
+
+    @property
+    def dangling(self) -> bool:
+        """True for an image with neither tag nor digest (`<none>:<none>`), as the Docker CLI decides it."""
+        tags = [t for t in self.repo_tags if t != "<none>:<none>"]
+        digests = [d for d in self.repo_digests if d != "<none>@<none>"]
+        return not tags and not digests
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeRow:
+    """One volume; `ref_count` and `size` are known only from `system df` (-1 or None otherwise)."""
+
+    name: str
+    driver: str
+    mountpoint: str = ""
+    created_at: str = ""
+    scope: str = "local"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    ref_count: int | None = None
+    size: int | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        """Docker marks anonymous volumes with the `com.docker.volume.anonymous` label."""
+        return "com.docker.volume.anonymous" in self.labels
+
+
+@dataclass(frozen=True, slots=True)
+class BuildCacheRow:
+    """One build-cache record from `GET /system/df`."""
+
+    id: str
+    type: str
+    size: int
+    in_use: bool
+    shared: bool
+    description: str = ""
+    created_at: str = ""
+    last_used_at: str = ""
+    usage_count: int = 0
+
+
+# ---- results: what one command returns, ready for any renderer ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PsResult:
+    """`docker ps`: the rows in the daemon's order (newest first) plus how the user asked to see them."""
+
+    rows: tuple[ContainerRow, ...]
+    now: float
+    quiet: bool = False
+    no_trunc: bool = False
+    size: bool = False
+    all: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ImagesResult:
+    """`docker images`."""
+
+    rows: tuple[ImageRow, ...]
+    now: float
+    quiet: bool = False
+    no_trunc: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DiskUsageResult:
+    """`docker system df [-v]`."""
+
+    images: tuple[ImageRow, ...]
+    containers: tuple[ContainerRow, ...]
+    volumes: tuple[VolumeRow, ...]
+    build_cache: tuple[BuildCacheRow, ...]
+    layers_size: int
+    now: float
+    verbose: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VolumesResult:
+    """`docker volume ls`."""
+
+    rows: tuple[VolumeRow, ...]
+    quiet: bool = False
+
+
+InspectKind = Literal["container", "image", "volume"]
+
+
+@dataclass(frozen=True, slots=True)
+class InspectResult:
+    """`docker inspect`: the Engine API's JSON for one object; `raw` asks for the JSON itself."""
+
+    kind: InspectKind
+    data: Mapping[str, Any]
+    now: float
+    raw: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LogsResult:
+    """`docker logs`: the last lines of one container, already decoded; `truncated` when capped."""
+
+    container: str
+    lines: tuple[str, ...]
+    tail: int
+    timestamps: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VersionResult:
+    """`docker version`: the client (this bot) and the daemon's `/version` JSON."""
+
+    client_version: str
+    server: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class InfoResult:
+    """`docker info`: the daemon's `/info` JSON."""
+
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ComposeProject:
+    """A compose project as its containers' `com.docker.compose.*` labels describe it."""
+
+    name: str
+    containers: tuple[ContainerRow, ...]
+    config_files: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ComposeLsResult:
+    """`docker compose ls`."""
+
+    projects: tuple[ComposeProject, ...]
+    quiet: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ComposePsResult:
+    """`docker compose ps PROJECT`."""
+
+    project: str
+    rows: tuple[ContainerRow, ...]
+    now: float
+    quiet: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HelpEntry:
+    """One command as `help` lists it; built from the catalog."""
+
+    name: str
+    aliases: tuple[str, ...]
+    usage: str
+    summary: str
+    action_class: str
+    options: tuple[tuple[str, str], ...] = ()
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HelpResult:
+    """`help` (all commands) or `help COMMAND` (one, with its options)."""
+
+    entries: tuple[HelpEntry, ...]
+    detailed: bool = False
+
+
+Result = (
+    PsResult
+    | ImagesResult
+    | DiskUsageResult
+    | VolumesResult
+    | InspectResult
+    | LogsResult
+    | VersionResult
+    | InfoResult
+    | ComposeLsResult
+    | ComposePsResult
+    | HelpResult
+)
+
+
+class Outcome(StrEnum):
+    """How an invocation ended; each door maps it (shell: exit code; Slack: in-channel or ephemeral)."""
+
+    OK = "ok"
+    FAILED = "failed"
+    USAGE = "usage"
+    DENIED = "denied"
+    NEEDS_CONFIRMATION = "needs_confirmation"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A user-facing error: message, optional hint and usage line. Never a traceback."""
+
+    kind: str
+    message: str
+    hint: str | None = None
+    usage: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One command of an `A && B` chain and what it produced."""
+
+    text: str
+    result: Result | None = None
+    problem: Problem | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the router answers for one invocation: the steps run (a chain stops at the first failure)."""
+
+    text: str
+    host: str
+    outcome: Outcome
+    steps: tuple[Step, ...]
+    elapsed: float = 0.0
+
+    @property
+    def problem(self) -> Problem | None:
+        """The problem that ended the invocation, if any."""
+        for step in self.steps:
+            if step.problem is not None:
+                return step.problem
+        return None

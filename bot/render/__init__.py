@@ -1,0 +1,1 @@
+"""Pure renderers: models to Docker-CLI text."""

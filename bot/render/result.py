@@ -1,0 +1,87 @@
+"""One entry point for every door: a result model → its summary line and its body text.
+
+Slack's Block Kit renderer and the terminal renderer both start here, so a table looks the same in a
+channel and in the shell. Quiet listings (`-q`) get no summary, so their output stays pipeable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot.models import (
+    ComposeLsResult,
+    ComposePsResult,
+    DiskUsageResult,
+    HelpResult,
+    ImagesResult,
+    InfoResult,
+    InspectResult,
+    LogsResult,
+    PsResult,
+    Result,
+    VersionResult,
+    VolumesResult,
+)
+from bot.render import digest, table
+
+BodyKind = Literal["table", "text", "json"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A result as text: an optional one-line summary above a monospace body."""
+
+    summary: str | None
+    body: str
+    kind: BodyKind
+
+
+def _quiet(result: Any) -> bool:
+    return bool(getattr(result, "quiet", False))
+
+
+def _listing(render: Callable[[Any], str], summarize: Callable[[Any], str] | None) -> Callable[[Any], Rendered]:
+    def rendered(result: Any) -> Rendered:
+        summary = None if _quiet(result) or summarize is None else summarize(result)
+        return Rendered(summary, render(result), "table")
+
+    return rendered
+
+
+def _inspect(result: InspectResult) -> Rendered:
+    return Rendered(None, digest.render_inspect(result), "json" if result.raw else "text")
+
+
+def _logs(result: LogsResult) -> Rendered:
+    count = len(result.lines)
+    summary = f"last {count} line{'' if count == 1 else 's'} of {result.container}"
+    if count == 0:
+        summary = f"no log lines from {result.container} in that range"
+    return Rendered(summary, digest.render_logs(result), "text")
+
+
+_RENDERERS: dict[type[Any], Callable[[Any], Rendered]] = {
+    PsResult: _listing(table.render_ps, table.summarize_ps),
+    ImagesResult: _listing(table.render_images, table.summarize_images),
+    DiskUsageResult: _listing(table.render_system_df, table.summarize_system_df),
+    VolumesResult: _listing(table.render_volumes, table.summarize_volumes),
+    ComposeLsResult: _listing(table.render_compose_ls, table.summarize_compose_ls),
+    ComposePsResult: _listing(table.render_compose_ps, None),
+    InspectResult: _inspect,
+    LogsResult: _logs,
+    VersionResult: lambda r: Rendered(None, digest.render_version(r), "text"),
+    InfoResult: lambda r: Rendered(None, digest.render_info(r), "text"),
+    HelpResult: lambda r: Rendered(None, digest.render_help(r), "text"),
+}
+
+
+def render_result(result: Result) -> Rendered:
+    """Render any result model; every result type has exactly one renderer (a test checks it)."""
+    return _RENDERERS[type(result)](result)
+
+
+def renderable_types() -> frozenset[type[Any]]:
+    """The result types `render_result` knows, for the completeness test."""
+    return frozenset(_RENDERERS)

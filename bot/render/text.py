@@ -1,0 +1,36 @@
+"""`Reply` → terminal text for the local shell: results on stdout, problems on stderr."""
+
+from __future__ import annotations
+
+from bot.models import Problem, Reply
+from bot.render.result import render_result
+
+
+def render_reply_text(reply: Reply) -> tuple[str, str]:
+    """The (stdout, stderr) texts of a reply. A chain shows each command's header before its output."""
+    out: list[str] = []
+    err: list[str] = []
+    chained = len(reply.steps) > 1 or (reply.steps and reply.steps[0].text != reply.text and " && " in reply.text)
+    for step in reply.steps:
+        if step.result is not None:
+            rendered = render_result(step.result)
+            block = [f"$ docker {step.text}"] if chained else []
+            if rendered.summary:
+                block.append(rendered.summary)
+            if rendered.body:
+                block.append(rendered.body)
+            out.append("\n".join(block))
+        if step.problem is not None:
+            err.append(render_problem_text(step.problem, step.text if chained else None))
+    return "\n\n".join(out), "\n".join(err)
+
+
+def render_problem_text(problem: Problem, command: str | None = None) -> str:
+    """`error: …` with the usage line and hint beneath, as one short block."""
+    where = f" (in: {command})" if command else ""
+    lines = [f"error: {problem.message}{where}"]
+    if problem.usage:
+        lines.append(f"usage: {problem.usage}")
+    if problem.hint:
+        lines.append(f"hint: {problem.hint}")
+    return "\n".join(lines)

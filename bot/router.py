@@ -1,0 +1,147 @@
+"""One request path for every door: `Router.handle(Invocation) -> Reply`.
+
+Parse the text into commands, authorize each one, run it on the chosen host, and collect the results; an
+`A && B` chain stops at the first failure, like a shell. The router knows no Slack and formats no text.
+Only our typed errors reach the user with their message; anything else is logged with a request id and the
+user sees that id.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.commands import CATALOG, Catalog, Command, parse
+from bot.commands.args import HelpArgs
+from bot.commands.catalog import READ, CommandSpec
+from bot.engine import Engine
+from bot.errors import ChatOpsError, Denied, NeedsConfirmation, NotFound, UsageError
+from bot.models import HelpEntry, HelpResult, Outcome, Problem, Reply, Result, Step
+
+log = logging.getLogger(__name__)
+
+_OUTCOMES: tuple[tuple[type[ChatOpsError], Outcome], ...] = (
+    (UsageError, Outcome.USAGE),
+    (Denied, Outcome.DENIED),
+    (NeedsConfirmation, Outcome.NEEDS_CONFIRMATION),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """Who asked what, where: the same shape from a slash command, a button click or the local shell."""
+
+    text: str
+    user_id: str = "local"
+    channel_id: str = "shell"
+    team_id: str = ""
+    host: str | None = None
+    source: str = "shell"
+
+
+class Router:
+    """Parses, authorizes and runs invocations against named Docker hosts."""
+
+    def __init__(self, engines: Sequence[Engine], catalog: Catalog = CATALOG) -> None:
+        if not engines:
+            raise ValueError("the router needs at least one Docker host")
+        self.engines = {engine.name: engine for engine in engines}
+        self.default_host = engines[0].name
+        self.catalog = catalog
+        self._local: dict[str, Callable[[Any], Result]] = {"help": self._help}
+        missing = [s.operation for s in catalog.specs if not self._has_operation(s.operation)]
+        if missing:
+            raise ValueError(f"catalog operations without an implementation: {', '.join(missing)}")
+
+    def _has_operation(self, name: str) -> bool:
+        return name in self._local or callable(getattr(Engine, name, None))
+
+    def handle(self, invocation: Invocation) -> Reply:
+        """Answer one invocation; never raises for anything a user can type."""
+        started = time.monotonic()
+        host = invocation.host or self.default_host
+        steps: list[Step] = []
+        outcome = Outcome.OK
+        try:
+            engine = self._engine(host)
+            commands = parse(invocation.text, self.catalog)
+            for command in commands:
+                self._authorize(invocation, command, host)
+        except ChatOpsError as exc:
+            steps.append(Step(invocation.text, problem=_problem(exc)))
+            return Reply(invocation.text, host, _outcome(exc), tuple(steps), time.monotonic() - started)
+        for command in commands:
+            try:
+                result = self._run(engine, command)
+            except ChatOpsError as exc:
+                steps.append(Step(command.text, problem=_problem(exc)))
+                outcome = _outcome(exc)
+                break
+            except Exception:
+                request_id = uuid.uuid4().hex[:12]
+                log.exception("internal error (request %s) running %r", request_id, command.text)
+                message = f"internal error (request {request_id}); the details are in the bot's log"
+                steps.append(Step(command.text, problem=Problem("internal", message)))
+                outcome = Outcome.FAILED
+                break
+            steps.append(Step(command.text, result=result))
+        return Reply(invocation.text, host, outcome, tuple(steps), time.monotonic() - started)
+
+    def _engine(self, host: str) -> Engine:
+        engine = self.engines.get(host)
+        if engine is None:
+            raise NotFound(f"no Docker host named {host!r}", hint=f"hosts: {', '.join(self.engines)}")
+        return engine
+
+    def _authorize(self, invocation: Invocation, command: Command, host: str) -> None:
+        """Deny by default: only read commands exist and are allowed until a policy says more."""
+        if command.spec.action_class != READ:
+            raise Denied(
+                f'{command.spec.name} needs "{command.spec.action_class}" on host {host}; '
+                f'{invocation.user_id} has "read"'
+            )
+
+    def _run(self, engine: Engine, command: Command) -> Result:
+        local = self._local.get(command.spec.operation)
+        if local is not None:
+            return local(command.args)
+        operation: Callable[[Any], Result] = getattr(engine, command.spec.operation)
+        return operation(command.args)
+
+    def _help(self, args: HelpArgs) -> HelpResult:
+        if not args.command:
+            return HelpResult(entries=tuple(_entry(spec) for spec in self.catalog.visible()))
+        resolved = self.catalog.resolve(list(args.command))
+        if resolved is None or resolved[1]:
+            suggestion = self.catalog.suggest(list(args.command))
+            hint = f'did you mean "{suggestion}"?' if suggestion else 'try "help" for the list of commands'
+            raise UsageError(f'unknown command "{" ".join(args.command)}"', hint=hint)
+        return HelpResult(entries=(_entry(resolved[0]),), detailed=True)
+
+
+def _entry(spec: CommandSpec) -> HelpEntry:
+    return HelpEntry(
+        name=spec.name,
+        aliases=spec.aliases,
+        usage=spec.usage,
+        summary=spec.summary,
+        action_class=spec.action_class,
+        options=tuple((option.display, option.help) for option in spec.options),
+        examples=spec.examples,
+    )
+
+
+def _problem(exc: ChatOpsError) -> Problem:
+    usage = exc.usage if isinstance(exc, UsageError) else None
+    return Problem(kind=type(exc).__name__, message=exc.message, hint=exc.hint, usage=usage)
+
+
+def _outcome(exc: ChatOpsError) -> Outcome:
+    for error_type, outcome in _OUTCOMES:
+        if isinstance(exc, error_type):
+            return outcome
+    return Outcome.FAILED

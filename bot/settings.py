@@ -1,0 +1,148 @@
+"""Settings: scalars and secrets from the environment and `.env`; structure from the TOML file `CHATOPS_CONFIG`.
+
+Environment wins over `.env`. The TOML file holds what does not fit in a variable: `[[hosts]]` now, and roles,
+bindings and notification routes in later steps. Any bad value stops start-up with one line naming the setting
+(`load_settings` raises `ConfigError`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+HOST_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+_DOCKER_SCHEMES = {"unix", "tcp", "http", "https", "npipe"}
+
+
+def _check_docker_url(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    if scheme not in _DOCKER_SCHEMES:
+        allowed = ", ".join(sorted(f"{s}://" for s in _DOCKER_SCHEMES))
+        raise ValueError(f"must start with one of {allowed}; got {url!r}")
+    return url
+
+
+class HostConfig(BaseModel):
+    """One Docker host the bot may reach: `[[hosts]]` in the TOML file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=HOST_NAME_PATTERN)
+    url: str
+    tls_verify: bool = False
+    tls_ca_cert: Path | None = None
+    tls_client_cert: Path | None = None
+    tls_client_key: Path | None = None
+    timeout: float | None = Field(default=None, gt=0, le=300)
+
+    _url_scheme = field_validator("url")(_check_docker_url)
+
+
+class FileConfig(BaseModel):
+    """The TOML file's content. Unknown keys are errors, so a typo never silently loosens anything."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hosts: tuple[HostConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_host_names(self) -> FileConfig:
+        names = [host.name for host in self.hosts]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"host names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+
+class Settings(BaseSettings):
+    """Every setting, named exactly as its environment variable (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    docker_host: str | None = None
+    chatops_config: Path | None = None
+    chatops_host_name: str = Field(default="local", pattern=HOST_NAME_PATTERN)
+    chatops_docker_timeout: float = Field(default=10.0, gt=0, le=300)
+    chatops_command_timeout: float = Field(default=15.0, gt=0, le=600)
+    chatops_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    chatops_history_file: Path = Path("~/.docker_chatops_history")
+
+    file: FileConfig = FileConfig()
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError(f"must be an http(s) URL; got {value!r}")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("docker_host")
+    @classmethod
+    def _docker_url(cls, value: str | None) -> str | None:
+        return _check_docker_url(value) if value else None
+
+    @field_validator("chatops_log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _load_file(self) -> Settings:
+        if self.chatops_config is not None and self.file == FileConfig():
+            object.__setattr__(self, "file", read_config_file(self.chatops_config))
+        return self
+
+    @property
+    def slack_configured(self) -> bool:
+        """True when a bot token is set: `run` then serves Slack instead of the local shell."""
+        return self.slack_bot_token is not None
+
+
+def read_config_file(path: Path) -> FileConfig:
+    """Parse the TOML file named by CHATOPS_CONFIG; every problem becomes one `ConfigError` line."""
+    try:
+        data = tomllib.loads(path.expanduser().read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"CHATOPS_CONFIG: file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"CHATOPS_CONFIG: cannot read {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"CHATOPS_CONFIG: {path} is not valid TOML: {exc}") from None
+    try:
+        return FileConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"CHATOPS_CONFIG: {path}: {_first_error(exc)}") from None
+
+
+def load_settings(env_file: str | Path | None = ".env", **values: Any) -> Settings:
+    """Build `Settings` from the environment and `env_file`, or raise `ConfigError` naming the bad setting."""
+    try:
+        return Settings(_env_file=env_file, **values)
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc, env_names=True)) from None
+
+
+def _first_error(exc: ValidationError, *, env_names: bool = False) -> str:
+    error = exc.errors(include_url=False)[0]
+    loc = [str(part) for part in error["loc"]]
+    where = loc[0].upper() if env_names and loc else ".".join(loc)
+    if env_names and len(loc) > 1:
+        where += " (" + ".".join(loc[1:]) + ")"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    given = error.get("input")
+    secret = any(word in where for word in ("TOKEN", "SECRET"))
+    shown = f" (got {given!r})" if env_names and isinstance(given, str) and not secret else ""
+    return f"{where}: {message}{shown}" if where else message
