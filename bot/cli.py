@@ -25,7 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"docker-chatops {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("run", help="serve Slack when SLACK_BOT_TOKEN is set; otherwise start the local shell")
+    commands.add_parser(
+        "run", help="serve Slack when SLACK_BOT_TOKEN is set; otherwise start the local shell"
+    )
     shell = commands.add_parser("shell", help="the local shell over the same router (no Slack)")
     shell.add_argument("-c", dest="text", metavar="COMMAND", help='run one command and exit, e.g. -c "ps -a"')
     shell.add_argument("--host", help="the Docker host to use (a [[hosts]] name; default: the first)")

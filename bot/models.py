@@ -1,7 +1,8 @@
 """Plain, immutable data shared by the engine, the router and the renderers.
 
 The engine fills these from the Engine API's JSON (never SDK objects); renderers turn them into text or blocks
-without calling Docker. Times are Unix seconds; every result that prints ages carries the `now` it was read at,
+without calling Docker. Times are Unix seconds; every result that prints ages carries the `now` it was
+read at,
 so rendering is a pure function of the result.
 """
 
@@ -129,7 +130,7 @@ class BuildCacheRow:
     usage_count: int = 0
 
 
-# ---- results: what one command returns, ready for any renderer ------------------------------------------------
+# ---- results: what one command returns, ready for any renderer ----------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

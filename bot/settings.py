@@ -1,4 +1,6 @@
-"""Settings: scalars and secrets from the environment and `.env`; structure from the TOML file `CHATOPS_CONFIG`.
+"""Settings: scalars and secrets from the environment and `.env`; structure from the TOML file.
+
+The file is named by `CHATOPS_CONFIG`.
 
 Environment wins over `.env`. The TOML file holds what does not fit in a variable: `[[hosts]]` now, and roles,
 bindings and notification routes in later steps. Any bad value stops start-up with one line naming the setting
@@ -12,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -80,6 +90,19 @@ class Settings(BaseSettings):
     chatops_history_file: Path = Path("~/.docker_chatops_history")
 
     file: FileConfig = FileConfig()
+
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "docker_host",
+        "chatops_config",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """`SLACK_BOT_TOKEN=` (as in .env.example) means not set, not an empty token."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("slack_api_url")
     @classmethod

@@ -84,7 +84,7 @@ def repl(router: Router, *, host: str | None, history: Path, stdin: TextIO, out:
 
 def _enable_line_editing(history: Path) -> None:
     try:
-        import readline
+        import readline  # noqa: PLC0415 - optional module, loaded only for an interactive REPL
     except ImportError:  # pragma: no cover - readline is missing on some builds; input() still works
         return
     with contextlib.suppress(OSError):
@@ -94,7 +94,7 @@ def _enable_line_editing(history: Path) -> None:
 
 def _save_history(history: Path) -> None:
     try:
-        import readline
+        import readline  # noqa: PLC0415 - optional module, loaded only for an interactive REPL
     except ImportError:  # pragma: no cover
         return
     with contextlib.suppress(OSError):

@@ -19,7 +19,9 @@ _VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$")
 _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
 _FILTER_VALUE = re.compile(r"^[^\x00-\x1f\x7f]{0,256}$")
 DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
-_RFC3339ISH = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_RFC3339ISH = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
 UNIX_TS = re.compile(r"^\d{1,10}(?:\.\d{1,9})?$")
 
 MAX_LOG_LINES = 1000
@@ -84,7 +86,9 @@ class FilteredArgs(Args):
             if key in cls.bool_keys:
                 value = _bool_value(value, key)
             elif allowed is not None and value not in allowed:
-                raise ValueError(f"invalid filter {key}={value!r}; expected one of {', '.join(sorted(allowed))}")
+                raise ValueError(
+                    f"invalid filter {key}={value!r}; expected one of {', '.join(sorted(allowed))}"
+                )
             parsed.setdefault(key, []).append(value)
         return {key: tuple(values) for key, values in parsed.items()}
 

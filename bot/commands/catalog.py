@@ -110,7 +110,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
             _ALL,
             _filter("status, name, label, ancestor, exited, health, id, before, since, volume, network, …"),
             Option("last", "--last", "-n", "N", help="Show n last created containers (includes all states)"),
-            Option("latest", "--latest", "-l", help="Show the latest created container (includes all states)"),
+            Option(
+                "latest", "--latest", "-l", help="Show the latest created container (includes all states)"
+            ),
             _NO_TRUNC,
             _QUIET,
             Option("size", "--size", "-s", help="Display total file sizes"),
@@ -167,13 +169,24 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         name="logs",
-        summary=f"Show a container's last log lines (default {a.DEFAULT_LOG_LINES}, at most {a.MAX_LOG_LINES})",
+        summary=f"Show a container's last log lines (default {a.DEFAULT_LOG_LINES}, up to {a.MAX_LOG_LINES})",
         aliases=("container logs",),
         args_model=a.LogsArgs,
         operation="logs",
         options=(
-            Option("tail", "--tail", "-n", "N", help=f"Number of lines from the end (default {a.DEFAULT_LOG_LINES})"),
-            Option("since", "--since", metavar="WHEN", help="Only lines since a time (RFC 3339) or for a duration (10m)"),
+            Option(
+                "tail",
+                "--tail",
+                "-n",
+                "N",
+                help=f"Number of lines from the end (default {a.DEFAULT_LOG_LINES})",
+            ),
+            Option(
+                "since",
+                "--since",
+                metavar="WHEN",
+                help="Only lines since a time (RFC 3339) or for a duration (10m)",
+            ),
             Option("timestamps", "--timestamps", "-t", help="Show timestamps"),
         ),
         positionals=(Positional("container", "CONTAINER"),),
@@ -261,7 +274,9 @@ class Catalog:
                 words = tuple(spelling.split())
                 if words in self._by_words:
                     other = self._by_words[words].name
-                    raise ValueError(f"command collision: {spelling!r} is claimed by {other!r} and {spec.name!r}")
+                    raise ValueError(
+                        f"command collision: {spelling!r} is claimed by {other!r} and {spec.name!r}"
+                    )
                 self._by_words[words] = spec
             self._check_options(spec)
 

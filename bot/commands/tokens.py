@@ -69,7 +69,8 @@ def split_words(text: str) -> list[Word]:
             i += 2
         elif (operator := _operator_at(text, i)) is not None:
             raise UsageError(
-                f"{_OPERATORS[operator]} ({operator!s}) are not supported: the bot runs Docker commands, not a shell",
+                f"{_OPERATORS[operator]} ({operator}) are not supported: "
+                "the bot runs Docker commands, not a shell",
                 hint="chain commands with && ; filter with -f KEY=VALUE (e.g. ps -f name=web)",
             )
         else:
@@ -98,7 +99,7 @@ def _double_quoted(text: str, i: int, out: list[str]) -> int:
             )
         out.append(char)
         i += 1
-    raise UsageError('unterminated double quote', hint='close the " or remove it')
+    raise UsageError("unterminated double quote", hint='close the " or remove it')
 
 
 def _operator_at(text: str, i: int) -> str | None:

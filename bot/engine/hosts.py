@@ -48,7 +48,7 @@ class HostClient:
 
     @property
     def api(self) -> Any:
-        """This thread's `docker.APIClient`; the first use negotiates the API version (inside `docker_errors`)."""
+        """This thread's `docker.APIClient`; the first use negotiates the API version."""
         client = getattr(self._local, "client", None)
         if client is None:
             with self._lock:
@@ -69,7 +69,7 @@ class HostClient:
 
 
 def hosts_from_settings(settings: Settings) -> list[Host]:
-    """The configured `[[hosts]]`, or one host from DOCKER_HOST (else the local socket) named CHATOPS_HOST_NAME."""
+    """The `[[hosts]]` of the config file, or one host from DOCKER_HOST (else the local socket)."""
     if settings.file.hosts:
         return [_host_from_config(h, settings.chatops_docker_timeout) for h in settings.file.hosts]
     url = settings.docker_host or DEFAULT_SOCKET
@@ -111,11 +111,13 @@ def docker_errors(host: Host) -> Iterator[None]:
         ) from exc
     except requests.exceptions.ConnectionError as exc:
         raise EngineUnavailable(
-            f"no Docker engine answers on host {host.name}: tried {host.url} ({_reason(exc)})", hint=ENGINE_HINT
+            f"no Docker engine answers on host {host.name}: tried {host.url} ({_reason(exc)})",
+            hint=ENGINE_HINT,
         ) from exc
     except docker.errors.DockerException as exc:
         raise EngineUnavailable(
-            f"no Docker engine answers on host {host.name}: tried {host.url} ({_reason(exc)})", hint=ENGINE_HINT
+            f"no Docker engine answers on host {host.name}: tried {host.url} ({_reason(exc)})",
+            hint=ENGINE_HINT,
         ) from exc
 
 
@@ -138,8 +140,10 @@ def _reason(exc: BaseException) -> str:
             return "connection refused"
         if isinstance(seen, PermissionError):
             return "permission denied: the bot's user cannot open the Docker socket"
-        seen = seen.__cause__ or seen.__context__ or next(
-            (a for a in getattr(seen, "args", ()) if isinstance(a, BaseException)), None
+        seen = (
+            seen.__cause__
+            or seen.__context__
+            or next((a for a in getattr(seen, "args", ()) if isinstance(a, BaseException)), None)
         )
     text = str(exc)
     for marker in ("No such file", "Connection refused", "Permission denied", "Name or service not known"):

@@ -69,7 +69,11 @@ class Engine:
         """`docker ps`: one `GET /containers/json`."""
         raw = self._call(
             lambda api: api.containers(
-                all=args.all, limit=args.last, latest=args.latest, size=args.size, filters=_filters(args.filters)
+                all=args.all,
+                limit=args.last,
+                latest=args.latest,
+                size=args.size,
+                filters=_filters(args.filters),
             )
         )
         return PsResult(
@@ -87,7 +91,10 @@ class Engine:
             lambda api: api.images(name=args.reference, all=args.all, filters=_filters(args.filters))
         )
         return ImagesResult(
-            rows=tuple(image_row(i) for i in raw or ()), now=time.time(), quiet=args.quiet, no_trunc=args.no_trunc
+            rows=tuple(image_row(i) for i in raw or ()),
+            now=time.time(),
+            quiet=args.quiet,
+            no_trunc=args.no_trunc,
         )
 
     def system_df(self, args: a.SystemDfArgs) -> DiskUsageResult:
@@ -137,8 +144,13 @@ class Engine:
 
         def read(api: Any) -> bytes:
             stream = api.logs(
-                args.container, stdout=True, stderr=True, timestamps=args.timestamps, tail=args.tail,
-                since=since, stream=True,
+                args.container,
+                stdout=True,
+                stderr=True,
+                timestamps=args.timestamps,
+                tail=args.tail,
+                since=since,
+                stream=True,
             )
             return _read_capped(stream, MAX_LOG_BYTES)
 
@@ -178,7 +190,11 @@ class Engine:
         raw = self._compose_containers(args.project, all=args.all)
         if not raw and not self._compose_containers(args.project, all=True):
             known = sorted({c["Labels"][PROJECT_LABEL] for c in self._compose_containers(None, all=True)})
-            hint = f"projects on {self.name}: {', '.join(known)}" if known else f"no compose projects on {self.name}"
+            hint = (
+                f"projects on {self.name}: {', '.join(known)}"
+                if known
+                else f"no compose projects on {self.name}"
+            )
             raise NotFound(f"no such compose project: {args.project}", hint=hint)
         rows = tuple(sorted((container_row(c) for c in raw), key=lambda r: r.name))
         return ComposePsResult(project=args.project, rows=rows, now=time.time(), quiet=args.quiet)
@@ -189,7 +205,7 @@ class Engine:
 
 
 def _since(value: str) -> datetime | float:
-    """`--since` (already validated): a Go-style duration before now, a Unix timestamp, or an RFC 3339 time."""
+    """`--since` (validated already): a Go duration before now, a Unix timestamp, or an RFC 3339 time."""
     if a.DURATION.fullmatch(value):
         seconds = sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value))
         return datetime.now().astimezone() - timedelta(seconds=seconds)

@@ -42,7 +42,9 @@ def _quiet(result: Any) -> bool:
     return bool(getattr(result, "quiet", False))
 
 
-def _listing(render: Callable[[Any], str], summarize: Callable[[Any], str] | None) -> Callable[[Any], Rendered]:
+def _listing(
+    render: Callable[[Any], str], summarize: Callable[[Any], str] | None
+) -> Callable[[Any], Rendered]:
     def rendered(result: Any) -> Rendered:
         summary = None if _quiet(result) or summarize is None else summarize(result)
         return Rendered(summary, render(result), "table")

@@ -36,16 +36,32 @@ def one(text: str) -> tuple[str, dict[str, object]]:
         ("ps --filter=name=web", "ps", {"filters": {"name": ("web",)}}),
         ("ps -fname=web", "ps", {"filters": {"name": ("web",)}}),
         ("ps -f label=team=payments", "ps", {"filters": {"label": ("team=payments",)}}),
-        ("ps -f ancestor=app:1.0 -f exited=137", "ps", {"filters": {"ancestor": ("app:1.0",), "exited": ("137",)}}),
-        ("ps -f health=unhealthy -f id=abc123", "ps", {"filters": {"health": ("unhealthy",), "id": ("abc123",)}}),
+        (
+            "ps -f ancestor=app:1.0 -f exited=137",
+            "ps",
+            {"filters": {"ancestor": ("app:1.0",), "exited": ("137",)}},
+        ),
+        (
+            "ps -f health=unhealthy -f id=abc123",
+            "ps",
+            {"filters": {"health": ("unhealthy",), "id": ("abc123",)}},
+        ),
         ("images", "images", {"all": False, "reference": None}),
         ("image ls -a", "images", {"all": True}),
         ("image list -q", "images", {"quiet": True}),
         ("images ls --no-trunc", "images", {"no_trunc": True}),
         ("images -f dangling=true", "images", {"filters": {"dangling": ("true",)}}),
         ("images -f dangling=1", "images", {"filters": {"dangling": ("true",)}}),
-        ("images -f label=a=b -f reference='app:*'", "images", {"filters": {"label": ("a=b",), "reference": ("app:*",)}}),
-        ("images -f before=app:1 -f since=app:0", "images", {"filters": {"before": ("app:1",), "since": ("app:0",)}}),
+        (
+            "images -f label=a=b -f reference='app:*'",
+            "images",
+            {"filters": {"label": ("a=b",), "reference": ("app:*",)}},
+        ),
+        (
+            "images -f before=app:1 -f since=app:0",
+            "images",
+            {"filters": {"before": ("app:1",), "since": ("app:0",)}},
+        ),
         ("images app:1.0", "images", {"reference": "app:1.0"}),
         ("images registry.local:5000/team/app", "images", {"reference": "registry.local:5000/team/app"}),
         ("inspect web", "inspect", {"target": "web", "raw_json": False, "type": None}),
@@ -167,7 +183,9 @@ def test_quoted_and_and_is_a_word_not_a_chain() -> None:
         (" && ".join(["ps"] * 11), "too many chained commands", None, None),
     ],
 )
-def test_bad_input_is_a_usage_error_with_help(text: str, message: str, hint: str | None, usage: str | None) -> None:
+def test_bad_input_is_a_usage_error_with_help(
+    text: str, message: str, hint: str | None, usage: str | None
+) -> None:
     """Each mistake gives one clear message, the usage line where a command is known, and a did-you-mean."""
     with pytest.raises(UsageError) as caught:
         parse(text)
@@ -193,7 +211,9 @@ def test_catalog_refuses_options_that_are_not_model_fields() -> None:
     """An option whose destination is not a field of the args model is caught when the catalog is built."""
     ps = CATALOG.get("ps")
     assert ps is not None
-    broken = CommandSpec(name="zzz", summary="x", args_model=ps.args_model, operation="ps", preset={"nope": 1})
+    broken = CommandSpec(
+        name="zzz", summary="x", args_model=ps.args_model, operation="ps", preset={"nope": 1}
+    )
     with pytest.raises(ValueError, match="not a field"):
         Catalog([broken])
 

@@ -1,0 +1,42 @@
+"""The README's command reference is generated from the catalog and must stay in step with it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bot.commands import CATALOG, Catalog
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+BEGIN = (
+    "<!-- commands:begin (generated from bot/commands/catalog.py;"
+    " UPDATE_README=1 pytest tests/unit/test_readme.py) -->"
+)
+END = "<!-- commands:end -->"
+
+
+def reference_markdown(catalog: Catalog) -> str:
+    """One table row per visible command: usage, what it does, its options, its aliases."""
+    lines = ["| command | what it does | options | also spelled |", "| --- | --- | --- | --- |"]
+    for spec in catalog.visible():
+        options = "<br>".join(f"`{o.display.strip()}`" for o in spec.options) or "—"
+        aliases = "<br>".join(f"`{alias}`" for alias in spec.aliases) or "—"
+        usage = spec.usage.replace("|", "\\|")
+        lines.append(f"| `{usage}` | {spec.summary} | {options} | {aliases} |")
+    return "\n".join(lines)
+
+
+def test_readme_command_reference_matches_the_catalog() -> None:
+    """Every visible catalog command, option and alias is in the README's reference, and nothing else is."""
+    text = README.read_text(encoding="utf-8")
+    assert BEGIN in text
+    assert END in text
+    head, rest = text.split(BEGIN, 1)
+    current, tail = rest.split(END, 1)
+    expected = "\n" + reference_markdown(CATALOG) + "\n"
+    if os.environ.get("UPDATE_README") == "1":
+        README.write_text(head + BEGIN + expected + END + tail, encoding="utf-8")
+        current = expected
+    assert current == expected, (
+        "README reference is stale: run UPDATE_README=1 pytest tests/unit/test_readme.py"
+    )

@@ -1,0 +1,90 @@
+"""The router without a Docker engine: parsing, help, outcomes and error mapping never need one."""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot import models
+from bot.commands import CATALOG, Catalog
+from bot.engine import Engine, Host
+from bot.models import HelpResult, Outcome
+from bot.render.result import renderable_types
+from bot.router import Invocation, Router
+
+
+@pytest.fixture
+def router(tmp_path: Path) -> Router:
+    """A router whose only host is a socket where nothing listens."""
+    return Router([Engine(Host("ghost", f"unix://{tmp_path}/no.sock", 2.0))])
+
+
+def test_usage_errors_answer_without_touching_docker(router: Router) -> None:
+    """A usage error is answered with the USAGE outcome even though no engine exists."""
+    reply = router.handle(Invocation("inspects web"))
+    assert reply.outcome is Outcome.USAGE
+    assert reply.problem is not None
+    assert reply.problem.hint == 'did you mean "inspect"?'
+
+
+def test_a_bad_step_anywhere_in_a_chain_runs_nothing(router: Router) -> None:
+    """The whole chain is parsed before anything runs: a typo in step 2 stops step 1 from running too."""
+    reply = router.handle(Invocation("version && imgaes"))
+    assert reply.outcome is Outcome.USAGE
+    assert [step.result for step in reply.steps] == [None]
+
+
+def test_unreachable_engine_is_one_clear_failure(router: Router, tmp_path: Path) -> None:
+    """No engine: FAILED, naming the host and the address tried, with a hint, and no traceback text."""
+    reply = router.handle(Invocation("ps -a"))
+    assert reply.outcome is Outcome.FAILED
+    problem = reply.problem
+    assert problem is not None
+    assert problem.kind == "EngineUnavailable"
+    assert "ghost" in problem.message
+    assert f"unix://{tmp_path}/no.sock" in problem.message
+    assert "no such socket" in problem.message
+    assert problem.hint is not None
+    assert "Traceback" not in problem.message
+
+
+def test_help_is_built_from_the_catalog(router: Router) -> None:
+    """`help` lists every visible catalog command; `help ps` details one with its options."""
+    reply = router.handle(Invocation("help"))
+    assert reply.outcome is Outcome.OK
+    result = reply.steps[0].result
+    assert isinstance(result, HelpResult)
+    assert [entry.name for entry in result.entries] == [spec.name for spec in CATALOG.visible()]
+    detailed = router.handle(Invocation("help ps")).steps[0].result
+    assert isinstance(detailed, HelpResult)
+    assert detailed.detailed
+    assert ("-a, --all", "Show all containers (default shows just running)") in detailed.entries[0].options
+
+
+def test_help_for_an_unknown_command_suggests_one(router: Router) -> None:
+    """`help inspects` is a usage error with a did-you-mean."""
+    reply = router.handle(Invocation("help inspects"))
+    assert reply.outcome is Outcome.USAGE
+    assert reply.problem is not None
+    assert reply.problem.hint == 'did you mean "inspect"?'
+
+
+def test_unknown_host_is_not_found(router: Router) -> None:
+    """Asking for a host that is not configured names the hosts that are."""
+    reply = router.handle(Invocation("ps", host="prod"))
+    assert reply.outcome is Outcome.FAILED
+    assert reply.problem is not None
+    assert reply.problem.hint == "hosts: ghost"
+
+
+def test_every_catalog_operation_is_implemented_and_every_result_renders() -> None:
+    """The router refuses a catalog entry without an engine operation, and each result type has a renderer."""
+    assert set(typing.get_args(models.Result)) == set(renderable_types())
+    spec = CATALOG.get("ps")
+    assert spec is not None
+    broken = Catalog([replace(spec, name="zap", aliases=(), operation="zap")])
+    with pytest.raises(ValueError, match="zap"):
+        Router([Engine(Host("x", "unix:///nope.sock", 1.0))], broken)
