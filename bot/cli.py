@@ -83,5 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         else:
             print("docker-chatops: no Slack tokens configured; starting the local shell.", file=sys.stderr)
-        return main_shell(router, None, None, settings.chatops_history_file)
-    return main_shell(router, options.text, options.host, settings.chatops_history_file)
+        return main_shell(router, None, None, settings.chatops_history_file, settings.chatops_command_timeout)
+    return main_shell(
+        router, options.text, options.host, settings.chatops_history_file, settings.chatops_command_timeout
+    )

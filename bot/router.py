@@ -12,6 +12,8 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,19 +48,44 @@ class Invocation:
 class Router:
     """Parses, authorizes and runs invocations against named Docker hosts."""
 
-    def __init__(self, engines: Sequence[Engine], catalog: Catalog = CATALOG) -> None:
+    def __init__(self, engines: Sequence[Engine], catalog: Catalog = CATALOG, *, workers: int = 8) -> None:
         if not engines:
             raise ValueError("the router needs at least one Docker host")
         self.engines = {engine.name: engine for engine in engines}
         self.default_host = engines[0].name
         self.catalog = catalog
         self._local: dict[str, Callable[[Any], Result]] = {"help": self._help}
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chatops-command")
         missing = [s.operation for s in catalog.specs if not self._has_operation(s.operation)]
         if missing:
             raise ValueError(f"catalog operations without an implementation: {', '.join(missing)}")
 
     def _has_operation(self, name: str) -> bool:
         return name in self._local or callable(getattr(Engine, name, None))
+
+    def handle_within(self, invocation: Invocation, timeout: float) -> Reply:
+        """`handle` on the router's bounded worker pool; after `timeout` seconds answer that it timed out.
+
+        A hung engine then costs one worker, never the caller: the door that called stays responsive.
+        """
+        future = self._pool.submit(self.handle, invocation)
+        try:
+            return future.result(timeout=timeout)
+        except FutureTimeout:
+            future.cancel()
+            host = invocation.host or self.default_host
+            problem = Problem(
+                "Timeout",
+                f"{invocation.text!r} did not finish within {timeout:g} s on host {host}",
+                hint="the engine may be busy or hung; a change already sent to Docker may still complete",
+            )
+            return Reply(
+                invocation.text, host, Outcome.FAILED, (Step(invocation.text, problem=problem),), timeout
+            )
+
+    def close(self) -> None:
+        """Stop the worker pool without waiting for hung commands."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def handle(self, invocation: Invocation) -> Reply:
         """Answer one invocation; never raises for anything a user can type."""

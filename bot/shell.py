@@ -26,9 +26,11 @@ EXIT_CODES = {
 _QUIT = {"exit", "quit", "logout", r"\q"}
 
 
-def run_once(router: Router, text: str, *, host: str | None = None, out: TextIO, err: TextIO) -> int:
-    """Run one invocation, print its reply, and return the shell exit code."""
-    reply = router.handle(Invocation(text=text, host=host))
+def run_once(
+    router: Router, text: str, *, host: str | None = None, timeout: float = 15.0, out: TextIO, err: TextIO
+) -> int:
+    """Run one invocation (at most `timeout` seconds), print its reply, and return the shell exit code."""
+    reply = router.handle_within(Invocation(text=text, host=host), timeout)
     _print(reply, out, err)
     return int(EXIT_CODES[reply.outcome])
 
@@ -41,7 +43,16 @@ def _print(reply: Reply, out: TextIO, err: TextIO) -> None:
         print(stderr, file=err)
 
 
-def repl(router: Router, *, host: str | None, history: Path, stdin: TextIO, out: TextIO, err: TextIO) -> int:
+def repl(
+    router: Router,
+    *,
+    host: str | None,
+    history: Path,
+    timeout: float,
+    stdin: TextIO,
+    out: TextIO,
+    err: TextIO,
+) -> int:
     """Read commands until EOF or `exit`; returns the exit code of the last command."""
     interactive = stdin.isatty()
     name = host or router.default_host
@@ -76,7 +87,7 @@ def repl(router: Router, *, host: str | None, history: Path, stdin: TextIO, out:
             continue
         if text in _QUIT:
             break
-        code = run_once(router, text, host=host, out=out, err=err)
+        code = run_once(router, text, host=host, timeout=timeout, out=out, err=err)
     if interactive:
         _save_history(history)
     return code
@@ -101,8 +112,19 @@ def _save_history(history: Path) -> None:
         readline.write_history_file(history.expanduser())
 
 
-def main_shell(router: Router, command: str | None, host: str | None, history: Path) -> int:
+def main_shell(router: Router, command: str | None, host: str | None, history: Path, timeout: float) -> int:
     """Entry point of `docker-chatops shell`."""
-    if command is not None:
-        return run_once(router, command, host=host, out=sys.stdout, err=sys.stderr)
-    return repl(router, host=host, history=history, stdin=sys.stdin, out=sys.stdout, err=sys.stderr)
+    try:
+        if command is not None:
+            return run_once(router, command, host=host, timeout=timeout, out=sys.stdout, err=sys.stderr)
+        return repl(
+            router,
+            host=host,
+            history=history,
+            timeout=timeout,
+            stdin=sys.stdin,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+    finally:
+        router.close()

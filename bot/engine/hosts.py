@@ -104,21 +104,25 @@ def docker_errors(host: Host) -> Iterator[None]:
         if exc.status_code == 409:
             raise Conflict(_explanation(exc)) from exc
         raise OperationFailed(f"Docker on {host.name}: {_explanation(exc)}") from exc
-    except requests.exceptions.Timeout as exc:
+    except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
+        # docker-py wraps failures of its version negotiation in a bare DockerException: look at the cause.
+        if _caused_by(exc, requests.exceptions.Timeout):
+            raise EngineUnavailable(
+                f"Docker on host {host.name} ({host.url}) did not answer within {host.timeout:g} s",
+                hint="the engine may be overloaded or hung; CHATOPS_DOCKER_TIMEOUT sets the wait",
+            ) from exc
         raise EngineUnavailable(
-            f"Docker on host {host.name} ({host.url}) did not answer within {host.timeout:g} s",
-            hint="the engine may be overloaded or hung; CHATOPS_DOCKER_TIMEOUT sets the wait",
+            f"no Docker engine answers on host {host.name}: tried {host.url} ({_reason(exc)})", hint=ENGINE_HINT
         ) from exc
-    except requests.exceptions.ConnectionError as exc:
-        raise EngineUnavailable(
-            f"no Docker engine answers on host {host.name}: tried {host.url} ({_reason(exc)})",
-            hint=ENGINE_HINT,
-        ) from exc
-    except docker.errors.DockerException as exc:
-        raise EngineUnavailable(
-            f"no Docker engine answers on host {host.name}: tried {host.url} ({_reason(exc)})",
-            hint=ENGINE_HINT,
-        ) from exc
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind) or kind.__name__ in str(seen) or "timed out" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _explanation(exc: docker.errors.APIError) -> str:

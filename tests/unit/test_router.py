@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 import typing
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -88,3 +92,56 @@ def test_every_catalog_operation_is_implemented_and_every_result_renders() -> No
     broken = Catalog([replace(spec, name="zap", aliases=(), operation="zap")])
     with pytest.raises(ValueError, match="zap"):
         Router([Engine(Host("x", "unix:///nope.sock", 1.0))], broken)
+
+
+@pytest.fixture
+def frozen_socket(tmp_path: Path) -> Iterator[str]:
+    """A Unix socket that accepts connections and never answers: a hung engine."""
+    path = tmp_path / "frozen.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"unix://{path}"
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def test_hung_engine_answers_timeout_within_the_command_timeout(frozen_socket: str) -> None:
+    """With an engine that never answers, the caller hears "did not finish" after the command timeout."""
+    router = Router([Engine(Host("frozen", frozen_socket, 30.0))])
+    started = time.monotonic()
+    reply = router.handle_within(Invocation("ps -a"), timeout=0.5)
+    elapsed = time.monotonic() - started
+    router.close()
+    assert reply.outcome is Outcome.FAILED
+    assert reply.problem is not None
+    assert reply.problem.kind == "Timeout"
+    assert "did not finish within 0.5 s on host frozen" in reply.problem.message
+    assert elapsed < 2.0
+
+
+def test_every_engine_call_has_a_timeout(frozen_socket: str) -> None:
+    """Each Engine API call gives up after the host's timeout and names the host and the wait."""
+    router = Router([Engine(Host("frozen", frozen_socket, 0.5))])
+    reply = router.handle(Invocation("images"))
+    router.close()
+    assert reply.outcome is Outcome.FAILED
+    assert reply.problem is not None
+    assert reply.problem.kind == "EngineUnavailable"
+    assert "did not answer within 0.5 s" in reply.problem.message
