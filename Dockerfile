@@ -46,5 +46,5 @@ USER 10001:10001
 
 # Healthy when the config loads and the Docker engine answers.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=15s --retries=3 \
-    CMD ["docker-chatops", "doctor"]
+    CMD ["docker-chatops", "doctor", "--quiet"]
 CMD ["docker-chatops", "run"]

@@ -1,0 +1,96 @@
+"""The `docker-chatops` process: start-up errors and a missing engine are one clear line, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_bot(
+    *args: str, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bot ARGS` from an empty folder (no .env), with a clean, explicit environment."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CHATOPS_", "DOCKER_"))}
+    base["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**base, **(env or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT / "tests",
+    )
+
+
+@pytest.mark.parametrize("command", [["run"], ["shell"], ["shell", "-c", "ps -a"]])
+def test_no_engine_is_one_clear_message_and_exit_1(tmp_path: Path, command: list[str]) -> None:
+    """`run`, the REPL and a one-shot all name the host and the address tried when no engine answers."""
+    socket_path = tmp_path / "docker.sock"
+    result = run_bot(*command, env={"DOCKER_HOST": f"unix://{socket_path}"})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert (
+        f"no Docker engine answers on host local: tried unix://{socket_path} (no such socket)"
+        in result.stderr
+    )
+    assert "hint: start dockerd" in result.stderr
+
+
+def test_run_without_slack_tokens_says_it_starts_the_local_shell(tmp_path: Path) -> None:
+    """`run` with no Slack tokens explains that it starts the local shell."""
+    result = run_bot("run", env={"DOCKER_HOST": f"unix://{tmp_path}/docker.sock"})
+    assert "no Slack tokens configured; starting the local shell" in result.stderr
+
+
+def test_bad_setting_stops_start_up_with_one_line() -> None:
+    """A bad setting prints one line naming it and exits 2, before anything else happens."""
+    result = run_bot("shell", "-c", "ps", env={"CHATOPS_DOCKER_TIMEOUT": "soon"})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("docker-chatops: CHATOPS_DOCKER_TIMEOUT: Input should be a valid number")
+
+
+def test_bad_config_file_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    """A config file with an unknown key is refused in one line that names the file and the key."""
+    config = tmp_path / "chatops.toml"
+    config.write_text("[[hosts]]\nname = 'a'\nurl = 'unix:///x'\nport = 1\n", encoding="utf-8")
+    result = run_bot("doctor", env={"CHATOPS_CONFIG": str(config)})
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "CHATOPS_CONFIG" in result.stderr
+    assert "hosts.0.port" in result.stderr
+
+
+def test_usage_errors_need_no_engine_and_exit_2(tmp_path: Path) -> None:
+    """A typo is answered with a did-you-mean and exit code 2, even with no engine."""
+    result = run_bot("shell", "-c", "inspects web", env={"DOCKER_HOST": f"unix://{tmp_path}/docker.sock"})
+    assert result.returncode == 2
+    assert 'unknown command "inspects"' in result.stderr
+    assert 'did you mean "inspect"?' in result.stderr
+
+
+def test_doctor_reports_each_host(tmp_path: Path) -> None:
+    """`doctor` says which host does not answer and exits 1; `--quiet` prints nothing."""
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/docker.sock"}
+    result = run_bot("doctor", env=env)
+    assert result.returncode == 1
+    assert "error: no Docker engine answers on host local" in result.stdout
+    quiet = run_bot("doctor", "--quiet", env=env)
+    assert quiet.returncode == 1
+    assert quiet.stdout == ""
+
+
+def test_help_and_version_flags() -> None:
+    """`--help` lists the subcommands and `--version` prints the package version."""
+    assert "shell" in run_bot("--help").stdout
+    assert run_bot("--version").stdout.startswith("docker-chatops 0.1.0")
