@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 _EXIT_CODE = re.compile(r"^(?:Exited|Restarting) \((-?\d+)\)")
+_GENERATED_NAME = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +112,8 @@ class VolumeRow:
 
     @property
     def anonymous(self) -> bool:
-        """Docker marks anonymous volumes with the `com.docker.volume.anonymous` label."""
-        return "com.docker.volume.anonymous" in self.labels
+        """Anonymous: the `com.docker.volume.anonymous` label (engines ≥ 23), or a 64-hex generated name."""
+        return "com.docker.volume.anonymous" in self.labels or bool(_GENERATED_NAME.fullmatch(self.name))
 
 
 @dataclass(frozen=True, slots=True)

@@ -443,10 +443,6 @@ def _render_volume(data: Mapping[str, Any], now: float) -> str:
 
 # ---- raw JSON ----------------------------------------------------------------------------------------------
 
-# Go's encoder escapes these inside strings; `docker inspect` prints the daemon's bytes as they came.
-_GO_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_GO_JSON_ESCAPE = re.compile("[<>&\u2028\u2029]")
-
 
 def _masked_json(value: Any, key: str = "") -> Any:
     """A plain copy of the JSON with every `Env` list masked and secret-looking strings masked in place."""
@@ -466,8 +462,8 @@ def _masked_json(value: Any, key: str = "") -> Any:
 
 
 def _raw_inspect(data: Mapping[str, Any]) -> str:
-    text = json.dumps([_masked_json(data)], indent=4, ensure_ascii=False)
-    return _GO_JSON_ESCAPE.sub(lambda match: _GO_JSON_ESCAPES[match.group()], text)
+    # Byte for byte what `docker inspect` (CLI 28) prints: 4-space indent, UTF-8, no HTML escaping.
+    return json.dumps([_masked_json(data)], indent=4, ensure_ascii=False)
 
 
 def render_inspect(result: InspectResult) -> str:

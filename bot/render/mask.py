@@ -219,47 +219,54 @@ def _looks_random(blob: str) -> bool:
 
 _PRIVATE_KEY = re.compile(
     # -----BEGIN … PRIVATE KEY----- up to its END line; without an END line, the base64 run that follows.
+    # The body (base64, "Proc-Type:"/"DEK-Info:" headers, literal "\n" in JSON) stops at the next "-----".
     r"(?P<begin>-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)"
-    r"(?:(?P<body>.{0,20000}?)(?P<end>-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)"
+    r"(?:(?P<body>(?:[A-Za-z0-9+/=\s:,\\]|-(?!----))*+)(?P<end>-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)"
     r"|(?P<tail>(?:[ \t]*(?:\r?\n|\\r?\\n)?[ \t]*"
     r"(?:Proc-Type:[^\n\\]*|DEK-Info:[^\n\\]*|[A-Za-z0-9+/=]{16,}))*))",
     re.DOTALL,
 )
 # Tokens with a recognisable shape: the prefix that says what kind of token it was stays.
-_SLACK_TOKEN = re.compile(r"(?P<prefix>xox[a-z](?:\.xox[a-z])?-|xapp-)(?P<secret>[a-z0-9\-]{8,})")
-_CODE_HOST_TOKEN = re.compile(r"(?P<prefix>gh[pousr]_|github_pat_|glpat-)(?P<secret>[a-z0-9_\-]{16,})")
-_STRIPE_KEY = re.compile(r"(?P<prefix>[sr]k_(?:live|test)_)(?P<secret>[a-z0-9]{8,})")
+_SLACK_TOKEN = re.compile(r"(?P<prefix>xox[a-z](?:\.xox[a-z])?-|xapp-)(?P<secret>[a-z0-9\-]{8,}+)")
+_CODE_HOST_TOKEN = re.compile(r"(?P<prefix>gh[pousr]_|github_pat_|glpat-)(?P<secret>[a-z0-9_\-]{16,}+)")
+_STRIPE_KEY = re.compile(r"(?P<prefix>[sr]k_(?:live|test)_)(?P<secret>[a-z0-9]{8,}+)")
 # Cloud key ids are matched in the original text: they are upper case ("Asia/Tokyo" is a time zone).
 _CLOUD_KEY = re.compile(
     r"(?P<prefix>AKIA|ASIA)(?P<secret>[A-Z0-9]{16})(?![A-Za-z0-9])|(?P<google>AIza)[A-Za-z0-9_\-]{35}"
 )
-_SLACK_WEBHOOK = re.compile(r"(?P<keep>hooks\.slack\.com/(?:services|workflows|triggers)/)[a-z0-9/_\-]+")
-_JWT = re.compile(r"eyj[a-z0-9_\-]{8,}\.[a-z0-9_\-]{8,}\.[a-z0-9_\-]*")
+_SLACK_WEBHOOK = re.compile(r"(?P<keep>hooks\.slack\.com/(?:services|workflows|triggers)/)[a-z0-9/_\-]++")
+# The look-behind after "eyj" keeps a run like "eyjeyjeyj…" from being rescanned at every "eyj".
+_JWT = re.compile(r"eyj(?<![a-z0-9_\-]eyj)[a-z0-9_\-]{8,}+\.[a-z0-9_\-]{8,}+\.[a-z0-9_\-]*+")
 # scheme://user:password@host → scheme://user:•••@host (the scheme is left of the match)
-_URL_CREDENTIALS = re.compile(r"(?P<keep>://[^\s:/@\"'<>]*:)(?P<secret>[^\s@/\"'<>]+)(?=@)")
+_URL_CREDENTIALS = re.compile(r"(?P<keep>://[^\s:/@\"'<>]*:)(?P<secret>[^\s@/\"'<>]++)(?=@)")
 # Authorization: Bearer xyz / Proxy-Authorization: Basic xyz (the whole credential after the scheme).
 _AUTHORIZATION = re.compile(
     r"(?P<keep>authorization[\"']?[ \t]*[:=][ \t]*[\"']?"
     r"(?:(?:bearer|basic|token|digest|negotiate|bot|aws4-hmac-sha256)[ \t]+)?)"
-    r"(?P<secret>[^\s\"',;]+)"
+    r"(?P<secret>[^\s\"',;]++)"
 )
-_BEARER = re.compile(r"(?P<keep>bearer[ \t]+)(?P<secret>[a-z0-9._~+/=\-]{16,})(?![a-z0-9._~+/=\-])")
+_BEARER = re.compile(r"(?P<keep>bearer[ \t]+)(?P<secret>[a-z0-9._~+/=\-]{16,}+)")
 # key=value, key: value, "key": "value", key => 'value', --flag=value. The match starts at a trigger word;
 # the rest of the key to its left is read back from the text and the whole key is judged by _key_kind.
+# Keys are bounded (64 characters after the trigger) so that a long run of trigger words stays linear.
 _TRIGGER = r"(?:pass|pwd|secret|token|key|auth|credential)"
 _ASSIGNMENT = re.compile(
-    _TRIGGER + r"[\w.\-]*"
+    _TRIGGER + r"[\w.\-]{0,64}+"
     r"(?P<sep>\\?[\"']?[ \t]*(?:=>|[:=])[ \t]*)"
     r"(?P<value>\\\"[^\"\n]*?\\\"|\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s,;&\"'<>(){}\[\]]+)"
 )
 # --password hunter2: a command-line flag and its separate value.
-_FLAG = re.compile(r"-(?P<key>-?[\w\-]*?" + _TRIGGER + r"[\w\-]*)(?P<sep>[ \t]+)(?P<value>[^\s\-][^\s]*)")
+_FLAG = re.compile(
+    r"-(?<![\w\-]-)(?P<key>-?[\w\-]{0,64}?"
+    + _TRIGGER
+    + r"[\w\-]{0,64}+)(?P<sep>[ \t]++)(?P<value>[^\s\-][^\s]*+)"
+)
 # "the API key is 3f9a…", "signature 8c1e…": a long random blob after a key-ish word.
 # A bare "key" counts only after a qualifier ("API key", "signing key"): a cache key is no secret.
 _KEYWORD_BLOB = re.compile(
     r"(?P<keep>(?P<word>key|secret|token|password|passphrase|signature|hmac|credentials?)"
-    r"(?:[ \t]+(?:is|was|=|:))?[ \t]+)"
-    r"(?P<secret>[a-z0-9+/_=\-]{20,})(?![a-z0-9+/_=\-])"
+    r"(?:[ \t]+(?:is|was)|[ \t]*[=:])?[ \t]+)"
+    r"(?P<secret>[a-z0-9+/_=\-]{20,}+)"
 )
 _KEY_QUALIFIER = re.compile(r"(?:api|access|secret|private|signing|encryption|master|auth|session)[ _\-]?$")
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
