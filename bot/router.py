@@ -9,13 +9,15 @@ user sees that id.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.commands import CATALOG, Catalog, Command, parse
 from bot.commands.args import HelpArgs
@@ -25,6 +27,7 @@ from bot.errors import ChatOpsError, Denied, NeedsConfirmation, NotFound, UsageE
 from bot.models import HelpEntry, HelpResult, Outcome, Problem, Reply, Result, Step
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _OUTCOMES: tuple[tuple[type[ChatOpsError], Outcome], ...] = (
     (UsageError, Outcome.USAGE),
@@ -55,7 +58,7 @@ class Router:
         self.default_host = engines[0].name
         self.catalog = catalog
         self._local: dict[str, Callable[[Any], Result]] = {"help": self._help}
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chatops-command")
+        self._pool = DaemonPool(workers, "chatops-command")
         missing = [s.operation for s in catalog.specs if not self._has_operation(s.operation)]
         if missing:
             raise ValueError(f"catalog operations without an implementation: {', '.join(missing)}")
@@ -68,7 +71,7 @@ class Router:
 
         A hung engine then costs one worker, never the caller: the door that called stays responsive.
         """
-        future = self._pool.submit(self.handle, invocation)
+        future = self._pool.submit(lambda: self.handle(invocation))
         try:
             return future.result(timeout=timeout)
         except FutureTimeout:
@@ -85,7 +88,7 @@ class Router:
 
     def close(self) -> None:
         """Stop the worker pool without waiting for hung commands."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown()
 
     def handle(self, invocation: Invocation) -> Reply:
         """Answer one invocation; never raises for anything a user can type."""
@@ -148,6 +151,43 @@ class Router:
             hint = f'did you mean "{suggestion}"?' if suggestion else 'try "help" for the list of commands'
             raise UsageError(f'unknown command "{" ".join(args.command)}"', hint=hint)
         return HelpResult(entries=(_entry(resolved[0]),), detailed=True)
+
+
+class DaemonPool:
+    """A fixed set of daemon worker threads: a command stuck in a hung engine never blocks process exit.
+
+    (`ThreadPoolExecutor` joins its workers at interpreter exit, so one hung Docker call would hang the
+    shell after it already told the user about the timeout.)
+    """
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        """Queue `fn`; its future holds the result or the exception."""
+        future: Future[T] = Future()
+        self._jobs.put((future, fn))
+        return future
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            future, fn = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # handed to the waiting caller, not lost
+                future.set_exception(exc)
+
+    def shutdown(self) -> None:
+        """Let idle workers end; busy ones are daemons and end with the process."""
+        for _ in self._threads:
+            self._jobs.put(None)
 
 
 def _entry(spec: CommandSpec) -> HelpEntry:

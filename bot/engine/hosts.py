@@ -112,7 +112,8 @@ def docker_errors(host: Host) -> Iterator[None]:
                 hint="the engine may be overloaded or hung; CHATOPS_DOCKER_TIMEOUT sets the wait",
             ) from exc
         raise EngineUnavailable(
-            f"no Docker engine answers on host {host.name}: tried {host.url} ({_reason(exc)})", hint=ENGINE_HINT
+            f"no Docker engine answers on host {host.name}: tried {host.url} ({_reason(exc)})",
+            hint=ENGINE_HINT,
         ) from exc
 
 

@@ -151,6 +151,7 @@ class Engine:
                 tail=args.tail,
                 since=since,
                 stream=True,
+                follow=False,  # docker-py turns follow on whenever stream is on
             )
             return _read_capped(stream, MAX_LOG_BYTES)
 

@@ -327,8 +327,10 @@ def _state(digest: _Digest, state: Mapping[str, Any], now: float) -> None:
     exit_code = _int(state.get("ExitCode"))
     if exit_code is not None and (exit_code != 0 or status in ("exited", "dead", "restarting")):
         digest.field("Exit code", str(exit_code), indent=2)
-    if state.get("OOMKilled") is True:
-        digest.field("OOM killed", "yes", indent=2)
+    if state.get("OOMKilled") is True or (
+        exit_code is not None and status not in ("running", "paused", "created")
+    ):
+        digest.field("OOMKilled", "yes" if state.get("OOMKilled") is True else "no", indent=2)
     digest.field("Error", _one_line(mask_secrets(_text(state.get("Error")))), indent=2)
 
 

@@ -171,13 +171,13 @@ def test_stopped_container_shows_configured_ports_and_exit_details() -> None:
         "NetworkSettings": {"Ports": {}},
     }
     text = inspect("container", data)
-    assert text.endswith("\nPorts:         53/udp, 0.0.0.0:8080->80/tcp (when running)")
-    assert "  Started:     2026-11-27 17:00:00 UTC (46 minutes ago)\n" in text
-    assert "  Finished:    2026-11-27 17:30:00 UTC (16 minutes ago)\n" in text
-    assert "  Exit code:   137\n" in text
-    assert "  OOM killed:  yes\n" in text
-    assert "  Error:       task failed: out of memory\n" in text
-    assert "Restarts:      0 (policy always)" in text
+    assert text.endswith("\nPorts:        53/udp, 0.0.0.0:8080->80/tcp (when running)")
+    assert "  Started:    2026-11-27 17:00:00 UTC (46 minutes ago)\n" in text
+    assert "  Finished:   2026-11-27 17:30:00 UTC (16 minutes ago)\n" in text
+    assert "  Exit code:  137\n" in text
+    assert "  OOMKilled:  yes\n" in text
+    assert "  Error:      task failed: out of memory\n" in text
+    assert "Restarts:     0 (policy always)" in text
 
 
 def test_published_ports_group_like_docker_ps() -> None:
