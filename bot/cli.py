@@ -56,6 +56,42 @@ def _doctor(settings: Settings, router: Router, quiet: bool) -> int:
     return int(code)
 
 
+def _serve_slack(settings: Settings, router: Router) -> int:
+    """`run` with Slack tokens: Socket Mode with SLACK_APP_TOKEN, else HTTP mode."""
+    from bot.slack.app import build_app  # noqa: PLC0415 - the shell never pays for importing Bolt
+    from bot.slack.runner import serve_http, serve_socket_mode  # noqa: PLC0415
+    from bot.store import Store  # noqa: PLC0415
+
+    try:
+        settings.check_slack()
+    except ConfigError as exc:
+        print(f"docker-chatops: {exc.message}", file=sys.stderr)
+        return int(ExitCode.USAGE)
+    store = Store(settings.chatops_state_path)
+    try:
+        app = build_app(settings, router)
+    except Exception as exc:  # Bolt's auth.test at start-up: a bad token or an unreachable Slack
+        print(f"docker-chatops: cannot start the Slack app: {_safe(exc)}", file=sys.stderr)
+        return int(ExitCode.FAILED)
+    try:
+        if settings.socket_mode:
+            serve_socket_mode(app, settings)
+        else:
+            serve_http(app, settings, router, store)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        router.close()
+        store.close()
+    return int(ExitCode.OK)
+
+
+def _safe(exc: Exception) -> str:
+    """One line about a start-up failure, without echoing anything that could hold a token."""
+    error = getattr(getattr(exc, "response", None), "get", lambda _key: None)("error")
+    return f"Slack answered {error!r}" if error else type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point; returns the process exit code."""
     options = _parser().parse_args(argv)
@@ -76,13 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _doctor(settings, router, options.quiet)
     if command == "run":
         if settings.slack_configured:
-            print(
-                "docker-chatops: SLACK_BOT_TOKEN is set, but this version has no Slack door yet; "
-                "starting the local shell.",
-                file=sys.stderr,
-            )
-        else:
-            print("docker-chatops: no Slack tokens configured; starting the local shell.", file=sys.stderr)
+            return _serve_slack(settings, router)
+        print("docker-chatops: no Slack tokens configured; starting the local shell.", file=sys.stderr)
         return main_shell(router, None, None, settings.chatops_history_file, settings.chatops_command_timeout)
     return main_shell(
         router, options.text, options.host, settings.chatops_history_file, settings.chatops_command_timeout

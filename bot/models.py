@@ -52,10 +52,11 @@ class ContainerRow:
     @property
     def name(self) -> str:
         """The container's own name (not a legacy link alias)."""
-        for name in self.names:
+        names = [name.removeprefix("/") for name in self.names]
+        for name in names:
             if "/" not in name:
                 return name
-        return self.names[0] if self.names else self.id[:12]
+        return names[0] if names else self.id[:12]
 
     @property
     def health(self) -> str | None:
@@ -316,6 +317,13 @@ class Reply:
     outcome: Outcome
     steps: tuple[Step, ...]
     elapsed: float = 0.0
+
+    @property
+    def chained(self) -> bool:
+        """True when the text ran as an `A && B` chain, even one that stopped after its first step."""
+        return len(self.steps) > 1 or bool(
+            self.steps and self.steps[0].text != self.text and "&&" in self.text
+        )
 
     @property
     def problem(self) -> Problem | None:

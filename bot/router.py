@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -66,25 +65,56 @@ class Router:
     def _has_operation(self, name: str) -> bool:
         return name in self._local or callable(getattr(Engine, name, None))
 
-    def handle_within(self, invocation: Invocation, timeout: float) -> Reply:
-        """`handle` on the router's bounded worker pool; after `timeout` seconds answer that it timed out.
+    def dispatch(self, invocation: Invocation, timeout: float, deliver: Callable[[Reply], None]) -> None:
+        """Run `invocation` on the router's bounded pool and `deliver` its reply exactly once.
 
-        A hung engine then costs one worker, never the caller: the door that called stays responsive.
+        Returns at once. If the command has not finished after `timeout` seconds, `deliver` gets a timeout
+        reply instead (the late result is dropped). A hung engine costs workers, never the caller's thread.
         """
-        future = self._pool.submit(lambda: self.handle(invocation))
-        try:
-            return future.result(timeout=timeout)
-        except FutureTimeout:
-            future.cancel()
-            host = invocation.host or self.default_host
-            problem = Problem(
-                "Timeout",
-                f"{invocation.text!r} did not finish within {timeout:g} s on host {host}",
-                hint="the engine may be busy or hung; a change already sent to Docker may still complete",
-            )
-            return Reply(
-                invocation.text, host, Outcome.FAILED, (Step(invocation.text, problem=problem),), timeout
-            )
+        delivered = threading.Lock()
+
+        def once(reply: Reply) -> None:
+            if delivered.acquire(blocking=False):
+                try:
+                    deliver(reply)
+                except Exception:
+                    log.exception("delivering the reply to %r failed", invocation.text)
+
+        timer = threading.Timer(timeout, lambda: once(self._timed_out(invocation, timeout)))
+        timer.daemon = True
+        timer.start()
+
+        def finished(future: Future[Reply]) -> None:
+            timer.cancel()
+            if not future.cancelled():
+                once(future.result())
+
+        self._pool.submit(lambda: self.handle(invocation)).add_done_callback(finished)
+
+    def background(self, job: Callable[[], None]) -> None:
+        """Run `job` on the router's pool (for work like App Home that answers through its own channel)."""
+
+        def logged(future: Future[None]) -> None:
+            if not future.cancelled() and future.exception() is not None:
+                log.error("background job failed", exc_info=future.exception())
+
+        self._pool.submit(job).add_done_callback(logged)
+
+    def handle_within(self, invocation: Invocation, timeout: float) -> Reply:
+        """`dispatch` and wait: the reply, or a timeout reply after `timeout` seconds."""
+        box: queue.SimpleQueue[Reply] = queue.SimpleQueue()
+        self.dispatch(invocation, timeout, box.put)
+        return box.get()
+
+    def _timed_out(self, invocation: Invocation, timeout: float) -> Reply:
+        host = invocation.host or self.default_host
+        problem = Problem(
+            "Timeout",
+            f"{invocation.text!r} did not finish within {timeout:g} s on host {host}",
+            hint="the engine may be busy or hung; a change already sent to Docker may still complete",
+        )
+        step = Step(invocation.text, problem=problem)
+        return Reply(invocation.text, host, Outcome.FAILED, (step,), timeout)
 
     def close(self) -> None:
         """Stop the worker pool without waiting for hung commands."""

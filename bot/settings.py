@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     chatops_docker_timeout: float = Field(default=10.0, gt=0, le=300)
     chatops_command_timeout: float = Field(default=15.0, gt=0, le=600)
     chatops_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    chatops_slash_command: str = Field(default="/docker", pattern=r"^/[a-z0-9_-]{1,31}$")
+    chatops_http_host: str = "0.0.0.0"  # noqa: S104 - HTTP mode must be reachable by Slack (or a proxy)
+    chatops_http_port: int = Field(default=3000, ge=1, le=65535)
+    chatops_state_path: Path = Path("./chatops.db")
+    chatops_workers: int = Field(default=8, ge=1, le=64)
     chatops_history_file: Path = Path("~/.docker_chatops_history")
 
     file: FileConfig = FileConfig()
@@ -127,6 +132,21 @@ class Settings(BaseSettings):
         if self.chatops_config is not None and self.file == FileConfig():
             object.__setattr__(self, "file", read_config_file(self.chatops_config))
         return self
+
+    @property
+    def socket_mode(self) -> bool:
+        """Socket Mode when an app-level token is set; HTTP mode otherwise."""
+        return self.slack_app_token is not None
+
+    def check_slack(self) -> None:
+        """Raise `ConfigError` when Slack is half-configured for the mode `run` would pick."""
+        app_token = self.slack_app_token.get_secret_value() if self.slack_app_token else None
+        if app_token is not None and not app_token.startswith("xapp-"):
+            raise ConfigError("SLACK_APP_TOKEN: must be an app-level token (xapp-…) with connections:write")
+        if not self.socket_mode and self.slack_signing_secret is None:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN to use Socket Mode)"
+            )
 
     @property
     def slack_configured(self) -> bool:

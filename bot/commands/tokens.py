@@ -28,10 +28,11 @@ _DOUBLE_QUOTE_ESCAPES = {'"', "\\", "$", "`"}
 
 @dataclass(frozen=True, slots=True)
 class Word:
-    """One word of the text; `operator` is True only for an unquoted `&&`."""
+    """One word of the text; `operator` is True only for an unquoted `&&`; `quoted` if any part was quoted."""
 
     text: str
     operator: bool = False
+    quoted: bool = False
 
 
 def split_words(text: str) -> list[Word]:
@@ -39,32 +40,32 @@ def split_words(text: str) -> list[Word]:
     text = text.translate(_SMART_QUOTES)
     words: list[Word] = []
     current: list[str] = []
-    in_word = False
+    in_word = quoted = False
     i, n = 0, len(text)
     while i < n:
         char = text[i]
         if char.isspace():
             if in_word:
-                words.append(Word("".join(current)))
-                current, in_word = [], False
+                words.append(Word("".join(current), quoted=quoted))
+                current, in_word, quoted = [], False, False
             i += 1
         elif char == "'":
             end = text.find("'", i + 1)
             if end < 0:
                 raise UsageError("unterminated single quote", hint="close the ' or remove it")
             current.append(text[i + 1 : end])
-            in_word, i = True, end + 1
+            in_word, quoted, i = True, True, end + 1
         elif char == '"':
             i = _double_quoted(text, i + 1, current)
-            in_word = True
+            in_word = quoted = True
         elif char == "\\":
             if i + 1 < n:
                 current.append(text[i + 1])
-            in_word, i = True, i + 2
+            in_word, quoted, i = True, True, i + 2
         elif text.startswith(AND, i):
             if in_word:
-                words.append(Word("".join(current)))
-                current, in_word = [], False
+                words.append(Word("".join(current), quoted=quoted))
+                current, in_word, quoted = [], False, False
             words.append(Word(AND, operator=True))
             i += 2
         elif (operator := _operator_at(text, i)) is not None:
@@ -77,7 +78,7 @@ def split_words(text: str) -> list[Word]:
             current.append(char)
             in_word, i = True, i + 1
     if in_word:
-        words.append(Word("".join(current)))
+        words.append(Word("".join(current), quoted=quoted))
     return words
 
 

@@ -10,9 +10,7 @@ def render_reply_text(reply: Reply) -> tuple[str, str]:
     """The (stdout, stderr) texts of a reply. A chain shows each command's header before its output."""
     out: list[str] = []
     err: list[str] = []
-    chained = len(reply.steps) > 1 or (
-        reply.steps and reply.steps[0].text != reply.text and " && " in reply.text
-    )
+    chained = reply.chained
     for step in reply.steps:
         if step.result is not None:
             rendered = render_result(step.result)

@@ -1,0 +1,775 @@
+"""`Reply` → Slack Block Kit: summary lines, monospace bodies split to fit, pages, a file for the rest.
+
+Pure functions: no Slack API call, no Docker call, no clock. Every body comes from
+`bot.render.result.render_result`, so a table reads the same in a channel as in the shell. Slack's limits are
+checked in one place, `enforce_limits`, which every public renderer here passes its blocks through.
+
+How a reply is laid out:
+
+- each step with a result gives an intro section (`$ docker …` in a chain, and the summary line with a status
+  emoji) followed by its body as code-block sections (chunks) of at most `SECTION_TEXT_MAX` characters,
+  fences and `&amp;`-style escapes included; a table's header line is repeated atop every chunk after the
+  first; a line too long for one chunk is hard-wrapped across chunks;
+- chunks are packed into pages (`CHUNKS_PER_PAGE`, and `PAGE_TEXT_BUDGET` characters of text in all);
+  several pages get ◀ Prev / Next ▶ buttons, more than `MAX_PAGES` (or `force_file`) send the full text as a
+  file and show only the first page;
+- a context line closes every message: who ran what, where, how long it took.
+
+Chunk sections carry a `block_id` of the form `body-STEP-N`, with `-h` when the chunk starts with a
+repeated table header and `-w` when its last line continues in the next chunk: enough to rebuild the body
+exactly (the tests do).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextObject,
+    SectionBlock,
+    StaticSelectElement,
+)
+
+from bot.models import ComposePsResult, ContainerRow, Problem, PsResult, Reply, Result, Step
+from bot.render.result import Rendered, render_result
+from bot.render.text import render_reply_text
+
+__all__ = [
+    "CHUNKS_PER_PAGE",
+    "MAX_PAGES",
+    "PAGE_TEXT_BUDGET",
+    "FileAttachment",
+    "SlackLimitError",
+    "SlackMessage",
+    "enforce_limits",
+    "escape_code",
+    "escape_mrkdwn",
+    "full_text",
+    "limit_violations",
+    "render_container_actions",
+    "render_in_progress",
+    "render_problem",
+    "render_reply",
+    "slack_length",
+    "split_body",
+    "status_emoji",
+]
+
+# ---- Slack's limits (docs.slack.dev Block Kit reference; see also FACTS.md) -------------------------------
+MAX_BLOCKS = 50
+SECTION_TEXT_MAX = 3000
+SECTION_FIELDS_MAX = 10
+SECTION_FIELD_TEXT_MAX = 2000
+CONTEXT_ELEMENTS_MAX = 10
+ACTIONS_ELEMENTS_MAX = 25
+ID_MAX = 255  # action_id and block_id
+BUTTON_TEXT_MAX = 75
+BUTTON_VALUE_MAX = 2000
+SELECT_PLACEHOLDER_MAX = 150
+SELECT_OPTIONS_MAX = 100
+OPTION_TEXT_MAX = 75
+OPTION_VALUE_MAX = 150
+CONFIRM_TITLE_MAX = 100
+CONFIRM_TEXT_MAX = 300
+CONFIRM_BUTTON_MAX = 30
+MESSAGE_TEXT_MAX = 3000  # ours: Slack truncates at 40,000, but the fallback is a notification line
+
+# ---- our own layout choices --------------------------------------------------------------------------------
+# Slack also rejects a message whose blocks hold too much text in all (`msg_blocks_too_long`): undocumented,
+# reported at about 12,000 characters "with a buffer for block containers" (bolt-js #2509, #2867, where
+# 11,341 characters of `text` were already refused). We stay well below, counting every `text` string.
+PAGE_TEXT_BUDGET = 10_000
+CHUNKS_PER_PAGE = 3  # 3 full chunks ≈ 9,000 characters: the most that fits the budget with the rest
+PAGE_CONTENT_BLOCKS_MAX = 40  # leaves room for the footer (file note, paging buttons, context)
+MAX_PAGES = 5  # beyond this a reply goes out as a file
+PS_PICK_MAX_ROWS = 25  # a container picker only for short listings
+FALLBACK_TEXT_MAX = 300  # the notification text: a summary line, never the body
+COMMAND_SHOWN_MAX = 200  # how much of the command a context line quotes
+SUMMARY_SHOWN_MAX = 500
+HOST_SHOWN_MAX = 100
+
+_FENCE = "```"
+_ZWSP = "\u200b"
+_ELLIPSIS = "…"
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+_FILE_SLUG = re.compile(r"[^A-Za-z0-9._]+")
+
+_STATUS_GREEN = ":large_green_circle:"
+_STATUS_RED = ":red_circle:"
+_STATUS_YELLOW = ":large_yellow_circle:"
+_STATUS_NONE = ":white_circle:"
+_STATUS_INFO = ":information_source:"
+
+_PROBLEM_STYLES: dict[str, tuple[str, str]] = {
+    "Denied": (":no_entry:", "denied"),
+    "Timeout": (":hourglass:", "timed out"),
+    "NeedsConfirmation": (":raised_hand:", "needs confirmation"),
+}
+_PROBLEM_DEFAULT_STYLE = (":warning:", "error")
+
+
+class SlackLimitError(ValueError):
+    """Blocks that Slack would refuse; raised by `enforce_limits`, so it means a bug in this module."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileAttachment:
+    """Output too long for a message, to upload with `files_upload_v2` next to it."""
+
+    filename: str
+    content: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMessage:
+    """One message ready for `respond`/`chat.postMessage`: fallback text, blocks, which page, a file or not.
+
+    `pages` counts the pages a user can browse with the buttons (1 when the output went to a file).
+    """
+
+    text: str
+    blocks: list[dict[str, Any]]
+    page: int
+    pages: int
+    attachment: FileAttachment | None = None
+
+
+# ---- text helpers ------------------------------------------------------------------------------------------
+
+
+def slack_length(text: str) -> int:
+    """Length as UTF-16 code units: never less than Python's `len`, so safe however Slack counts."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape the three characters Slack parses in any text: `&`, `<`, `>`."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_code(text: str) -> str:
+    """Text for inside a ``` block: mrkdwn escapes, and a zero-width space on both sides of every backtick.
+
+    The spaces keep a "```" in the output from closing the block early; the mapping is reversible
+    (replace ZWSP+`+ZWSP by `), so nothing the CLI printed is lost.
+    """
+    return escape_mrkdwn(text).replace("`", f"{_ZWSP}`{_ZWSP}")
+
+
+def _code_cost(text: str) -> int:
+    """`slack_length(escape_code(text))` without building the string (body lines can be many)."""
+    extra = 4 * text.count("&") + 3 * (text.count("<") + text.count(">")) + 2 * text.count("`")
+    return slack_length(text) + extra
+
+
+def _char_code_cost(ch: str) -> int:
+    return _code_cost(ch)
+
+
+def _inline(text: str) -> str:
+    """User text inside `inline code`: escaped, backticks neutralised (they would end the span)."""
+    return escape_mrkdwn(text.replace("`", "ˋ"))
+
+
+def _host(host: str) -> str:
+    """A host name for mrkdwn: escaped, and clipped (names come from config, but never trust a length)."""
+    return escape_mrkdwn(_clip(host, HOST_SHOWN_MAX))
+
+
+def _clip(text: str, limit: int) -> str:
+    """At most `limit` characters (Slack-counted), cut with an ellipsis."""
+    if slack_length(text) <= limit:
+        return text
+    out: list[str] = []
+    used = 0
+    for ch in text:
+        size = slack_length(ch)
+        if used + size > limit - 1:
+            break
+        out.append(ch)
+        used += size
+    return "".join(out) + _ELLIPSIS
+
+
+def _compact_json(value: Mapping[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _mrkdwn(text: str) -> MarkdownTextObject:
+    # verbatim: no auto-linking of URLs, channel names or bare mentions found in Docker's output
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def _section(text: str, block_id: str | None = None) -> dict[str, Any]:
+    return SectionBlock(text=_mrkdwn(text), block_id=block_id).to_dict()
+
+
+def _context(*texts: str) -> dict[str, Any]:
+    return ContextBlock(elements=[_mrkdwn(t) for t in texts]).to_dict()
+
+
+# ---- status emoji ------------------------------------------------------------------------------------------
+
+
+def status_emoji(result: Result) -> str:
+    """The emoji before a summary line: red when a container is failing, green when all run well.
+
+    Containers: red if one is unhealthy, restarting, dead or exited non-zero; green if all are running and
+    none unhealthy or starting; white for none; yellow otherwise (stopped cleanly, created, paused,
+    starting). Every other result: information.
+    """
+    if not isinstance(result, PsResult | ComposePsResult):
+        return _STATUS_INFO
+    if not result.rows:
+        return _STATUS_NONE
+    failing = any(
+        row.health == "unhealthy"
+        or row.state in ("restarting", "dead")
+        or (row.exit_code is not None and row.exit_code != 0)
+        for row in result.rows
+    )
+    if failing:
+        return _STATUS_RED
+    if all(row.state == "running" and row.health in (None, "healthy") for row in result.rows):
+        return _STATUS_GREEN
+    return _STATUS_YELLOW
+
+
+# ---- splitting a body into code-block chunks ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """Part of one body: `text` (raw, unescaped), whether it starts with a repeated header line, and whether
+    its last line continues at the start of the next chunk."""
+
+    text: str
+    repeated_header: bool
+    wraps: bool
+
+
+def _table_header(result: Result, kind: str, body: str) -> str | None:
+    """The line to repeat atop every chunk: a single table's header (not `-q`, not `system df -v`)."""
+    if kind != "table" or getattr(result, "quiet", False) or not body or "\n\n" in body:
+        return None
+    return body.split("\n", 1)[0]
+
+
+def _wrap_line(line: str, limit: int) -> list[str]:
+    """Cut one line into pieces whose escaped length is at most `limit`."""
+    pieces: list[str] = []
+    current: list[str] = []
+    used = 0
+    for ch in line:
+        size = _char_code_cost(ch)
+        if current and used + size > limit:
+            pieces.append("".join(current))
+            current, used = [], 0
+        current.append(ch)
+        used += size
+    pieces.append("".join(current))
+    return pieces
+
+
+def split_body(body: str, header: str | None, limit: int = SECTION_TEXT_MAX) -> list[_Chunk]:
+    """Split a body into chunks whose code section (fences and escapes included) is at most `limit` long.
+
+    Chunks break on line boundaries; a line too long for a chunk of its own is hard-wrapped. When `header`
+    is given (the body's first line) it is repeated atop every later chunk, unless it would take more than
+    half a chunk.
+    """
+    if not body:
+        return []
+    budget = limit - 2 * len(_FENCE)
+    header_cost = _code_cost(header) + 1 if header is not None else 0
+    repeat = header is not None and header_cost <= budget // 2
+    piece_max = budget - header_cost if repeat else budget
+    # (text, cost, ends_line): a long line becomes several pieces, all but the last not ending the line
+    pieces: list[tuple[str, int, bool]] = []
+    for line in body.split("\n"):
+        cost = _code_cost(line)
+        if cost <= piece_max:
+            pieces.append((line, cost, True))
+            continue
+        parts = _wrap_line(line, piece_max)
+        for index, part in enumerate(parts):
+            pieces.append((part, _code_cost(part), index == len(parts) - 1))
+
+    chunks: list[_Chunk] = []
+    texts: list[str] = []  # the current chunk's pieces, joined below
+    used = 0
+    has_header = False
+    body_pieces = 0
+    last_ends_line = True
+    for text, cost, ends_line in pieces:
+        separator = 1 if (texts and last_ends_line) else 0
+        if body_pieces and used + separator + cost > budget:
+            chunks.append(_Chunk("".join(texts), has_header, wraps=not last_ends_line))
+            texts, used, body_pieces = [], 0, 0
+            has_header = repeat
+            if has_header and header is not None:
+                texts, used = [header], header_cost - 1
+                last_ends_line = True
+            separator = 1 if texts else 0
+        texts.append(("\n" if separator else "") + text)
+        used += separator + cost
+        body_pieces += 1
+        last_ends_line = ends_line
+    chunks.append(_Chunk("".join(texts), has_header, wraps=False))
+    return chunks
+
+
+def _code_section(chunk: _Chunk, block_id: str) -> dict[str, Any]:
+    flags = ("-h" if chunk.repeated_header else "") + ("-w" if chunk.wraps else "")
+    return _section(f"{_FENCE}{escape_code(chunk.text)}{_FENCE}", block_id=f"{block_id}{flags}")
+
+
+# ---- per-row actions ---------------------------------------------------------------------------------------
+
+
+def _container_name(row: ContainerRow) -> str:
+    """The name `docker ps` shows: without the leading "/", not a link alias (as the table renderer does)."""
+    names = [name.removeprefix("/") for name in row.names]
+    for name in names:
+        if "/" not in name:
+            return name
+    return names[0] if names else row.id[:12]
+
+
+def _ps_picker(result: PsResult, host: str) -> dict[str, Any] | None:
+    """A "Pick a container…" select for a short, non-quiet `ps`: option value {"name", "host"}."""
+    if result.quiet or not 1 <= len(result.rows) <= PS_PICK_MAX_ROWS:
+        return None
+    options: list[Option] = []
+    for row in result.rows:
+        name = _container_name(row).strip() or row.id[:12]
+        value = _compact_json({"name": name, "host": host})
+        if slack_length(value) > OPTION_VALUE_MAX:  # a very long name: the short ID works as well
+            value = _compact_json({"name": row.id[:12], "host": host})
+        if slack_length(value) > OPTION_VALUE_MAX:
+            continue
+        text = PlainTextObject(text=_clip(name, OPTION_TEXT_MAX), emoji=False)
+        options.append(Option(value=value, text=text))
+    if not options:
+        return None
+    select = StaticSelectElement(
+        placeholder=PlainTextObject(text="Pick a container…"), action_id="ps_pick", options=options
+    )
+    return ActionsBlock(elements=[select]).to_dict()
+
+
+def _command_for(verb: str, name: str) -> str:
+    return f"{verb} {shlex.quote(name)}"
+
+
+def render_container_actions(name: str, host: str) -> list[dict[str, Any]]:
+    """What to do with a picked container: a line naming it, then Logs / Inspect buttons.
+
+    Button values are JSON {"text": "logs NAME", "host": HOST}: the door runs that text as a new command.
+    """
+    buttons = [
+        ButtonElement(
+            text=label,
+            action_id=action_id,
+            value=_compact_json({"text": _command_for(verb, name), "host": host}),
+        )
+        for label, action_id, verb in (("Logs", "run_logs", "logs"), ("Inspect", "run_inspect", "inspect"))
+    ]
+    blocks = [
+        _section(f"`{_inline(_clip(name, COMMAND_SHOWN_MAX))}` on *{_host(host)}*"),
+        ActionsBlock(elements=list(buttons)).to_dict(),
+    ]
+    return enforce_limits(blocks)
+
+
+# ---- replies -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """Blocks that go on the same page (an intro with its first chunk; a last chunk with its picker)."""
+
+    blocks: tuple[dict[str, Any], ...]
+    chunks: int
+
+    @property
+    def cost(self) -> int:
+        return _text_cost(self.blocks)
+
+
+def _problem_text(problem: Problem, command: str | None = None) -> str:
+    emoji, label = _PROBLEM_STYLES.get(problem.kind, _PROBLEM_DEFAULT_STYLE)
+    where = f" (in `{_inline(_clip('docker ' + command, COMMAND_SHOWN_MAX))}`)" if command else ""
+    head = f"{emoji} *{label}:*{where} "
+    hint = f"\n_hint:_ {escape_mrkdwn(problem.hint)}" if problem.hint else ""
+    room = SECTION_TEXT_MAX - slack_length(head) - slack_length(hint)
+    if room < 100:  # an absurdly long hint gives way to the message
+        hint = ""
+        room = SECTION_TEXT_MAX - slack_length(head)
+    return head + _escape_clipped(problem.message, room) + hint
+
+
+def _escape_clipped(text: str, limit: int) -> str:
+    """`escape_mrkdwn(text)` cut (on a character of `text`, never inside an entity) to `limit`."""
+    escaped = escape_mrkdwn(text)
+    if slack_length(escaped) <= limit:
+        return escaped
+    out: list[str] = []
+    used = 0
+    for ch in text:
+        piece = escape_mrkdwn(ch)
+        size = slack_length(piece)
+        if used + size > limit - 1:
+            break
+        out.append(piece)
+        used += size
+    return "".join(out) + _ELLIPSIS
+
+
+def _problem_blocks(problem: Problem, command: str | None = None) -> list[dict[str, Any]]:
+    blocks = [_section(_problem_text(problem, command))]
+    if problem.usage:
+        usage = f"usage: {problem.usage}"
+        budget = SECTION_TEXT_MAX - 2 * len(_FENCE)
+        if _code_cost(usage) > budget:
+            usage = _wrap_line(usage, budget - 1)[0] + _ELLIPSIS
+        blocks.append(_section(f"{_FENCE}{escape_code(usage)}{_FENCE}"))
+    return blocks
+
+
+def _step_units(index: int, step: Step, rendered: Rendered | None, chained: bool, host: str) -> list[_Unit]:
+    units: list[_Unit] = []
+    if step.result is not None and rendered is not None:
+        intro: list[str] = []
+        if chained:
+            intro.append(f"`$ {_inline(_clip('docker ' + step.text, COMMAND_SHOWN_MAX))}`")
+        if rendered.summary:
+            summary = _escape_clipped(rendered.summary, SUMMARY_SHOWN_MAX)
+            intro.append(f"{status_emoji(step.result)} {summary}")
+        lead = [_section("\n".join(intro))] if intro else []
+        header = _table_header(step.result, rendered.kind, rendered.body)
+        chunks = [
+            _code_section(chunk, f"body-{index}-{n}")
+            for n, chunk in enumerate(split_body(rendered.body, header))
+        ]
+        picker = _ps_picker(step.result, host) if isinstance(step.result, PsResult) else None
+        tail = [picker] if picker is not None else []
+        if not chunks:
+            if lead or tail:
+                units.append(_Unit((*lead, *tail), 0))
+        else:
+            for n, block in enumerate(chunks):
+                before = lead if n == 0 else []
+                after = tail if n == len(chunks) - 1 else []
+                units.append(_Unit((*before, block, *after), 1))
+    if step.problem is not None:
+        units.append(_Unit(tuple(_problem_blocks(step.problem, step.text if chained else None)), 0))
+    return units
+
+
+def _paginate(units: Sequence[_Unit], budget: int) -> list[list[_Unit]]:
+    """Greedy pages: at most `CHUNKS_PER_PAGE` chunks, `budget` text characters, `PAGE_CONTENT_BLOCKS_MAX`."""
+    pages: list[list[_Unit]] = [[]]
+    cost = chunks = blocks = 0
+    for unit in units:
+        unit_cost = unit.cost
+        full = (
+            cost + unit_cost > budget
+            or chunks + unit.chunks > CHUNKS_PER_PAGE
+            or blocks + len(unit.blocks) > PAGE_CONTENT_BLOCKS_MAX
+        )
+        if pages[-1] and full:
+            pages.append([])
+            cost = chunks = blocks = 0
+        pages[-1].append(unit)
+        cost += unit_cost
+        chunks += unit.chunks
+        blocks += len(unit.blocks)
+    return pages
+
+
+def _ran_line(user_id: str | None, command: str, host: str, elapsed: float | None) -> str:
+    who = f"<@{user_id}> ran" if user_id and _USER_ID.fullmatch(user_id) else "ran"
+    if user_id and not _USER_ID.fullmatch(user_id):
+        who = f"{escape_mrkdwn(_clip(user_id, 40))} ran"
+    line = f"{who} `{_inline(_clip('docker ' + command, COMMAND_SHOWN_MAX))}` on *{_host(host)}*"
+    if elapsed is not None:
+        line += f" · {elapsed:.2f} s"
+    return line
+
+
+def _page_value(reply: Reply, host: str, page: int) -> str:
+    return _compact_json({"text": reply.text, "page": page, "host": host})
+
+
+def _paging_block(reply: Reply, host: str, page: int, pages: int) -> dict[str, Any]:
+    buttons: list[ButtonElement] = []
+    if page > 0:
+        buttons.append(
+            ButtonElement(text="◀ Prev", action_id="page_prev", value=_page_value(reply, host, page - 1))
+        )
+    if page < pages - 1:
+        buttons.append(
+            ButtonElement(text="Next ▶", action_id="page_next", value=_page_value(reply, host, page + 1))
+        )
+    return ActionsBlock(elements=list(buttons)).to_dict()
+
+
+def _file_name(text: str) -> str:
+    slug = "-".join(part for part in _FILE_SLUG.split(text) if part).strip(".")[:60].strip("-.")
+    return f"docker-{slug}.txt" if slug else "docker-output.txt"
+
+
+def full_text(reply: Reply) -> str:
+    """The whole reply as the shell prints it (results, then any error), ending with a newline."""
+    stdout, stderr = render_reply_text(reply)
+    text = "\n\n".join(part for part in (stdout, stderr) if part)
+    return text + "\n"
+
+
+def _fallback_text(reply: Reply, host: str, renders: Sequence[Rendered | None]) -> str:
+    summary = next((r.summary for r in renders if r is not None and r.summary), "")
+    problem = reply.problem
+    if problem is not None:
+        summary = f"error: {problem.message}"
+    head = f"docker {reply.text} on {host}"
+    return escape_mrkdwn(_clip(f"{head}: {summary}" if summary else head, FALLBACK_TEXT_MAX))
+
+
+def _footer(
+    reply: Reply,
+    *,
+    user_id: str,
+    host: str,
+    page: int,
+    pages: int,
+    file_lines: int | None,
+    filename: str = "",
+) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    if file_lines is not None:
+        lines = f"{file_lines} line{'' if file_lines == 1 else 's'}"
+        note = f":page_facing_up: Full output ({lines}) attached as a file"
+        if filename:
+            note += f": `{_inline(filename)}`"
+        blocks.append(_section(note))
+    context = [_ran_line(user_id, reply.text, host, reply.elapsed)]
+    if pages > 1:
+        blocks.append(_paging_block(reply, host, page, pages))
+        context.append(f"Page {page + 1} of {pages}")
+    blocks.append(_context(*context))
+    return blocks
+
+
+def render_reply(
+    reply: Reply, *, user_id: str, host: str, page: int = 0, force_file: bool = False
+) -> SlackMessage:
+    """Page `page` of a reply (clamped to the pages there are), or page 0 with the whole text as a file.
+
+    A file is attached when `force_file` is set, when the output needs more than `MAX_PAGES` pages, or when
+    the command is too long to ride in a paging button's value.
+    """
+    chained = reply.chained
+    renders = [render_result(step.result) if step.result is not None else None for step in reply.steps]
+    units = [
+        unit
+        for i, (step, rendered) in enumerate(zip(reply.steps, renders, strict=True))
+        for unit in _step_units(i, step, rendered, chained, host)
+    ]
+    if not units:
+        units = [_Unit((_section("_no output_"),), 0)]
+
+    # the room the footer may need, whichever footer this page gets (values with the longest page number)
+    too_long_for_buttons = slack_length(_page_value(reply, host, 99_999)) > BUTTON_VALUE_MAX
+    worst_footer = _footer(
+        reply,
+        user_id=user_id,
+        host=host,
+        page=1,
+        pages=1 if too_long_for_buttons else 99_999,
+        file_lines=10**9,
+        filename=_file_name(reply.text),
+    )
+    pages = _paginate(units, PAGE_TEXT_BUDGET - _text_cost(worst_footer))
+    as_file = force_file or len(pages) > MAX_PAGES or (len(pages) > 1 and too_long_for_buttons)
+
+    attachment: FileAttachment | None = None
+    if as_file:
+        content = full_text(reply)
+        filename = _file_name(reply.text)
+        attachment = FileAttachment(
+            filename=filename,
+            content=content,
+            title=_clip(f"docker {reply.text} on {host}", 250),
+        )
+        shown, count = 0, 1
+        footer = _footer(
+            reply,
+            user_id=user_id,
+            host=host,
+            page=0,
+            pages=1,
+            file_lines=content.count("\n"),
+            filename=filename,
+        )
+    else:
+        count = len(pages)
+        shown = min(max(page, 0), count - 1)
+        footer = _footer(reply, user_id=user_id, host=host, page=shown, pages=count, file_lines=None)
+
+    blocks = [block for unit in pages[shown] for block in unit.blocks] + footer
+    text = _fallback_text(reply, host, renders)
+    return SlackMessage(text, enforce_limits(blocks, text=text), shown, count, attachment)
+
+
+def render_problem(problem: Problem, *, text: str, host: str, user_id: str | None = None) -> SlackMessage:
+    """An error for the person who asked (the door sends it ephemeral): what went wrong, usage, hint."""
+    blocks = [*_problem_blocks(problem), _context(_ran_line(user_id, text, host, None))]
+    _, label = _PROBLEM_STYLES.get(problem.kind, _PROBLEM_DEFAULT_STYLE)
+    fallback = escape_mrkdwn(_clip(f"{label}: {problem.message}", FALLBACK_TEXT_MAX))
+    return SlackMessage(fallback, enforce_limits(blocks, text=fallback), 0, 1)
+
+
+def render_in_progress(text: str, host: str) -> SlackMessage:
+    """The placeholder shown while a slow command runs."""
+    command = _inline(_clip("docker " + text, COMMAND_SHOWN_MAX))
+    line = f":hourglass_flowing_sand: running `{command}` on *{_host(host)}*…"
+    fallback = escape_mrkdwn(_clip(f"running docker {text} on {host}…", FALLBACK_TEXT_MAX))
+    return SlackMessage(fallback, enforce_limits([_section(line)], text=fallback), 0, 1)
+
+
+# ---- the one place that checks Slack's limits --------------------------------------------------------------
+
+
+def _text_cost(blocks: Iterable[Mapping[str, Any]]) -> int:
+    """Every `text` string in the blocks, Slack-counted: what the cumulative text budget is measured on."""
+    total = 0
+
+    def walk(node: Any) -> None:
+        nonlocal total
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    total += slack_length(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list | tuple):
+            for item in node:
+                walk(item)
+
+    walk(list(blocks))
+    return total
+
+
+def _text_of(obj: Any) -> str:
+    if isinstance(obj, Mapping):
+        value = obj.get("text")
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+def _check_length(problems: list[str], where: str, value: str, low: int, high: int) -> None:
+    size = slack_length(value)
+    if not low <= size <= high:
+        problems.append(f"{where}: length {size} not in {low}..{high}")
+
+
+def _check_ids(problems: list[str], where: str, node: Mapping[str, Any]) -> None:
+    for key in ("block_id", "action_id"):
+        if key in node:
+            _check_length(problems, f"{where}.{key}", str(node[key]), 1, ID_MAX)
+
+
+def _check_confirm(problems: list[str], where: str, confirm: Any) -> None:
+    if not isinstance(confirm, Mapping):
+        return
+    _check_length(problems, f"{where}.title", _text_of(confirm.get("title")), 1, CONFIRM_TITLE_MAX)
+    _check_length(problems, f"{where}.text", _text_of(confirm.get("text")), 1, CONFIRM_TEXT_MAX)
+    for key in ("confirm", "deny"):
+        _check_length(problems, f"{where}.{key}", _text_of(confirm.get(key)), 1, CONFIRM_BUTTON_MAX)
+
+
+def _check_element(problems: list[str], where: str, element: Mapping[str, Any]) -> None:
+    _check_ids(problems, where, element)
+    kind = element.get("type")
+    if kind == "button":
+        _check_length(problems, f"{where}.text", _text_of(element.get("text")), 1, BUTTON_TEXT_MAX)
+        if "value" in element:
+            _check_length(problems, f"{where}.value", str(element["value"]), 1, BUTTON_VALUE_MAX)
+    elif kind == "static_select":
+        placeholder = _text_of(element.get("placeholder"))
+        _check_length(problems, f"{where}.placeholder", placeholder, 1, SELECT_PLACEHOLDER_MAX)
+        options = element.get("options") or []
+        if not 1 <= len(options) <= SELECT_OPTIONS_MAX:
+            problems.append(f"{where}.options: {len(options)} not in 1..{SELECT_OPTIONS_MAX}")
+        for k, option in enumerate(options):
+            _check_length(
+                problems, f"{where}.options[{k}].text", _text_of(option.get("text")), 1, OPTION_TEXT_MAX
+            )
+            _check_length(
+                problems, f"{where}.options[{k}].value", str(option.get("value", "")), 1, OPTION_VALUE_MAX
+            )
+    _check_confirm(problems, f"{where}.confirm", element.get("confirm"))
+
+
+def limit_violations(blocks: Sequence[Mapping[str, Any]], *, text: str | None = None) -> list[str]:
+    """Every way these blocks (and fallback text) break Slack's limits or our page budget; [] when none."""
+    problems: list[str] = []
+    if len(blocks) > MAX_BLOCKS:
+        problems.append(f"{len(blocks)} blocks > {MAX_BLOCKS}")
+    if text is not None:
+        _check_length(problems, "text", text, 0, MESSAGE_TEXT_MAX)
+    total = _text_cost(blocks)
+    if total > PAGE_TEXT_BUDGET:
+        problems.append(f"{total} characters of text in all > {PAGE_TEXT_BUDGET}")
+    for i, block in enumerate(blocks):
+        where = f"blocks[{i}]"
+        _check_ids(problems, where, block)
+        kind = block.get("type")
+        if kind == "section":
+            fields = block.get("fields") or []
+            if "text" in block or not fields:
+                _check_length(problems, f"{where}.text", _text_of(block.get("text")), 1, SECTION_TEXT_MAX)
+            if len(fields) > SECTION_FIELDS_MAX:
+                problems.append(f"{where}.fields: {len(fields)} > {SECTION_FIELDS_MAX}")
+            for k, field in enumerate(fields):
+                _check_length(problems, f"{where}.fields[{k}]", _text_of(field), 1, SECTION_FIELD_TEXT_MAX)
+            accessory = block.get("accessory")
+            if isinstance(accessory, Mapping):
+                _check_element(problems, f"{where}.accessory", accessory)
+        elif kind == "context":
+            elements = block.get("elements") or []
+            if not 1 <= len(elements) <= CONTEXT_ELEMENTS_MAX:
+                problems.append(f"{where}.elements: {len(elements)} not in 1..{CONTEXT_ELEMENTS_MAX}")
+            for k, element in enumerate(elements):
+                _check_length(problems, f"{where}.elements[{k}]", _text_of(element), 1, SECTION_TEXT_MAX)
+        elif kind == "actions":
+            elements = block.get("elements") or []
+            if not 1 <= len(elements) <= ACTIONS_ELEMENTS_MAX:
+                problems.append(f"{where}.elements: {len(elements)} not in 1..{ACTIONS_ELEMENTS_MAX}")
+            for k, element in enumerate(elements):
+                _check_element(problems, f"{where}.elements[{k}]", element)
+    return problems
+
+
+def enforce_limits(blocks: list[dict[str, Any]], *, text: str | None = None) -> list[dict[str, Any]]:
+    """Return `blocks` unchanged when Slack would take them; raise `SlackLimitError` naming every breach.
+
+    Every renderer here builds within the limits by construction; this is the check that no message leaves
+    this module over one (Slack would refuse it whole with `invalid_blocks` and the user would see nothing).
+    """
+    problems = limit_violations(blocks, text=text)
+    if problems:
+        raise SlackLimitError("; ".join(problems))
+    return blocks

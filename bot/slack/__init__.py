@@ -1,0 +1,1 @@
+"""The Slack door: the slash command, actions and App Home on slack-bolt; Socket Mode and HTTP runners."""

@@ -1,0 +1,161 @@
+"""The bot as a real process (`docker-chatops run`), reached over real sockets by the fake Slack."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes.slack import FakeSlack
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "e2e-signing-secret"  # noqa: S105 - the tests' own secret
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class BotProcess:
+    """A running `docker-chatops run` and where to reach it."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+    url: str = ""
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        """POST to /slack/events; returns (status, body) without raising on 4xx."""
+        request = urllib.request.Request(  # noqa: S310 - our own loopback URL
+            self.url + "/slack/events", data=body, headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - our own loopback URL
+                return int(answer.status), bytes(answer.read())
+        except urllib.error.HTTPError as error:
+            with error:
+                return int(error.code), bytes(error.read())
+
+
+def _start(tmp_path: Path, env: dict[str, str]) -> BotProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CHATOPS_"))}
+    base["PYTHONPATH"] = str(ROOT)
+    log = tmp_path / "bot.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            env={
+                **base,
+                "CHATOPS_STATE_PATH": str(tmp_path / "state.db"),
+                "CHATOPS_LOG_LEVEL": "INFO",
+                **env,
+            },
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    return BotProcess(process, log)
+
+
+def _stop(bot: BotProcess) -> None:
+    bot.process.terminate()
+    try:
+        bot.process.wait(10)
+    except subprocess.TimeoutExpired:
+        bot.process.kill()
+        bot.process.wait(5)
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    """A fresh fake Slack (Web API + Socket Mode) for one test."""
+    with FakeSlack() as fake:
+        yield fake
+        assert fake.errors == []
+
+
+@pytest.fixture
+def http_bot(slack: FakeSlack, tmp_path: Path, docker_api: Any) -> Iterator[BotProcess]:
+    """`docker-chatops run` in HTTP mode, answering /healthz."""
+    port = free_port()
+    bot = _start(
+        tmp_path,
+        {
+            "SLACK_BOT_TOKEN": slack.bot_token,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "CHATOPS_HTTP_HOST": "127.0.0.1",
+            "CHATOPS_HTTP_PORT": str(port),
+        },
+    )
+    bot.url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(bot.url + "/healthz", timeout=1) as answer:  # noqa: S310
+                if answer.status == 200:
+                    break
+        except OSError:
+            pass
+        if bot.process.poll() is not None or time.monotonic() > deadline:
+            _stop(bot)
+            pytest.fail(f"the bot did not start in HTTP mode:\n{bot.output()}")
+        time.sleep(0.1)
+    yield bot
+    _stop(bot)
+    assert "Traceback" not in bot.output(), bot.output()
+
+
+@pytest.fixture
+def socket_bot(slack: FakeSlack, tmp_path: Path, docker_api: Any) -> Iterator[BotProcess]:
+    """`docker-chatops run` in Socket Mode, connected to the fake's WebSocket."""
+    bot = _start(
+        tmp_path,
+        {
+            "SLACK_BOT_TOKEN": slack.bot_token,
+            "SLACK_APP_TOKEN": slack.app_token,
+            "SLACK_API_URL": slack.api_url,
+        },
+    )
+    try:
+        slack.socket_mode.wait_for_connection(timeout=20)
+    except TimeoutError:
+        _stop(bot)
+        pytest.fail(f"the bot did not connect in Socket Mode:\n{bot.output()}")
+    yield bot
+    _stop(bot)
+    assert "Traceback" not in bot.output(), bot.output()
+
+
+def block_texts(blocks: Any) -> str:
+    """Every text string inside a Block Kit structure, joined by newlines, with Slack's escapes undone."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(blocks)
+    text = "\n".join(found)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

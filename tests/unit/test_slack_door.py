@@ -1,0 +1,152 @@
+"""The Slack door's own logic, without a network: command text, the replay store, deliver-once dispatch."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from bot.engine import Engine, Host
+from bot.models import Outcome, Reply
+from bot.router import Invocation, Router
+from bot.slack.runner import SlackHttpApp
+from bot.slack.text import door_request
+from bot.store import Store
+
+SECRET = "test-signing-secret"  # noqa: S105 - a test's own secret
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "private", "as_file"),
+    [
+        ("ps -a", "ps -a", False, False),
+        ("ps -a &amp;&amp; images", "ps -a && images", False, False),
+        ("images -f reference=&lt;none&gt;", "images -f reference=<none>", False, False),
+        ("ps -a --private", "ps -a", True, False),
+        ("--private ps", "ps", True, False),
+        ("images --file", "images", False, True),
+        ("logs web --private --file", "logs web", True, True),
+        ("logs web --since '--private'", "logs web --since '--private'", False, False),
+        ("inspect web --privateer", "inspect web --privateer", False, False),
+        ("ps 'unterminated", "ps 'unterminated", False, False),
+    ],
+)
+def test_door_request_unescapes_and_takes_the_door_flags(
+    raw: str, text: str, private: bool, as_file: bool
+) -> None:
+    """Slack's &amp;/&lt;/&gt; become the characters typed; --private/--file are taken only as whole words."""
+    request = door_request(raw)
+    assert (request.text, request.private, request.as_file) == (text, private, as_file)
+
+
+def test_store_refuses_a_signature_seen_before(tmp_path: Path) -> None:
+    """The first sighting of a signature is new; the second is a replay, also after a restart."""
+    store = Store(tmp_path / "state.db")
+    assert store.remember_request("v0=abc")
+    assert not store.remember_request("v0=abc")
+    assert store.remember_request("v0=def")
+    store.close()
+    reopened = Store(tmp_path / "state.db")
+    assert not reopened.remember_request("v0=abc")
+    reopened.close()
+
+
+def _environ(body: bytes, timestamp: str, signature: str, path: str = "/slack/events") -> dict[str, Any]:
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "HTTP_X_SLACK_REQUEST_TIMESTAMP": timestamp,
+        "HTTP_X_SLACK_SIGNATURE": signature,
+    }
+
+
+class _Recorder:
+    """Stands in for Bolt's WSGI handler: counts what got through the guard."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        self.bodies.append(environ["wsgi.input"].read())
+        start_response("200 OK", [])
+        return [b""]
+
+
+@pytest.fixture
+def guarded(tmp_path: Path) -> tuple[SlackHttpApp, _Recorder]:
+    recorder = _Recorder()
+    router = Router([Engine(Host("local", f"unix://{tmp_path}/none.sock", 1.0))])
+    app = SlackHttpApp(recorder, SignatureVerifier(SECRET), Store(tmp_path / "s.db"), router)
+    return app, recorder
+
+
+def _call(app: SlackHttpApp, environ: dict[str, Any]) -> str:
+    statuses: list[str] = []
+    app(environ, lambda status, headers: statuses.append(status))
+    return statuses[0]
+
+
+def test_replay_guard_passes_once_and_refuses_forged_stale_and_replayed(
+    guarded: tuple[SlackHttpApp, _Recorder],
+) -> None:
+    """A valid request reaches Bolt once; a replay gets 409; forged, stale and garbage signatures get 401."""
+    app, recorder = guarded
+    body = b"command=%2Fdocker&text=ps"
+    now = str(int(time.time()))
+    good = SignatureVerifier(SECRET).generate_signature(timestamp=now, body=body)
+    assert _call(app, _environ(body, now, good)) == "200 OK"
+    assert _call(app, _environ(body, now, good)).startswith("409")
+    forged = SignatureVerifier("other-secret").generate_signature(timestamp=now, body=body)
+    assert _call(app, _environ(body, now, forged)).startswith("401")
+    old = str(int(time.time()) - 301)
+    stale = SignatureVerifier(SECRET).generate_signature(timestamp=old, body=body)
+    assert _call(app, _environ(body, old, stale)).startswith("401")
+    assert _call(app, _environ(body, now, "v0=garbage")).startswith("401")
+    assert _call(app, _environ(body, "not-a-time", good)).startswith("401")
+    assert recorder.bodies == [body]
+
+
+def test_health_and_unknown_paths(guarded: tuple[SlackHttpApp, _Recorder]) -> None:
+    """GET /healthz answers 200 without Slack; any other path is 404 and reaches nothing."""
+    app, recorder = guarded
+    assert _call(app, {"REQUEST_METHOD": "GET", "PATH_INFO": "/healthz"}) == "200 OK"
+    assert _call(app, {"REQUEST_METHOD": "POST", "PATH_INFO": "/other"}).startswith("404")
+    assert recorder.bodies == []
+
+
+def test_dispatch_delivers_exactly_once_even_when_the_result_comes_late(tmp_path: Path) -> None:
+    """A command that outlives its timeout is answered once (the timeout), and its late result is dropped."""
+    router = Router([Engine(Host("local", f"unix://{tmp_path}/none.sock", 1.0))])
+    release = threading.Event()
+    original = router.handle
+
+    def slow(invocation: Invocation) -> Reply:
+        release.wait(5)
+        return original(invocation)
+
+    router.handle = slow  # type: ignore[method-assign]
+    delivered: list[Reply] = []
+    done = threading.Event()
+
+    def deliver(reply: Reply) -> None:
+        delivered.append(reply)
+        done.set()
+
+    started = time.monotonic()
+    router.dispatch(Invocation("help"), 0.3, deliver)
+    assert time.monotonic() - started < 0.1, "dispatch must return at once"
+    assert done.wait(3)
+    release.set()
+    time.sleep(0.3)
+    router.close()
+    assert len(delivered) == 1
+    assert delivered[0].outcome is Outcome.FAILED
+    assert delivered[0].problem is not None
+    assert delivered[0].problem.kind == "Timeout"
