@@ -156,7 +156,7 @@ def test_http_paging_replaces_the_message_in_place(http_bot: BotProcess, slack: 
     text = block_texts(first.blocks)
     assert "Page 1 of" in text
     assert "line 0000" not in text or "line 0299" not in text
-    next_button = _button(first.blocks, "page_next")
+    next_button = _element(first.blocks, "page_next")
     click_url = slack.new_response_url()
     payload = block_actions_payload("page_next", next_button["value"], user_id="U999", response_url=click_url)
     body, headers = signed_interaction(SECRET, payload)
@@ -211,9 +211,68 @@ def test_socket_mode_answers_and_reconnects(
     assert again.response_type == "ephemeral"
 
 
-def _button(blocks: Any, action_id: str) -> dict[str, Any]:
+def test_http_pick_a_container_then_logs_runs_as_the_clicker(
+    http_bot: BotProcess, slack: Any, few_containers: list[str]
+) -> None:
+    """`ps` offers a container picker; a pick offers Logs/Inspect; Logs runs `logs NAME` as the clicker."""
+    running = few_containers[1]
+    status, url = slash(http_bot, slack, f"ps -a -f name={running}")
+    assert status == 200
+    (listing,) = answer(slack, url)
+    select = _element(listing.blocks, "ps_pick")
+    option = select["options"][0]
+    assert json.loads(option["value"])["name"] == running
+    pick_url = slack.new_response_url()
+    payload = block_actions_payload("ps_pick", "", user_id="U555", response_url=pick_url)
+    payload["actions"] = [
+        {"type": "static_select", "action_id": "ps_pick", "block_id": "pick", "selected_option": option}
+    ]
+    body, headers = signed_interaction(SECRET, payload)
+    assert http_bot.post(body, headers)[0] == 200
+    (offer,) = answer(slack, pick_url)
+    assert offer.response_type == "ephemeral"
+    logs_button = _element(offer.blocks, "run_logs")
+    assert _element(offer.blocks, "run_inspect")
+    click_url = slack.new_response_url()
+    click = block_actions_payload("run_logs", logs_button["value"], user_id="U555", response_url=click_url)
+    body, headers = signed_interaction(SECRET, click)
+    assert http_bot.post(body, headers)[0] == 200
+    (logs,) = answer(slack, click_url)
+    assert logs.response_type == "in_channel"
+    text = block_texts(logs.blocks)
+    assert f"logs {running}" in text
+    assert "<@U555>" in text
+
+
+def test_socket_mode_interactive_and_events_envelopes(socket_bot: BotProcess, slack: Any) -> None:
+    """Socket Mode carries clicks (interactive) and App Home (events_api) like HTTP mode, each acked."""
+    value = json.dumps({"text": "version", "host": "local"})
+    envelope, url = slack.send_block_action("run_inspect", value, user_id="U321")
+    slack.wait_for_ack(envelope, timeout=10)
+    (message,) = answer(slack, url)
+    assert "API version" in block_texts(message.blocks)
+    envelope = slack.send_event(app_home_opened_event(user_id="U321"))
+    slack.wait_for_ack(envelope, timeout=10)
+    slack.wait_for("views.publish", timeout=20)
+    assert "Docker on local" in block_texts(slack.views("U321")[0].view["blocks"])
+
+
+def test_http_malformed_button_value_runs_nothing(http_bot: BotProcess, slack: Any) -> None:
+    """A click whose value is not ours (tampered or stale) is acknowledged and ignored."""
+    click_url = slack.new_response_url()
+    payload = block_actions_payload("run_logs", "rm -rf /", response_url=click_url)
+    body, headers = signed_interaction(SECRET, payload)
+    assert http_bot.post(body, headers)[0] == 200
+    time.sleep(1.0)
+    assert slack.responses(click_url) == []
+
+
+def _element(blocks: Any, action_id: str) -> dict[str, Any]:
     for block in blocks:
         for element in block.get("elements", []):
             if isinstance(element, dict) and element.get("action_id") == action_id:
                 return element
-    raise AssertionError(f"no {action_id} button in {json.dumps(blocks)[:2000]}")
+        accessory = block.get("accessory")
+        if isinstance(accessory, dict) and accessory.get("action_id") == action_id:
+            return accessory
+    raise AssertionError(f"no {action_id} element in {json.dumps(blocks)[:2000]}")
