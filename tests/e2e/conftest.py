@@ -71,7 +71,7 @@ def _start(tmp_path: Path, env: dict[str, str]) -> BotProcess:
     return BotProcess(process, log)
 
 
-def _stop(bot: BotProcess) -> None:
+def stop_bot(bot: BotProcess) -> None:
     bot.process.terminate()
     try:
         bot.process.wait(10)
@@ -88,9 +88,8 @@ def slack() -> Iterator[FakeSlack]:
         assert fake.errors == []
 
 
-@pytest.fixture
-def http_bot(slack: FakeSlack, tmp_path: Path, docker_api: Any) -> Iterator[BotProcess]:
-    """`docker-chatops run` in HTTP mode, answering /healthz."""
+def start_http_bot(slack: FakeSlack, tmp_path: Path, **env: str) -> BotProcess:
+    """Start `docker-chatops run` in HTTP mode and wait until /healthz answers."""
     port = free_port()
     bot = _start(
         tmp_path,
@@ -100,6 +99,7 @@ def http_bot(slack: FakeSlack, tmp_path: Path, docker_api: Any) -> Iterator[BotP
             "SLACK_API_URL": slack.api_url,
             "CHATOPS_HTTP_HOST": "127.0.0.1",
             "CHATOPS_HTTP_PORT": str(port),
+            **env,
         },
     )
     bot.url = f"http://127.0.0.1:{port}"
@@ -108,15 +108,21 @@ def http_bot(slack: FakeSlack, tmp_path: Path, docker_api: Any) -> Iterator[BotP
         try:
             with urllib.request.urlopen(bot.url + "/healthz", timeout=1) as answer:  # noqa: S310
                 if answer.status == 200:
-                    break
+                    return bot
         except OSError:
             pass
         if bot.process.poll() is not None or time.monotonic() > deadline:
-            _stop(bot)
+            stop_bot(bot)
             pytest.fail(f"the bot did not start in HTTP mode:\n{bot.output()}")
         time.sleep(0.1)
+
+
+@pytest.fixture
+def http_bot(slack: FakeSlack, tmp_path: Path, docker_api: Any) -> Iterator[BotProcess]:
+    """`docker-chatops run` in HTTP mode on the real engine, answering /healthz."""
+    bot = start_http_bot(slack, tmp_path)
     yield bot
-    _stop(bot)
+    stop_bot(bot)
     assert "Traceback" not in bot.output(), bot.output()
 
 
@@ -134,10 +140,10 @@ def socket_bot(slack: FakeSlack, tmp_path: Path, docker_api: Any) -> Iterator[Bo
     try:
         slack.socket_mode.wait_for_connection(timeout=20)
     except TimeoutError:
-        _stop(bot)
+        stop_bot(bot)
         pytest.fail(f"the bot did not connect in Socket Mode:\n{bot.output()}")
     yield bot
-    _stop(bot)
+    stop_bot(bot)
     assert "Traceback" not in bot.output(), bot.output()
 
 

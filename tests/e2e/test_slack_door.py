@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +22,7 @@ from fakes.slack import (
 )
 from fakes.web_api import Message
 
-from .conftest import SECRET, BotProcess, block_texts
+from .conftest import SECRET, BotProcess, block_texts, start_http_bot, stop_bot
 
 pytestmark = pytest.mark.integration
 
@@ -276,3 +280,64 @@ def _element(blocks: Any, action_id: str) -> dict[str, Any]:
         if isinstance(accessory, dict) and accessory.get("action_id") == action_id:
             return accessory
     raise AssertionError(f"no {action_id} element in {json.dumps(blocks)[:2000]}")
+
+
+@pytest.fixture
+def frozen_engine(tmp_path: Path) -> Iterator[str]:
+    """A Docker socket that accepts connections and never answers: a hung engine."""
+    path = tmp_path / "frozen.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(64)
+    server.settimeout(0.1)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def hold() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                held.append(server.accept()[0])
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    yield f"unix://{path}"
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    server.close()
+
+
+def test_hung_engine_never_delays_the_ack_and_the_user_is_told(
+    slack: Any, tmp_path: Path, frozen_engine: str
+) -> None:
+    """With a frozen engine, 12 commands (3× the workers) are acked at once and each told of a timeout."""
+    bot = start_http_bot(
+        slack, tmp_path, DOCKER_HOST=frozen_engine, CHATOPS_COMMAND_TIMEOUT="2", CHATOPS_WORKERS="4"
+    )
+    try:
+        urls = []
+        for index in range(12):
+            started = time.monotonic()
+            status, url = slash(bot, slack, f"ps -a -n {index + 1}")
+            assert status == 200
+            assert time.monotonic() - started < 1.0
+            urls.append(url)
+        for url in urls:
+            (message,) = answer(slack, url, timeout=15)
+            assert message.response_type == "ephemeral"
+            assert "did not finish within 2 s on host local" in block_texts(message.blocks)
+    finally:
+        stop_bot(bot)
+
+
+def test_rate_limited_upload_is_retried_after_retry_after(
+    http_bot: BotProcess, slack: Any, chatty: str
+) -> None:
+    """A 429 from Slack on the upload is waited out (Retry-After) and the file still arrives."""
+    slack.rate_limit("files.getUploadURLExternal", count=1, retry_after=1)
+    status, _url = slash(http_bot, slack, f"logs {chatty} --tail 300 --file")
+    assert status == 200
+    slack.wait_for("files.completeUploadExternal", timeout=20)
+    assert [r.status for r in slack.requests("files.getUploadURLExternal")] == [429, 200]
+    assert len(slack.uploads()) == 1
