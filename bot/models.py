@@ -8,6 +8,8 @@ so rendering is a pure function of the result.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -130,6 +132,57 @@ class BuildCacheRow:
     created_at: str = ""
     last_used_at: str = ""
     usage_count: int = 0
+
+
+# ---- acting: what a mutating command will touch, and what it did -----------------------------------------
+
+TargetKind = Literal["container", "image", "volume", "network"]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One object a command acts on, with what the policy scopes on (name, labels) and the plan shows."""
+
+    kind: TargetKind
+    id: str
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    size: int | None = None
+    detail: str = ""
+
+    def fingerprint(self) -> tuple[str, str, str, int | None]:
+        """What identifies this target in a plan's hash (not its display detail)."""
+        return (self.kind, self.id, self.name, self.size)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Exactly what a command will do, computed with the same filters it will use; hashed for confirmation."""
+
+    command: str
+    host: str
+    verb: str
+    targets: tuple[Target, ...]
+    reclaim: int | None = None
+    notes: tuple[str, ...] = ()
+
+    def digest(self) -> str:
+        """A SHA-256 over the command, host, verb, targets and space: equal plans, equal digests."""
+        canonical = json.dumps(
+            [self.command, self.host, self.verb, [t.fingerprint() for t in self.targets], self.reclaim],
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What a mutating command did, (`docker stop` echoes names; prunes list deletions)."""
+
+    verb: str
+    lines: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+    reclaimed: int | None = None
 
 
 # ---- results: what one command returns, ready for any renderer ----------------------------------------

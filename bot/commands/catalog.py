@@ -15,6 +15,16 @@ from typing import Any
 from bot.commands import args as a
 
 READ = "read"
+OPERATE = "operate"  # start, stop, restart, kill, pause, unpause
+REMOVE = "remove"  # rm, rmi, every prune
+PULL = "pull"
+ADMIN = "admin"  # audit, notification settings
+ACTION_CLASSES = (READ, OPERATE, REMOVE, PULL, ADMIN)
+
+# When a command first answers with a plan and Confirm / Cancel buttons.
+NEVER = "never"
+ALWAYS = "always"
+MANY = "many"  # when it acts on more than one target (e.g. `stop a b`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,7 @@ class CommandSpec:
     args_model: type[a.Args]
     operation: str
     action_class: str = READ
+    confirm: str = NEVER
     aliases: tuple[str, ...] = ()
     options: tuple[Option, ...] = ()
     positionals: tuple[Positional, ...] = ()
