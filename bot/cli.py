@@ -6,16 +6,18 @@ Start-up problems (a bad setting, a malformed config file) print one line and ex
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
 
 from bot import __version__
-from bot.engine import Engine, hosts_from_settings
+from bot.engine import Engine, hosts_from_settings, own_container_id
 from bot.errors import ChatOpsError, ConfigError, ExitCode
 from bot.router import Router
 from bot.settings import Settings, load_settings
-from bot.shell import main_shell
+from bot.shell import ShellIdentity, main_shell
+from bot.store import Store
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,13 +33,44 @@ def _parser() -> argparse.ArgumentParser:
     shell = commands.add_parser("shell", help="the local shell over the same router (no Slack)")
     shell.add_argument("-c", dest="text", metavar="COMMAND", help='run one command and exit, e.g. -c "ps -a"')
     shell.add_argument("--host", help="the Docker host to use (a [[hosts]] name; default: the first)")
+    shell.add_argument(
+        "--as", dest="as_user", metavar="USER_ID", help="act as this Slack user under the policy"
+    )
+    shell.add_argument("--channel", default=None, metavar="CHANNEL_ID", help="the Slack channel to act in")
+    shell.add_argument("--groups", default="", metavar="S1,S2", help="the Slack user groups of --as")
+    shell.add_argument("--yes", action="store_true", help="confirm plans without asking (not approvals)")
     doctor = commands.add_parser("doctor", help="check the settings and that every Docker host answers")
     doctor.add_argument("--quiet", action="store_true", help="print nothing; only the exit code tells")
+    audit = commands.add_parser("audit", help="the audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    audit_commands.add_parser("export", help="write every audit row as JSON lines to standard output")
     return parser
 
 
-def _router(settings: Settings) -> Router:
-    return Router([Engine(host) for host in hosts_from_settings(settings)])
+def _router(settings: Settings, store: Store) -> Router:
+    return Router(
+        [Engine(host) for host in hosts_from_settings(settings)],
+        workers=settings.chatops_workers,
+        policy=settings.file.policy(),
+        store=store,
+        confirm_ttl=settings.chatops_confirm_ttl,
+        own_container_id=own_container_id(),
+    )
+
+
+def _identity(options: argparse.Namespace) -> ShellIdentity:
+    if options.as_user is None:
+        return ShellIdentity(yes=options.yes)
+    groups = frozenset(g.strip() for g in options.groups.split(",") if g.strip())
+    return ShellIdentity(
+        user_id=options.as_user, channel_id=options.channel or "shell", groups=groups, yes=options.yes
+    )
+
+
+def _audit_export(store: Store) -> int:
+    for row in store.audit_export():
+        print(json.dumps(row.as_dict(), sort_keys=True))
+    return int(ExitCode.OK)
 
 
 def _doctor(settings: Settings, router: Router, quiet: bool) -> int:
@@ -60,14 +93,13 @@ def _serve_slack(settings: Settings, router: Router) -> int:
     """`run` with Slack tokens: Socket Mode with SLACK_APP_TOKEN, else HTTP mode."""
     from bot.slack.app import build_app  # noqa: PLC0415 - the shell never pays for importing Bolt
     from bot.slack.runner import serve_http, serve_socket_mode  # noqa: PLC0415
-    from bot.store import Store  # noqa: PLC0415
 
     try:
         settings.check_slack()
     except ConfigError as exc:
         print(f"docker-chatops: {exc.message}", file=sys.stderr)
         return int(ExitCode.USAGE)
-    store = Store(settings.chatops_state_path)
+    store = router.store
     try:
         app = build_app(settings, router)
     except Exception as exc:  # Bolt's auth.test at start-up: a bad token or an unreachable Slack
@@ -106,15 +138,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    router = _router(settings)
+    store = Store(settings.chatops_state_path)
+    router = _router(settings, store)
     command = options.command or "run"
+    if command == "audit":
+        return _audit_export(store)
     if command == "doctor":
         return _doctor(settings, router, options.quiet)
     if command == "run":
         if settings.slack_configured:
             return _serve_slack(settings, router)
         print("docker-chatops: no Slack tokens configured; starting the local shell.", file=sys.stderr)
-        return main_shell(router, None, None, settings.chatops_history_file, settings.chatops_command_timeout)
+        return main_shell(
+            router,
+            None,
+            identity=ShellIdentity(),
+            host=None,
+            history=settings.chatops_history_file,
+            timeout=settings.chatops_command_timeout,
+        )
     return main_shell(
-        router, options.text, options.host, settings.chatops_history_file, settings.chatops_command_timeout
+        router,
+        options.text,
+        identity=_identity(options),
+        host=options.host,
+        history=settings.chatops_history_file,
+        timeout=settings.chatops_command_timeout,
     )

@@ -185,6 +185,18 @@ class ActionResult:
     reclaimed: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ConfirmationResult:
+    """Nothing ran yet: the plan of every step, and the single-use token its Confirm (or Approve) carries."""
+
+    plans: tuple[Plan, ...]
+    token: str
+    expires_at: float
+    requester: str
+    approval: str = "none"
+    changed: bool = False
+
+
 # ---- results: what one command returns, ready for any renderer ----------------------------------------
 
 
@@ -317,6 +329,14 @@ class HelpResult:
     detailed: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class TextResult:
+    """A short plain answer (whoami, can-i, audit): a summary line over preformatted text."""
+
+    summary: str
+    body: str = ""
+
+
 Result = (
     PsResult
     | ImagesResult
@@ -329,6 +349,9 @@ Result = (
     | ComposeLsResult
     | ComposePsResult
     | HelpResult
+    | ActionResult
+    | ConfirmationResult
+    | TextResult
 )
 
 
@@ -350,6 +373,7 @@ class Problem:
     message: str
     hint: str | None = None
     usage: str | None = None
+    remedy: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

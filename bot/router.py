@@ -8,6 +8,7 @@ user sees that id.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import threading
@@ -19,13 +20,26 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from bot.commands import CATALOG, Catalog, Command, parse
-from bot.commands.args import HelpArgs
-from bot.commands.catalog import READ, CommandSpec
+from bot.commands.catalog import ALWAYS, MANY, READ, CommandSpec
 from bot.engine import Engine
 from bot.errors import ChatOpsError, Denied, NeedsConfirmation, NotFound, UsageError
-from bot.models import HelpEntry, HelpResult, Outcome, Problem, Reply, Result, Step
+from bot.models import (
+    ConfirmationResult,
+    HelpEntry,
+    HelpResult,
+    Outcome,
+    Plan,
+    Problem,
+    Reply,
+    Result,
+    Step,
+    TextResult,
+)
+from bot.policy import Decision, Policy, Principal
+from bot.store import PendingPlan, Store
 
 log = logging.getLogger(__name__)
+LocalOperation = Callable[[Any, "Invocation", str], Result]
 T = TypeVar("T")
 
 _OUTCOMES: tuple[tuple[type[ChatOpsError], Outcome], ...] = (
@@ -45,18 +59,60 @@ class Invocation:
     team_id: str = ""
     host: str | None = None
     source: str = "shell"
+    groups: frozenset[str] = frozenset()
+    is_dm: bool = False
+    local_admin: bool = False
+    confirmed: bool = False
+    confirmation: str | None = None
+    confirmed_by_user: str | None = None
+
+    @property
+    def confirmed_by(self) -> str:
+        """Who clicked Confirm or Approve (the requester unless a second person approved)."""
+        return self.confirmed_by_user or self.user_id
+
+    @property
+    def principal(self) -> Principal:
+        """Who is asking, by IDs only (never a display name)."""
+        return Principal(
+            user_id=self.user_id,
+            channel_id=self.channel_id,
+            team_id=self.team_id,
+            groups=self.groups,
+            is_dm=self.is_dm,
+            local_admin=self.local_admin,
+        )
 
 
 class Router:
     """Parses, authorizes and runs invocations against named Docker hosts."""
 
-    def __init__(self, engines: Sequence[Engine], catalog: Catalog = CATALOG, *, workers: int = 8) -> None:
+    def __init__(
+        self,
+        engines: Sequence[Engine],
+        catalog: Catalog = CATALOG,
+        *,
+        workers: int = 8,
+        policy: Policy | None = None,
+        store: Store | None = None,
+        confirm_ttl: float = 300.0,
+        own_container_id: str | None = None,
+    ) -> None:
         if not engines:
             raise ValueError("the router needs at least one Docker host")
         self.engines = {engine.name: engine for engine in engines}
         self.default_host = engines[0].name
         self.catalog = catalog
-        self._local: dict[str, Callable[[Any], Result]] = {"help": self._help}
+        self.policy = policy or Policy.default()
+        self.store = store or Store(":memory:")
+        self.confirm_ttl = confirm_ttl
+        self.own_container_id = own_container_id
+        self._local: dict[str, LocalOperation] = {
+            "help": self._help,
+            "whoami": self._whoami,
+            "can_i": self._can_i,
+            "audit": self._audit,
+        }
         self._pool = DaemonPool(workers, "chatops-command")
         missing = [s.operation for s in catalog.specs if not self._has_operation(s.operation)]
         if missing:
@@ -80,16 +136,31 @@ class Router:
                 except Exception:
                     log.exception("delivering the reply to %r failed", invocation.text)
 
-        timer = threading.Timer(timeout, lambda: once(self._timed_out(invocation, timeout)))
+        host = invocation.host or self.default_host
+        audit_id = self._audit_start(invocation, host)
+        future = self._pool.submit(lambda: self.handle(invocation, audit_id))
+
+        def expire() -> None:
+            # A command still queued never runs once its user was told it timed out; one already running
+            # finishes (Docker may be mid-change) and its late result is dropped, but audited.
+            cancelled = future.cancel()
+            reply = self._timed_out(invocation, timeout)
+            outcome = "cancelled after timeout" if cancelled else "timeout"
+            self.store.audit_finish(
+                audit_id, decision="none", rule="", outcome=outcome, duration=timeout, only_if_running=True
+            )
+            once(reply)
+
+        timer = threading.Timer(timeout, expire)
         timer.daemon = True
         timer.start()
 
-        def finished(future: Future[Reply]) -> None:
+        def finished(done: Future[Reply]) -> None:
             timer.cancel()
-            if not future.cancelled():
-                once(future.result())
+            if not done.cancelled():
+                once(done.result())
 
-        self._pool.submit(lambda: self.handle(invocation)).add_done_callback(finished)
+        future.add_done_callback(finished)
 
     def background(self, job: Callable[[], None]) -> None:
         """Run `job` on the router's pool (for work like App Home that answers through its own channel)."""
@@ -120,36 +191,206 @@ class Router:
         """Stop the worker pool without waiting for hung commands."""
         self._pool.shutdown()
 
-    def handle(self, invocation: Invocation) -> Reply:
-        """Answer one invocation; never raises for anything a user can type."""
+    def handle(self, invocation: Invocation, audit_id: int | None = None) -> Reply:
+        """Answer one invocation and audit it; never raises for anything a user can type."""
         started = time.monotonic()
         host = invocation.host or self.default_host
-        steps: list[Step] = []
-        outcome = Outcome.OK
+        if audit_id is None:
+            audit_id = self._audit_start(invocation, host)
+        verdict = _Verdict()
         try:
+            reply = self._handle(invocation, host, verdict, started)
+        except Exception:
+            request_id = uuid.uuid4().hex[:12]
+            log.exception("internal error (request %s) handling %r", request_id, invocation.text)
+            message = f"internal error (request {request_id}); the details are in the bot's log"
+            step = Step(invocation.text, problem=Problem("internal", message))
+            reply = Reply(invocation.text, host, Outcome.FAILED, (step,), time.monotonic() - started)
+        problem = reply.problem
+        self.store.audit_finish(
+            audit_id,
+            decision=verdict.decision,
+            rule=verdict.rule,
+            outcome=reply.outcome.value,
+            duration=reply.elapsed,
+            plan_hash=verdict.plan_hash,
+            error=problem.message if problem else None,
+        )
+        return reply
+
+    def _audit_start(self, invocation: Invocation, host: str) -> int:
+        text = invocation.text or f"(confirmation {invocation.confirmation or ''})"
+        return self.store.audit_start(
+            team_id=invocation.team_id,
+            user_id=invocation.user_id,
+            channel_id=invocation.channel_id,
+            source=invocation.source,
+            host=host,
+            text=text,
+        )
+
+    def _handle(self, invocation: Invocation, host: str, verdict: _Verdict, started: float) -> Reply:
+        def done(outcome: Outcome, steps: list[Step]) -> Reply:
+            return Reply(invocation.text, host, outcome, tuple(steps), time.monotonic() - started)
+
+        pending: PendingPlan | None = None
+        try:
+            if invocation.confirmation is not None:
+                pending = self._pending_for(invocation)
+                invocation = self._as_requested(invocation, pending)
+                host = pending.host
             engine = self._engine(host)
             commands = parse(invocation.text, self.catalog)
-            for command in commands:
-                self._authorize(invocation, command, host)
+            plans = self._authorize(invocation, commands, host, engine, verdict)
+            gate = self._confirmation_gate(
+                invocation, commands=commands, plans=plans, host=host, verdict=verdict, pending=pending
+            )
+            if gate is not None:
+                return done(Outcome.NEEDS_CONFIRMATION, [Step(invocation.text, result=gate)])
         except ChatOpsError as exc:
-            steps.append(Step(invocation.text, problem=_problem(exc)))
-            return Reply(invocation.text, host, _outcome(exc), tuple(steps), time.monotonic() - started)
+            return done(_outcome(exc), [Step(invocation.text, problem=_problem(exc))])
+        steps: list[Step] = []
         for command in commands:
             try:
-                result = self._run(engine, command)
+                result = self._run(engine, command, invocation, host)
             except ChatOpsError as exc:
                 steps.append(Step(command.text, problem=_problem(exc)))
-                outcome = _outcome(exc)
-                break
-            except Exception:
-                request_id = uuid.uuid4().hex[:12]
-                log.exception("internal error (request %s) running %r", request_id, command.text)
-                message = f"internal error (request {request_id}); the details are in the bot's log"
-                steps.append(Step(command.text, problem=Problem("internal", message)))
-                outcome = Outcome.FAILED
-                break
+                return done(_outcome(exc), steps)
             steps.append(Step(command.text, result=result))
-        return Reply(invocation.text, host, outcome, tuple(steps), time.monotonic() - started)
+        return done(Outcome.OK, steps)
+
+    def _authorize(
+        self,
+        invocation: Invocation,
+        commands: Sequence[Command],
+        host: str,
+        engine: Engine,
+        verdict: _Verdict,
+    ) -> list[Plan | None]:
+        """One decision per step, before any Docker change; a plan gives the policy the exact targets."""
+        plans: list[Plan | None] = []
+        principal = invocation.principal
+        for command in commands:
+            spec = command.spec
+            plan = engine.plan(spec.operation, command.args) if spec.action_class != READ else None
+            try:
+                decision = self.policy.decide(
+                    principal,
+                    command=spec.name,
+                    action_class=spec.action_class,
+                    host=host,
+                    targets=plan.targets if plan else (),
+                    own_container_id=self.own_container_id,
+                )
+            except Exception:  # deny in doubt
+                log.exception("the policy failed to decide %r; denying", command.text)
+                decision = Decision(False, "Denied: the policy could not decide; ask an admin", "error")
+            verdict.add(decision)
+            if not decision.allowed:
+                raise Denied(decision.reason)
+            plans.append(plan)
+        return plans
+
+    def _confirmation_gate(
+        self,
+        invocation: Invocation,
+        *,
+        commands: Sequence[Command],
+        plans: Sequence[Plan | None],
+        host: str,
+        verdict: _Verdict,
+        pending: PendingPlan | None,
+    ) -> ConfirmationResult | None:
+        """None when the steps may run now; otherwise the plan to confirm (and nothing has run)."""
+        shown = tuple(plan for plan in plans if plan is not None)
+        digest = _chain_digest(shown)
+        verdict.plan_hash = digest if shown else None
+        needs = any(_needs_confirmation(c.spec, p) for c, p in zip(commands, plans, strict=True))
+        approval = "two-person" if verdict.two_person else "none"
+        if not needs and approval == "none":
+            return None
+        if pending is not None:
+            if pending.plan_hash == digest:
+                claimer = invocation.confirmed_by
+                if not self.store.settle_pending(pending.id, "used", claimer):
+                    raise Denied("this plan was already confirmed, cancelled or has expired; nothing ran")
+                return None
+            # the engine changed since the plan was shown: show the new plan, run nothing
+            return self._new_pending(invocation, shown, digest, host, approval, changed=True)
+        if invocation.confirmed and approval == "none":
+            return None
+        return self._new_pending(invocation, shown, digest, host, approval)
+
+    def _new_pending(
+        self,
+        invocation: Invocation,
+        plans: tuple[Plan, ...],
+        digest: str,
+        host: str,
+        approval: str,
+        *,
+        changed: bool = False,
+    ) -> ConfirmationResult:
+        stored = self.store.create_pending(
+            team_id=invocation.team_id,
+            user_id=invocation.user_id,
+            channel_id=invocation.channel_id,
+            host=host,
+            text=invocation.text,
+            plan_hash=digest,
+            approval=approval,
+            groups=",".join(sorted(invocation.groups)),
+            ttl=self.confirm_ttl,
+        )
+        return ConfirmationResult(
+            plans=plans,
+            token=stored.id,
+            expires_at=stored.expires_at,
+            requester=invocation.user_id,
+            approval=approval,
+            changed=changed,
+        )
+
+    def _pending_for(self, invocation: Invocation) -> PendingPlan:
+        """The pending plan a click names, if this clicker may settle it; otherwise a clear refusal."""
+        pending = self.store.pending(invocation.confirmation or "")
+        if pending is None:
+            raise NotFound("no such plan: it may belong to another bot or have been cleaned up")
+        if pending.state != "pending" or pending.expires_at <= time.time():
+            state = "expired" if pending.state == "pending" else f"already {pending.state}"
+            raise Denied(f"this plan is {state}; nothing ran. Run the command again for a fresh plan.")
+        if pending.approval == "two-person":
+            if invocation.user_id == pending.user_id:
+                raise Denied("you cannot approve your own request: a second person must approve it")
+            if not self.policy.can_approve(invocation.principal, pending.host):
+                raise Denied(
+                    f'approving needs the "approve" right on host {pending.host}; you do not have it'
+                )
+        elif invocation.user_id != pending.user_id:
+            raise Denied(f"only <@{pending.user_id}> can confirm this plan; nothing ran")
+        return pending
+
+    @staticmethod
+    def _as_requested(clicker: Invocation, pending: PendingPlan) -> Invocation:
+        """The requester's own invocation, re-authorized at the click; the clicker is the confirmer."""
+        return Invocation(
+            text=pending.text,
+            user_id=pending.user_id,
+            channel_id=pending.channel_id,
+            team_id=pending.team_id,
+            host=pending.host,
+            source=clicker.source,
+            groups=frozenset(g for g in pending.groups.split(",") if g),
+            confirmation=pending.id,
+            confirmed_by_user=clicker.user_id,
+        )
+
+    def cancel(self, plan_id: str, user_id: str) -> bool:
+        """Cancel a pending plan (its requester, or anyone for a plan awaiting approval); True if it was."""
+        pending = self.store.pending(plan_id)
+        if pending is None or (pending.approval == "none" and pending.user_id != user_id):
+            return False
+        return self.store.settle_pending(plan_id, "cancelled", user_id)
 
     def _engine(self, host: str) -> Engine:
         engine = self.engines.get(host)
@@ -157,30 +398,103 @@ class Router:
             raise NotFound(f"no Docker host named {host!r}", hint=f"hosts: {', '.join(self.engines)}")
         return engine
 
-    def _authorize(self, invocation: Invocation, command: Command, host: str) -> None:
-        """Deny by default: only read commands exist and are allowed until a policy says more."""
-        if command.spec.action_class != READ:
-            raise Denied(
-                f'{command.spec.name} needs "{command.spec.action_class}" on host {host}; '
-                f'{invocation.user_id} has "read"'
-            )
-
-    def _run(self, engine: Engine, command: Command) -> Result:
+    def _run(self, engine: Engine, command: Command, invocation: Invocation, host: str) -> Result:
         local = self._local.get(command.spec.operation)
         if local is not None:
-            return local(command.args)
+            return local(command.args, invocation, host)
         operation: Callable[[Any], Result] = getattr(engine, command.spec.operation)
         return operation(command.args)
 
-    def _help(self, args: HelpArgs) -> HelpResult:
+    def _help(self, args: Any, invocation: Invocation, host: str) -> HelpResult:
+        """`help`: only what the asker may run here, marking what asks to confirm or needs approval."""
+        principal = invocation.principal
         if not args.command:
-            return HelpResult(entries=tuple(_entry(spec) for spec in self.catalog.visible()))
+            visible = [s for s in self.catalog.visible() if self.policy.can(principal, s, host)]
+            return HelpResult(entries=tuple(self._entry(spec, principal, host) for spec in visible))
         resolved = self.catalog.resolve(list(args.command))
         if resolved is None or resolved[1]:
             suggestion = self.catalog.suggest(list(args.command))
             hint = f'did you mean "{suggestion}"?' if suggestion else 'try "help" for the list of commands'
             raise UsageError(f'unknown command "{" ".join(args.command)}"', hint=hint)
-        return HelpResult(entries=(_entry(resolved[0]),), detailed=True)
+        return HelpResult(entries=(self._entry(resolved[0], principal, host),), detailed=True)
+
+    def _entry(self, spec: CommandSpec, principal: Principal, host: str) -> HelpEntry:
+        marks = []
+        if spec.confirm == ALWAYS:
+            marks.append("asks to confirm")
+        elif spec.confirm == MANY:
+            marks.append("asks to confirm for several targets")
+        if self.policy.approval_for(principal, spec, host) == "two-person":
+            marks.append("needs a second person's approval")
+        summary = spec.summary + (f" ({'; '.join(marks)})" if marks else "")
+        return HelpEntry(
+            name=spec.name,
+            aliases=spec.aliases,
+            usage=spec.usage,
+            summary=summary,
+            action_class=spec.action_class,
+            options=tuple((option.display, option.help) for option in spec.options),
+            examples=spec.examples,
+        )
+
+    def _whoami(self, args: Any, invocation: Invocation, host: str) -> TextResult:
+        """`whoami`: the asker's IDs, groups, roles and action classes here."""
+        principal = invocation.principal
+        roles = self.policy.roles_of(principal, host)
+        classes = self.policy.allowed_classes(principal, host)
+        lines = [
+            f"user:     {invocation.user_id}" + (" (local admin)" if invocation.local_admin else ""),
+            f"channel:  {invocation.channel_id}",
+            f"groups:   {', '.join(sorted(invocation.groups)) or '—'}",
+            f"host:     {host}",
+            f"roles:    {', '.join(roles) or '—'}",
+            f"may:      {', '.join(classes) or 'nothing'}",
+            f"approve:  {'yes' if self.policy.can_approve(principal, host) else 'no'}",
+        ]
+        return TextResult(f"you are <@{invocation.user_id}> on host {host}", "\n".join(lines))
+
+    def _can_i(self, args: Any, invocation: Invocation, host: str) -> TextResult:
+        """`can-i COMMAND…`: the decision for each step, computed like a real run, and nothing run."""
+        text = " ".join(args.command)
+        engine = self._engine(host)
+        lines = []
+        allowed = True
+        for command in parse(text, self.catalog):
+            spec = command.spec
+            plan = engine.plan(spec.operation, command.args) if spec.action_class != READ else None
+            decision = self.policy.decide(
+                invocation.principal,
+                command=spec.name,
+                action_class=spec.action_class,
+                host=host,
+                targets=plan.targets if plan else (),
+                own_container_id=self.own_container_id,
+            )
+            allowed = allowed and decision.allowed
+            extra = []
+            if decision.allowed and _needs_confirmation(spec, plan):
+                extra.append("after you confirm its plan")
+            if decision.allowed and decision.approval == "two-person":
+                extra.append("after a second person approves")
+            verdict = "yes" if decision.allowed else "no"
+            lines.append(f"{verdict}: {command.text}" + (f" ({', '.join(extra)})" if extra else ""))
+            lines.append(f"  {decision.reason}  [{decision.rule}]")
+        summary = "yes, you may" if allowed else "no, you may not"
+        return TextResult(f"{summary} run `{text}` on host {host} (dry run: nothing ran)", "\n".join(lines))
+
+    def _audit(self, args: Any, invocation: Invocation, host: str) -> TextResult:
+        """`audit [--user U] [--limit N]`: the newest decisions, for admins."""
+        rows = self.store.audit_rows(user_id=args.user, limit=args.limit)
+        table = [("WHEN (UTC)", "USER", "CHANNEL", "COMMAND", "DECISION", "OUTCOME")]
+        for row in rows:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row.at))
+            table.append((when, row.user_id, row.channel_id, row.text[:60], row.decision, row.outcome))
+        widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+        body = "\n".join(
+            "   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table
+        )
+        who = f" of <@{args.user}>" if args.user else ""
+        return TextResult(f"the last {len(rows)} audit rows{who}", body)
 
 
 class DaemonPool:
@@ -220,21 +534,53 @@ class DaemonPool:
             self._jobs.put(None)
 
 
-def _entry(spec: CommandSpec) -> HelpEntry:
-    return HelpEntry(
-        name=spec.name,
-        aliases=spec.aliases,
-        usage=spec.usage,
-        summary=spec.summary,
-        action_class=spec.action_class,
-        options=tuple((option.display, option.help) for option in spec.options),
-        examples=spec.examples,
-    )
+class _Verdict:
+    """What the policy said across a chain, for the audit row."""
+
+    def __init__(self) -> None:
+        self.decisions: list[Decision] = []
+        self.plan_hash: str | None = None
+
+    def add(self, decision: Decision) -> None:
+        self.decisions.append(decision)
+
+    @property
+    def decision(self) -> str:
+        if not self.decisions:
+            return "none"
+        return "allowed" if all(d.allowed for d in self.decisions) else "denied"
+
+    @property
+    def rule(self) -> str:
+        return "; ".join(d.rule for d in self.decisions)
+
+    @property
+    def two_person(self) -> bool:
+        return any(d.approval == "two-person" for d in self.decisions)
+
+
+def _needs_confirmation(spec: CommandSpec, plan: Plan | None) -> bool:
+    if spec.confirm == ALWAYS:
+        return True
+    return spec.confirm == MANY and plan is not None and len(plan.targets) > 1
+
+
+def _chain_digest(plans: Sequence[Plan]) -> str:
+    return hashlib.sha256("|".join(plan.digest() for plan in plans).encode()).hexdigest()
 
 
 def _problem(exc: ChatOpsError) -> Problem:
     usage = exc.usage if isinstance(exc, UsageError) else None
-    return Problem(kind=type(exc).__name__, message=exc.message, hint=exc.hint, usage=usage)
+    remedy = getattr(exc, "remedy", None)
+    # renderers label a denial themselves ("denied: …", ":no_entry: denied: …")
+    message = exc.message.removeprefix("Denied: ") if isinstance(exc, Denied) else exc.message
+    return Problem(
+        kind=type(exc).__name__,
+        message=message,
+        hint=exc.hint,
+        usage=usage,
+        remedy=remedy if isinstance(remedy, str) else None,
+    )
 
 
 def _outcome(exc: ChatOpsError) -> Outcome:

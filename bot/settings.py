@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.policy import Policy
 
 HOST_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 _DOCKER_SCHEMES = {"unix", "tcp", "http", "https", "npipe"}
@@ -55,12 +56,36 @@ class HostConfig(BaseModel):
     _url_scheme = field_validator("url")(_check_docker_url)
 
 
+class RoleConfig(BaseModel):
+    """`[roles.NAME]`: what a role may do (`allow`) and what needs a second person (`approval`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allow: tuple[str, ...] = ()
+    approval: dict[str, str] = Field(default_factory=dict)
+
+
+class BindingConfig(BaseModel):
+    """`[[bindings]]`: who holds a role (user IDs, user group IDs), where (channels, hosts), on what."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: str
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ("*",)
+    hosts: tuple[str, ...] = ("*",)
+    containers: tuple[str, ...] = ("*",)
+
+
 class FileConfig(BaseModel):
     """The TOML file's content. Unknown keys are errors, so a typo never silently loosens anything."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     hosts: tuple[HostConfig, ...] = ()
+    roles: dict[str, RoleConfig] = Field(default_factory=dict)
+    bindings: tuple[BindingConfig, ...] = ()
 
     @model_validator(mode="after")
     def _unique_host_names(self) -> FileConfig:
@@ -69,6 +94,20 @@ class FileConfig(BaseModel):
         if duplicates:
             raise ValueError(f"host names must be unique; repeated: {', '.join(duplicates)}")
         return self
+
+    @model_validator(mode="after")
+    def _valid_policy(self) -> FileConfig:
+        """Build the policy once here, so a bad role or binding stops start-up (`bindings.1.role: …`)."""
+        self.policy()
+        return self
+
+    def policy(self) -> Policy:
+        """The policy these roles and bindings describe; with neither, the default (everyone may read)."""
+        return Policy.from_config(self.roles, self.bindings)
+
+    def group_ids(self) -> list[str]:
+        """Every Slack user group ID a binding names: the groups whose membership the door resolves."""
+        return sorted({group for binding in self.bindings for group in binding.groups})
 
 
 class Settings(BaseSettings):
@@ -92,6 +131,8 @@ class Settings(BaseSettings):
     chatops_http_port: int = Field(default=3000, ge=1, le=65535)
     chatops_state_path: Path = Path("./chatops.db")
     chatops_workers: int = Field(default=8, ge=1, le=64)
+    chatops_confirm_ttl: float = Field(default=300.0, gt=0, le=86_400)
+    chatops_audit_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{2,30}$")
     chatops_history_file: Path = Path("~/.docker_chatops_history")
 
     file: FileConfig = FileConfig()
@@ -102,6 +143,7 @@ class Settings(BaseSettings):
         "slack_app_token",
         "docker_host",
         "chatops_config",
+        "chatops_audit_channel",
         mode="before",
     )
     @classmethod

@@ -118,6 +118,8 @@ ensure_engine() {
     local waited
     if engine_answers; then
         say "engine: $(engine_description) at ${DOCKER_HOST:-the default socket}"
+        # the pull tests run a real local registry; as root, install it next to a running engine too
+        if [[ "$EUID" -eq 0 ]] && ! command -v docker-registry >/dev/null 2>&1; then apt_install docker-registry; fi
         return 0
     fi
     if [[ -n "${DOCKER_HOST:-}" && "$DOCKER_HOST" != "unix:///var/run/docker.sock" ]]; then
@@ -129,6 +131,8 @@ ensure_engine() {
 
     local missing=()
     command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+    # a real local registry for the pull tests (tests/integration/test_mutations.py)
+    command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
     if ! static_busybox >/dev/null && ! package_installed busybox-static; then missing+=(busybox-static); fi
     if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Docker's own grammar (moby: daemon/names, distribution/reference), kept a little stricter in length.
 _CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
@@ -229,3 +229,126 @@ class ComposePsArgs(Args):
     project: ProjectName
     all: bool = False
     quiet: bool = False
+
+
+# ---- acting: start/stop/…, rm, rmi, prunes, pull -----------------------------------------------------
+
+MAX_TARGETS = 20
+MAX_STOP_SECONDS = 600
+# A signal as `docker kill -s` takes it: a name with or without SIG (KILL, SIGHUP, RTMIN+3) or a number.
+_SIGNAL = re.compile(r"^(?:(?:SIG)?[A-Z][A-Z0-9]{1,9}(?:[+-]\d{1,2})?|\d{1,2})$")
+_PRUNE_LABEL = re.compile(r"^[^\x00-\x1f\x7f=]{1,128}(?:=[^\x00-\x1f\x7f]{0,256})?$")
+
+
+def _until_value(value: str) -> str:
+    if any(p.fullmatch(value) for p in (DURATION, _RFC3339ISH, UNIX_TS)):
+        return value
+    raise ValueError(f"filter until={value!r}: expected a duration (24h, 10m), a timestamp or RFC 3339 time")
+
+
+class ContainersArgs(Args):
+    """Commands on 1–20 containers, named as `docker ps` shows them (name, ID or ID prefix)."""
+
+    containers: tuple[ContainerName, ...] = Field(min_length=1, max_length=MAX_TARGETS)
+
+
+class StopArgs(ContainersArgs):
+    """`stop` / `restart`: `-t N` seconds to wait before killing (the container's own default if unset)."""
+
+    time: int | None = Field(default=None, ge=0, le=MAX_STOP_SECONDS)
+
+
+class KillArgs(ContainersArgs):
+    """`kill -s SIGNAL` (default KILL)."""
+
+    signal: str = "KILL"
+
+    @field_validator("signal")
+    @classmethod
+    def _signal(cls, value: str) -> str:
+        value = value.upper()
+        if not _SIGNAL.fullmatch(value):
+            raise ValueError(f"{value!r} is not a signal (e.g. KILL, SIGTERM, HUP, 9)")
+        return value
+
+
+class RmArgs(ContainersArgs):
+    """`rm [-f] [-v] CONTAINER...`."""
+
+    force: bool = False
+    volumes: bool = False
+
+
+class RmiArgs(Args):
+    """`rmi [-f] [--no-prune] IMAGE...`."""
+
+    images: tuple[ImageRef, ...] = Field(min_length=1, max_length=MAX_TARGETS)
+    force: bool = False
+    no_prune: bool = False
+
+
+class PruneArgs(FilteredArgs):
+    """Every prune: `--filter until=…` / `label=…` / `label!=…`; `-f/--force` is accepted and has no effect
+    (the Docker CLI's y/N prompt is replaced by the bot's own confirmation)."""
+
+    filter_keys: ClassVar[Mapping[str, frozenset[str] | None]] = {
+        "until": None,
+        "label": None,
+        "label!": None,
+    }
+
+    force: bool = False
+
+    @field_validator("filters")
+    @classmethod
+    def _values(cls, filters: Filters) -> Filters:
+        for value in filters.get("until", ()):
+            _until_value(value)
+        if len(filters.get("until", ())) > 1:
+            raise ValueError("filter until: give it once")
+        for key in ("label", "label!"):
+            for value in filters.get(key, ()):
+                if not _PRUNE_LABEL.fullmatch(value):
+                    raise ValueError(f"filter {key}={value!r}: expected KEY or KEY=VALUE")
+        return filters
+
+
+class ImagePruneArgs(PruneArgs):
+    """`image prune [-a]`: dangling images, or with `-a` every image no container uses."""
+
+    all: bool = False
+
+
+class ContainerPruneArgs(PruneArgs):
+    """`container prune`: every stopped container."""
+
+
+class VolumePruneArgs(PruneArgs):
+    """`volume prune [-a]`: unused local volumes (no `until` filter, as Docker)."""
+
+    filter_keys: ClassVar[Mapping[str, frozenset[str] | None]] = {"label": None, "label!": None}
+
+    all: bool = False
+
+
+class NetworkPruneArgs(PruneArgs):
+    """`network prune`: custom networks no running container is attached to."""
+
+
+class SystemPruneArgs(PruneArgs):
+    """`system prune [-a] [--volumes]`."""
+
+    all: bool = False
+    volumes: bool = False
+
+    @model_validator(mode="after")
+    def _no_until_with_volumes(self) -> SystemPruneArgs:
+        if self.volumes and "until" in self.filters:
+            raise ValueError("filter until cannot be used with --volumes (volumes have no creation filter)")
+        return self
+
+
+class PullArgs(Args):
+    """`pull IMAGE[:TAG|@DIGEST]`."""
+
+    image: ImageRef

@@ -109,6 +109,21 @@ _ALL = Option("all", "--all", "-a", help="Show all containers (default shows jus
 _QUIET = Option("quiet", "--quiet", "-q", help="Only display IDs")
 _NO_TRUNC = Option("no_trunc", "--no-trunc", help="Don't truncate output")
 _RAW_JSON = Option("raw_json", "--json", help="Show the raw JSON (environment values masked)")
+_CONTAINERS = Positional("containers", "CONTAINER", many=True)
+_PRUNE_FORCE = Option(
+    "force", "--force", "-f", help="Accepted and ignored: the bot asks for confirmation instead of a prompt"
+)
+
+
+def _prune_filter(keys: str) -> Option:
+    return Option(
+        "filters", "--filter", None, "KEY=VALUE", repeat=True, help=f"Provide filter values ({keys})"
+    )
+
+
+def _time_option(verb: str) -> Option:
+    return Option("time", "--time", "-t", "N", help=f"Seconds to wait before killing the container ({verb})")
+
 
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
@@ -262,6 +277,168 @@ COMMANDS: tuple[CommandSpec, ...] = (
         aliases=("system info",),
         args_model=a.NoArgs,
         operation="info",
+    ),
+    # ---- acting ----------------------------------------------------------------------------------------
+    *(
+        CommandSpec(
+            name=verb,
+            summary=summary,
+            aliases=(f"container {verb}",),
+            args_model=model,
+            operation=verb,
+            action_class=OPERATE,
+            confirm=confirm,
+            options=options,
+            positionals=(_CONTAINERS,),
+            examples=examples,
+        )
+        for verb, summary, model, confirm, options, examples in (
+            ("start", "Start one or more stopped containers", a.ContainersArgs, NEVER, (), ("start web",)),
+            (
+                "stop",
+                "Stop one or more running containers",
+                a.StopArgs,
+                MANY,
+                (_time_option("stop"),),
+                ("stop web", "stop -t 30 web worker"),
+            ),
+            (
+                "restart",
+                "Restart one or more containers",
+                a.StopArgs,
+                NEVER,
+                (_time_option("restart"),),
+                ("restart web", "restart -t 5 web"),
+            ),
+            (
+                "kill",
+                "Kill one or more running containers",
+                a.KillArgs,
+                ALWAYS,
+                (Option("signal", "--signal", "-s", "SIGNAL", help='Signal to send (default "KILL")'),),
+                ("kill web", "kill -s HUP web"),
+            ),
+            ("pause", "Pause all processes within one or more containers", a.ContainersArgs, NEVER, (), ()),
+            (
+                "unpause",
+                "Unpause all processes within one or more containers",
+                a.ContainersArgs,
+                NEVER,
+                (),
+                (),
+            ),
+        )
+    ),
+    CommandSpec(
+        name="rm",
+        summary="Remove one or more containers",
+        aliases=("container rm", "container remove"),
+        args_model=a.RmArgs,
+        operation="rm",
+        action_class=REMOVE,
+        confirm=ALWAYS,
+        options=(
+            Option("force", "--force", "-f", help="Force the removal of a running container (uses SIGKILL)"),
+            Option(
+                "volumes", "--volumes", "-v", help="Remove anonymous volumes associated with the container"
+            ),
+        ),
+        positionals=(_CONTAINERS,),
+        examples=("rm old-job", "rm -f -v web"),
+    ),
+    CommandSpec(
+        name="rmi",
+        summary="Remove one or more images",
+        aliases=("image rm", "image remove"),
+        args_model=a.RmiArgs,
+        operation="rmi",
+        action_class=REMOVE,
+        confirm=ALWAYS,
+        options=(
+            Option("force", "--force", "-f", help="Force removal of the image (untags an image in use)"),
+            Option("no_prune", "--no-prune", help="Do not delete untagged parents"),
+        ),
+        positionals=(Positional("images", "IMAGE", many=True),),
+        examples=("rmi app:1.0", "rmi -f app:1.0 app:1.1"),
+    ),
+    CommandSpec(
+        name="image prune",
+        summary="Remove unused images (dangling only, unless -a)",
+        args_model=a.ImagePruneArgs,
+        operation="image_prune",
+        action_class=REMOVE,
+        confirm=ALWAYS,
+        options=(
+            Option("all", "--all", "-a", help="Remove all unused images, not just dangling ones"),
+            _prune_filter("until=<timestamp|duration>, label=<key>[=<value>], label!=…"),
+            _PRUNE_FORCE,
+        ),
+        examples=("image prune", "image prune -a --filter until=240h"),
+    ),
+    CommandSpec(
+        name="container prune",
+        summary="Remove all stopped containers",
+        args_model=a.ContainerPruneArgs,
+        operation="container_prune",
+        action_class=REMOVE,
+        confirm=ALWAYS,
+        options=(_prune_filter("until=<timestamp|duration>, label=<key>[=<value>], label!=…"), _PRUNE_FORCE),
+        examples=("container prune", "container prune --filter until=24h"),
+    ),
+    CommandSpec(
+        name="volume prune",
+        summary="Remove unused local volumes",
+        args_model=a.VolumePruneArgs,
+        operation="volume_prune",
+        action_class=REMOVE,
+        confirm=ALWAYS,
+        options=(
+            Option(
+                "all",
+                "--all",
+                "-a",
+                help="Remove named volumes too (engines with API ≥ 1.42; older engines prune them anyway)",
+            ),
+            _prune_filter("label=<key>[=<value>], label!=…"),
+            _PRUNE_FORCE,
+        ),
+        examples=("volume prune", "volume prune --filter label=tmp"),
+    ),
+    CommandSpec(
+        name="network prune",
+        summary="Remove all unused networks",
+        args_model=a.NetworkPruneArgs,
+        operation="network_prune",
+        action_class=REMOVE,
+        confirm=ALWAYS,
+        options=(_prune_filter("until=<timestamp|duration>, label=<key>[=<value>], label!=…"), _PRUNE_FORCE),
+        examples=("network prune",),
+    ),
+    CommandSpec(
+        name="system prune",
+        summary="Remove stopped containers, unused networks, dangling images and build cache",
+        args_model=a.SystemPruneArgs,
+        operation="system_prune",
+        action_class=REMOVE,
+        confirm=ALWAYS,
+        options=(
+            Option("all", "--all", "-a", help="Remove all unused images, not just dangling ones"),
+            Option("volumes", "--volumes", help="Prune unused volumes too"),
+            _prune_filter("until=<timestamp|duration>, label=<key>[=<value>], label!=…"),
+            _PRUNE_FORCE,
+        ),
+        examples=("system prune", "system prune -a --volumes"),
+    ),
+    CommandSpec(
+        name="pull",
+        summary="Download an image from a registry",
+        aliases=("image pull",),
+        args_model=a.PullArgs,
+        operation="pull",
+        action_class=PULL,
+        confirm=NEVER,
+        positionals=(Positional("image", "NAME[:TAG|@DIGEST]"),),
+        examples=("pull registry.example.com/app:1.2",),
     ),
     CommandSpec(
         name="help",

@@ -9,10 +9,12 @@ nothing above the engine ever sees a docker-py exception.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -51,12 +53,14 @@ class HostClient:
         """This thread's `docker.APIClient`; the first use negotiates the API version."""
         client = getattr(self._local, "client", None)
         if client is None:
+            # Negotiating the version is a call to the engine: never hold the lock across it, or one hung
+            # engine would serialize every worker behind that lock.
+            version = self._version or "auto"
+            client = docker.APIClient(
+                base_url=self.host.url, version=version, timeout=self.host.timeout, tls=self.host.tls
+            )
             with self._lock:
-                version = self._version or "auto"
-                client = docker.APIClient(
-                    base_url=self.host.url, version=version, timeout=self.host.timeout, tls=self.host.tls
-                )
-                self._version = client.api_version
+                self._version = self._version or client.api_version
             self._local.client = client
         return client
 
@@ -155,3 +159,23 @@ def _reason(exc: BaseException) -> str:
         if marker in text:
             return marker.lower()
     return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+_CONTAINER_ID = re.compile(r"/containers/([0-9a-f]{64})/")
+
+
+def own_container_id(mountinfo: Path = Path("/proc/self/mountinfo")) -> str | None:
+    """The ID of the container this process runs in (from its /etc/hostname mount), or None outside one.
+
+    Mutating commands refuse to touch it: the bot must never stop or remove itself.
+    """
+    try:
+        text = mountinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if " /etc/hostname " in line:
+            match = _CONTAINER_ID.search(line)
+            if match:
+                return match.group(1)
+    return None

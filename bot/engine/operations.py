@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from docker.utils import parse_repository_tag
+
 from bot import __version__
 from bot.commands import args as a
+from bot.engine import plans
 from bot.engine.convert import build_cache_row, container_row, df_items, image_row, volume_row
 from bot.engine.hosts import Host, HostClient, docker_errors
-from bot.errors import NotFound
+from bot.errors import ChatOpsError, Conflict, EngineUnavailable, NotFound, OperationFailed
 from bot.models import (
+    ActionResult,
     ComposeLsResult,
     ComposeProject,
     ComposePsResult,
@@ -27,12 +32,16 @@ from bot.models import (
     InspectKind,
     InspectResult,
     LogsResult,
+    Plan,
     PsResult,
+    Target,
     VersionResult,
     VolumesResult,
 )
+from bot.render.format import human_size, parse_normalized_named
 
 T = TypeVar("T")
+PULL_PROGRESS_EVERY = 1.0  # seconds between two progress lines of `pull`
 PROJECT_LABEL = "com.docker.compose.project"
 CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
@@ -200,9 +209,661 @@ class Engine:
         rows = tuple(sorted((container_row(c) for c in raw), key=lambda r: r.name))
         return ComposePsResult(project=args.project, rows=rows, now=time.time(), quiet=args.quiet)
 
+    # ---- acting ----------------------------------------------------------------------------------------
+
+    def plan(self, operation: str, args: a.Args, command: str = "") -> Plan | None:
+        """What `operation` with `args` would touch (None for commands without a plan: the reads).
+
+        `command` is the text the plan is shown and hashed for (default: the command's words).
+        """
+        planner = getattr(self, f"plan_{operation}", None)
+        if planner is None or not callable(planner):
+            return None
+        plan: Plan = planner(args)
+        return replace(plan, command=command) if command else plan
+
+    def _api_version(self) -> str:
+        return str(self._call(lambda api: api.api_version))
+
+    def _list_containers(self, *, all: bool = True, size: bool = False) -> list[dict[str, Any]]:
+        return list(self._call(lambda api: api.containers(all=all, size=size)) or [])
+
+    def _each_container(
+        self, verb: str, refs: tuple[str, ...], act: Callable[[Any, str], Any]
+    ) -> ActionResult:
+        """Act on each container in turn, as the CLI does: echo each ref that worked, collect the errors."""
+        done: list[str] = []
+        errors: list[ChatOpsError] = []
+        for ref in refs:
+            try:
+                self._call(_bind_ref(act, ref))
+            except EngineUnavailable:
+                raise
+            except ChatOpsError as exc:
+                errors.append(exc)
+            else:
+                done.append(ref)
+        result = ActionResult(verb=verb, lines=tuple(done))
+        if len(errors) == 1 and not done:
+            raise errors[0]
+        if errors:
+            raise PartialFailure(result, errors)
+        return result
+
+    def start(self, args: a.ContainersArgs) -> ActionResult:
+        """`docker start`."""
+        return self._each_container("start", args.containers, lambda api, ref: api.start(ref))
+
+    def stop(self, args: a.StopArgs) -> ActionResult:
+        """`docker stop [-t N]` (without -t the container's own stop timeout applies)."""
+        return self._each_container(
+            "stop", args.containers, lambda api, ref: api.stop(ref, timeout=args.time)
+        )
+
+    def restart(self, args: a.StopArgs) -> ActionResult:
+        """`docker restart [-t N]`."""
+
+        # docker 20.10's CLI sends -t 10 unless told otherwise (docker-py cannot send "unset" here).
+        seconds = args.time if args.time is not None else 10
+        return self._each_container(
+            "restart", args.containers, lambda api, ref: api.restart(ref, timeout=seconds)
+        )
+
+    def kill(self, args: a.KillArgs) -> ActionResult:
+        """`docker kill [-s SIGNAL]`."""
+        return self._each_container(
+            "kill", args.containers, lambda api, ref: api.kill(ref, signal=args.signal)
+        )
+
+    def pause(self, args: a.ContainersArgs) -> ActionResult:
+        """`docker pause`."""
+        return self._each_container("pause", args.containers, lambda api, ref: api.pause(ref))
+
+    def unpause(self, args: a.ContainersArgs) -> ActionResult:
+        """`docker unpause`."""
+        return self._each_container("unpause", args.containers, lambda api, ref: api.unpause(ref))
+
+    def rm(self, args: a.RmArgs) -> ActionResult:
+        """`docker rm [-f] [-v]`."""
+        return self._each_container(
+            "rm",
+            args.containers,
+            lambda api, ref: api.remove_container(ref, v=args.volumes, force=args.force),
+        )
+
+    def _plan_containers(self, verb: str, args: a.ContainersArgs) -> Plan:
+        """The containers an OPERATE command names, resolved with one listing call."""
+        found, problems = plans.resolve_containers(self._list_containers(), args.containers)
+        targets = tuple(plans.container_target(row) for _, row in found)
+        notes = [f"{p} (docker will report it and go on with the others)" for p in problems]
+        if verb in {"stop", "kill", "pause"}:
+            idle = [row.name for _, row in found if row.state not in plans.RUNNING_STATES]
+            if idle:
+                notes.append(f"not running: {', '.join(idle)}")
+        return Plan(command=verb, host=self.name, verb=verb, targets=targets, notes=tuple(notes))
+
+    def plan_start(self, args: a.ContainersArgs) -> Plan:
+        """The containers `start` names."""
+        return self._plan_containers("start", args)
+
+    def plan_stop(self, args: a.StopArgs) -> Plan:
+        """The containers `stop` names."""
+        return self._plan_containers("stop", args)
+
+    def plan_restart(self, args: a.StopArgs) -> Plan:
+        """The containers `restart` names."""
+        return self._plan_containers("restart", args)
+
+    def plan_kill(self, args: a.KillArgs) -> Plan:
+        """The containers `kill` names."""
+        return self._plan_containers("kill", args)
+
+    def plan_pause(self, args: a.ContainersArgs) -> Plan:
+        """The containers `pause` names."""
+        return self._plan_containers("pause", args)
+
+    def plan_unpause(self, args: a.ContainersArgs) -> Plan:
+        """The containers `unpause` names."""
+        return self._plan_containers("unpause", args)
+
+    def plan_rm(self, args: a.RmArgs) -> Plan:
+        """The containers `rm` removes (a running one only with -f) and, with -v, their anonymous volumes."""
+        raw = self._list_containers()
+        by_id = {str(c.get("Id")): c for c in raw}
+        found, problems = plans.resolve_containers(raw, args.containers)
+        targets: list[Target] = []
+        volumes: list[Target] = []
+        notes = list(problems)
+        for _, row in found:
+            if row.state in plans.RUNNING_STATES and not args.force:
+                notes.append(
+                    f"{row.name} is {row.state}: docker refuses to remove it without -f (stop it first)"
+                )
+                continue
+            targets.append(plans.container_target(row))
+            if args.volumes:
+                for name in plans.anonymous_volumes(by_id[row.id]):
+                    volumes.append(Target("volume", name, name, detail=f"anonymous volume of {row.name}"))
+        if args.volumes:
+            notes.append("-v removes anonymous volumes only; named volumes stay")
+        return Plan("rm", self.name, "rm", (*targets, *volumes), notes=tuple(notes))
+
+    # ---- rmi ---------------------------------------------------------------------------------------------
+
+    def rmi(self, args: a.RmiArgs) -> ActionResult:
+        """`docker rmi [-f] [--no-prune]`: the daemon's Untagged/Deleted lines; a conflict is explained."""
+        lines: list[str] = []
+        errors: list[ChatOpsError] = []
+        for ref in args.images:
+            try:
+                answer = self._call(
+                    _bind_ref(
+                        lambda api, r: api.remove_image(r, force=args.force, noprune=args.no_prune), ref
+                    )
+                )
+            except EngineUnavailable:
+                raise
+            except Conflict as exc:
+                errors.append(self._explain_image_conflict(ref, exc))
+            except ChatOpsError as exc:
+                errors.append(exc)
+            else:
+                lines.extend(plans.rmi_lines(answer or ()))
+        result = ActionResult(verb="rmi", lines=tuple(lines))
+        if len(errors) == 1 and not lines:
+            raise errors[0]
+        if errors:
+            raise PartialFailure(result, errors)
+        return result
+
+    def _explain_image_conflict(self, ref: str, exc: Conflict) -> Conflict:
+        """Name the containers using the image and the way out (`stop C && rm C && rmi IMAGE`)."""
+        try:
+            image_id = str(self._call(lambda api: api.inspect_image(ref))["Id"])
+        except ChatOpsError:
+            return exc
+        users = plans.users_of(image_id, [container_row(c) for c in self._list_containers()])
+        if not users:
+            return Conflict(
+                exc.message,
+                hint=f"the image {image_id[7:19]} has more than one tag: remove the tags one by one "
+                f'("rmi TAG"), or use -f to remove them all',
+            )
+        running = [c.name for c in users if c.state in plans.RUNNING_STATES]
+        steps = []
+        if running:
+            steps.append("stop " + " ".join(running))
+        steps.append("rm " + " ".join(c.name for c in users))
+        steps.append(f"rmi {ref}")
+        remedy = " && ".join(steps)
+        if running:
+            blocking = (
+                "a running container blocks the removal of its image; -f would only untag it, leaving a "
+                "dangling <none> image whose layers stay on disk"
+            )
+        else:
+            blocking = (
+                "a stopped container still holds the image; -f would delete the image record, but its "
+                "layers stay on disk as long as the container exists"
+            )
+        hint = f"{blocking}. Remove the containers first: {remedy}"
+        message = f"{exc.message}\n{ref} ({image_id[7:19]}) is used by {plans.describe_users(users)}"
+        return ImageInUse(message, hint=hint, remedy=remedy, containers=tuple(c.name for c in users))
+
+    def plan_rmi(self, args: a.RmiArgs) -> Plan:
+        """The images `rmi` deletes or only untags, with the containers using them (one images listing,
+        one containers listing)."""
+        rows = [image_row(i) for i in self._call(lambda api: api.images(all=True)) or ()]
+        containers = [container_row(c) for c in self._list_containers()]
+        targets: list[Target] = []
+        notes: list[str] = []
+        reclaim = 0
+        for ref in args.images:
+            row, how = plans.resolve_image(rows, ref)
+            if row is None:
+                notes.append(how)
+                continue
+            users = plans.users_of(row.id, containers)
+            running = [c for c in users if c.state in plans.RUNNING_STATES]
+            tags = plans.tags_of(row)
+            others = [t for t in tags if t != plans.normalize_tag(ref)] + list(row.repo_digests)
+            used = f"; used by {plans.describe_users(users)}" if users else ""
+            if how == "tag" and others:
+                targets.append(plans.image_target(row, ref, None, f"untag only (still {others[0]}){used}"))
+            elif users and not args.force:
+                notes.append(
+                    f"{ref} will fail: used by {plans.describe_users(users)} (stop and rm them first)"
+                )
+            elif running and how == "id":
+                notes.append(
+                    f"{ref} will fail: a running container uses it ({plans.describe_users(running)})"
+                )
+            elif running:
+                detail = f"untag only: -f leaves a dangling <none> image{used}"
+                targets.append(plans.image_target(row, ref, None, detail))
+            elif users:
+                detail = f"delete the image record; its layers stay while its containers exist{used}"
+                targets.append(plans.image_target(row, ref, None, detail))
+            else:
+                size = plans.unique_size(row)
+                reclaim += size
+                shown = ", ".join(tags) or "<none>"
+                targets.append(plans.image_target(row, ref, row.size, f"delete (tags: {shown})"))
+        if any(t.size is not None for t in targets):
+            notes.append("space is approximate: layers shared with other images stay on disk")
+        return Plan("rmi", self.name, "rmi", tuple(targets), reclaim=reclaim, notes=tuple(notes))
+
+    # ---- prunes ------------------------------------------------------------------------------------------
+
+    def _df(self) -> dict[str, Any]:
+        return dict(self._call(lambda api: api.df()) or {})
+
+    def container_prune(self, args: a.ContainerPruneArgs) -> ActionResult:
+        """`docker container prune`."""
+        answer = self._call(lambda api: api.prune_containers(filters=plans.api_filters(args.filters))) or {}
+        deleted = [str(i) for i in answer.get("ContainersDeleted") or ()]
+        space = int(answer.get("SpaceReclaimed") or 0)
+        notes: list[str] = []
+        if not deleted:
+            running = len(self._call(lambda api: api.containers(quiet=True)) or ())
+            notes.append(f"only stopped containers are pruned; {running} running (or paused) here")
+        return _prune_result("container prune", plans.section("Deleted Containers:", deleted), space, notes)
+
+    def plan_container_prune(self, args: a.ContainerPruneArgs) -> Plan:
+        """The stopped containers the prune takes, with their writable-layer sizes (one listing)."""
+        now = time.time()
+        raw = self._call(lambda api: api.containers(all=True, size=True)) or []
+        rows = [container_row(c) for c in raw]
+        chosen = [
+            r
+            for r in rows
+            if r.state not in plans.RUNNING_STATES and plans.matches(args.filters, r.labels, r.created, now)
+        ]
+        return Plan(
+            "container prune",
+            self.name,
+            "prune",
+            tuple(replace(plans.container_target(r), size=r.size_rw or 0) for r in chosen),
+            reclaim=sum(r.size_rw or 0 for r in chosen),
+        )
+
+    def image_prune(self, args: a.ImagePruneArgs) -> ActionResult:
+        """`docker image prune [-a]`: the CLI sends dangling=true without -a, dangling=false with it."""
+        dangling = "false" if args.all else "true"
+        filters = plans.api_filters(args.filters, dangling=[dangling])
+        answer = self._call(lambda api: api.prune_images(filters=filters)) or {}
+        lines = plans.prune_image_lines(answer.get("ImagesDeleted") or ())
+        space = int(answer.get("SpaceReclaimed") or 0)
+        notes: list[str] = []
+        if not lines:
+            notes.append(self._why_no_images(args))
+        return _prune_result("image prune", plans.section("Deleted Images:", lines), space, notes)
+
+    def _why_no_images(self, args: a.ImagePruneArgs) -> str:
+        if args.all:
+            return "every image is used by a container (running or stopped) or kept by the filters"
+        with_all = self.plan_image_prune(args.model_copy(update={"all": True}))
+        count = len(with_all.targets)
+        if not count:
+            return "only dangling images are pruned without -a, and there are none; every image is in use"
+        return (
+            f"only dangling images are pruned without -a; {count} unused tagged "
+            f"image{'s' if count != 1 else ''} (about {human_size(with_all.reclaim or 0)}) would go with -a"
+        )
+
+    def plan_image_prune(self, args: a.ImagePruneArgs) -> Plan:
+        """The images the prune takes (one `/system/df`: sizes, shared sizes and container counts)."""
+        data = self._df()
+        return self._image_prune_plan(data, all=args.all, filters=args.filters, command="image prune")
+
+    def _image_prune_plan(
+        self, data: Mapping[str, Any], *, all: bool, filters: a.Filters, command: str
+    ) -> Plan:
+        chosen = plans.prunable_images(
+            df_items(data, "Images", "ImageUsage"), all=all, filters=filters, now=time.time()
+        )
+        targets = tuple(
+            plans.image_target(r, plans.image_name(r), r.size, ", ".join(plans.tags_of(r)) or "dangling")
+            for r in chosen
+        )
+        notes = [
+            "space is approximate (like system df's RECLAIMABLE): each image's size less the layers it "
+            "shares with other images"
+        ]
+        if not all:
+            notes.append("without -a only dangling (untagged) images are pruned")
+        return Plan(
+            command,
+            self.name,
+            "prune",
+            targets,
+            reclaim=sum(plans.unique_size(r) for r in chosen),
+            notes=tuple(notes),
+        )
+
+    def _volume_filters(self, args: a.VolumePruneArgs | a.SystemPruneArgs, all: bool) -> dict[str, list[str]]:
+        filters = plans.api_filters({k: v for k, v in args.filters.items() if k != "until"})
+        if all and plans.api_at_least(self._api_version(), (1, 42)):
+            filters["all"] = ["true"]
+        return filters
+
+    def volume_prune(self, args: a.VolumePruneArgs) -> ActionResult:
+        """`docker volume prune [-a]`."""
+        filters = self._volume_filters(args, args.all)
+        answer = self._call(lambda api: api.prune_volumes(filters=filters)) or {}
+        deleted = [str(v) for v in answer.get("VolumesDeleted") or ()]
+        space = int(answer.get("SpaceReclaimed") or 0)
+        notes = list(self._volume_notes(args.all))
+        if not deleted:
+            data = self._df()
+            in_use = sum(1 for v in df_items(data, "Volumes", "VolumeUsage") if _ref_count(v) > 0)
+            notes.append(
+                f"volumes in use by a container (running or stopped) are never pruned: {in_use} in use"
+            )
+        return _prune_result("volume prune", plans.section("Deleted Volumes:", deleted), space, notes)
+
+    def _volume_notes(self, all: bool) -> list[str]:
+        version = self._api_version()
+        if plans.api_at_least(version, (1, 42)):
+            return [] if all else ["named volumes are kept without -a (only anonymous volumes are pruned)"]
+        if all:
+            return [f"-a changes nothing on this engine (API {version}): it prunes named volumes anyway"]
+        return [f"this engine (API {version}) prunes every unused local volume, named ones too"]
+
+    def plan_volume_prune(self, args: a.VolumePruneArgs) -> Plan:
+        """The unused local volumes the prune takes, with sizes (one `/system/df`)."""
+        return self._volume_plan(self._df(), args, args.all, "volume prune")
+
+    def _volume_plan(
+        self, data: Mapping[str, Any], args: a.VolumePruneArgs | a.SystemPruneArgs, all: bool, command: str
+    ) -> Plan:
+        anonymous_only = not all and plans.api_at_least(self._api_version(), (1, 42))
+        filters = {k: v for k, v in args.filters.items() if k != "until"}
+        chosen = []
+        for raw in df_items(data, "Volumes", "VolumeUsage"):
+            row = volume_row(raw)
+            if row.driver != "local" or _ref_count(raw) != 0:
+                continue
+            if anonymous_only and "com.docker.volume.anonymous" not in row.labels:
+                continue
+            if plans.matches(filters, row.labels, 0.0, 0.0):
+                chosen.append(row)
+        targets = tuple(
+            Target(
+                "volume",
+                v.name,
+                v.name,
+                dict(v.labels),
+                v.size if v.size is not None and v.size >= 0 else None,
+                "anonymous" if v.anonymous else "named",
+            )
+            for v in chosen
+        )
+        return Plan(
+            command,
+            self.name,
+            "prune",
+            targets,
+            reclaim=sum(t.size or 0 for t in targets),
+            notes=tuple(self._volume_notes(all)),
+        )
+
+    def network_prune(self, args: a.NetworkPruneArgs) -> ActionResult:
+        """`docker network prune` (the daemon reports no space for networks)."""
+        answer = self._call(lambda api: api.prune_networks(filters=plans.api_filters(args.filters))) or {}
+        deleted = [str(n) for n in answer.get("NetworksDeleted") or ()]
+        lines = plans.section("Deleted Networks:", deleted)
+        notes = []
+        if not deleted:
+            notes.append(
+                "nothing to prune: the predefined networks (bridge, host, none) and networks a running "
+                "container is attached to are never pruned"
+            )
+        return ActionResult(
+            verb="network prune", lines=tuple(lines[:-1] if lines else ()), notes=tuple(notes)
+        )
+
+    def plan_network_prune(self, args: a.NetworkPruneArgs) -> Plan:
+        """Custom local networks without running containers (one networks, one running-containers listing)."""
+        running = self._call(lambda api: api.containers(all=False)) or []
+        return self._network_plan(running, args.filters, "network prune")
+
+    def _network_plan(self, running: Sequence[Mapping[str, Any]], filters: a.Filters, command: str) -> Plan:
+        now = time.time()
+        networks = self._call(lambda api: api.networks()) or []
+        attached = {
+            str(n.get("NetworkID"))
+            for c in running
+            for n in ((c.get("NetworkSettings") or {}).get("Networks") or {}).values()
+        }
+        targets = []
+        for net in networks:
+            name = str(net.get("Name") or "")
+            labels = {str(k): str(v) for k, v in (net.get("Labels") or {}).items()}
+            if name in plans.PREDEFINED_NETWORKS or str(net.get("Scope") or "local") != "local":
+                continue
+            if str(net.get("Id")) in attached or net.get("Containers"):
+                continue
+            if not plans.matches(filters, labels, plans.parse_created(net.get("Created")), now):
+                continue
+            targets.append(
+                Target("network", str(net.get("Id")), name, labels, None, str(net.get("Driver") or ""))
+            )
+        return Plan(command, self.name, "prune", tuple(targets), notes=("networks take no disk space",))
+
+    def system_prune(self, args: a.SystemPruneArgs) -> ActionResult:
+        """`docker system prune [-a] [--volumes]`: containers, networks, volumes, images, build cache."""
+        lines: list[str] = []
+        notes: list[str] = []
+        space = 0
+        filters = plans.api_filters(args.filters)
+        answer = self._call(lambda api: api.prune_containers(filters=filters)) or {}
+        lines += plans.section("Deleted Containers:", [str(i) for i in answer.get("ContainersDeleted") or ()])
+        space += int(answer.get("SpaceReclaimed") or 0)
+        answer = self._call(lambda api: api.prune_networks(filters=filters)) or {}
+        lines += plans.section("Deleted Networks:", [str(n) for n in answer.get("NetworksDeleted") or ()])
+        if args.volumes:
+            volume_filters = self._volume_filters(args, all=args.all)
+            answer = self._call(lambda api: api.prune_volumes(filters=volume_filters)) or {}
+            lines += plans.section("Deleted Volumes:", [str(v) for v in answer.get("VolumesDeleted") or ()])
+            space += int(answer.get("SpaceReclaimed") or 0)
+            notes += self._volume_notes(args.all)
+        image_filters = plans.api_filters(args.filters, dangling=["false" if args.all else "true"])
+        answer = self._call(lambda api: api.prune_images(filters=image_filters)) or {}
+        lines += plans.section("Deleted Images:", plans.prune_image_lines(answer.get("ImagesDeleted") or ()))
+        space += int(answer.get("SpaceReclaimed") or 0)
+        build_filters = plans.api_filters(args.filters)  # the CLI hands the builder the same filters
+        answer = (
+            self._call(lambda api: api.prune_builds(filters=build_filters or None, all=args.all or None))
+            or {}
+        )
+        lines += plans.section(
+            "Deleted build cache objects:", [str(c) for c in answer.get("CachesDeleted") or ()]
+        )
+        space += int(answer.get("SpaceReclaimed") or 0)
+        return _prune_result("system prune", lines, space, notes)
+
+    def plan_system_prune(self, args: a.SystemPruneArgs) -> Plan:
+        """The union of the prunes (one `/system/df`, one networks listing)."""
+        now = time.time()
+        data = self._df()
+        containers = df_items(data, "Containers", "ContainerUsage")
+        rows = [container_row(c) for c in containers]
+        stopped = [
+            r
+            for r in rows
+            if r.state not in plans.RUNNING_STATES and plans.matches(args.filters, r.labels, r.created, now)
+        ]
+        targets: list[Target] = [plans.container_target(r) for r in stopped]
+        reclaim = sum(r.size_rw or 0 for r in stopped)
+        running = [c for c in containers if str(c.get("State")) in plans.RUNNING_STATES]
+        networks = self._network_plan(running, args.filters, "system prune")
+        targets += networks.targets
+        notes: list[str] = []
+        if args.volumes:
+            volumes = self._volume_plan(data, args, args.all, "system prune")
+            targets += volumes.targets
+            reclaim += volumes.reclaim or 0
+            notes += volumes.notes
+        # Images: containers pruned first free their images, so count those as unused too.
+        pruned_ids = {r.id for r in stopped}
+        images = [
+            dict(i, Containers=_users_left(str(i.get("Id")), rows, pruned_ids))
+            for i in df_items(data, "Images", "ImageUsage")
+        ]
+        image_plan = self._image_prune_plan(
+            {"Images": images}, all=args.all, filters=args.filters, command="system prune"
+        )
+        targets += image_plan.targets
+        reclaim += image_plan.reclaim or 0
+        notes += image_plan.notes
+        cache = [
+            build_cache_row(b)
+            for b in df_items(data, "BuildCache", "BuildCacheUsage")
+            if not b.get("InUse") and (args.all or not b.get("Shared"))
+        ]
+        if cache:
+            size = sum(b.size for b in cache)
+            reclaim += size
+            notes.append(
+                f"build cache: {len(cache)} record{'s' if len(cache) != 1 else ''} ({human_size(size)})"
+            )
+        return Plan("system prune", self.name, "prune", tuple(targets), reclaim=reclaim, notes=tuple(notes))
+
+    # ---- pull --------------------------------------------------------------------------------------------
+
+    def pull(self, args: a.PullArgs, progress: Callable[[str], None] | None = None) -> ActionResult:
+        """`docker pull`: streams the daemon's progress; `progress` hears a one-line status at most every
+        `PULL_PROGRESS_EVERY` seconds. A registry error is `OperationFailed` with the registry's words."""
+        repository, tag = parse_repository_tag(args.image)
+        notes: list[str] = []
+        if not tag:
+            tag = "latest"
+            notes.append("Using default tag: latest")
+        shown = f"{repository}@{tag}" if tag.startswith("sha256:") else f"{repository}:{tag}"
+        events: list[dict[str, Any]] = []
+
+        def run(api: Any) -> None:
+            layers: dict[str, tuple[int, int, str]] = {}
+            last = 0.0
+            for event in api.pull(repository, tag=tag, stream=True, decode=True):
+                if event.get("error"):
+                    detail = event.get("errorDetail") or {}
+                    raise OperationFailed(
+                        f"Error response from daemon: {detail.get('message') or event['error']}",
+                        hint=f"pulling {shown} on host {self.name}",
+                    )
+                events.append(event)
+                ident, status = str(event.get("id") or ""), str(event.get("status") or "")
+                if ident and "Pulling from" not in status and status:
+                    detail = event.get("progressDetail") or {}
+                    current, total, _ = layers.get(ident, (0, 0, ""))
+                    if status == "Downloading":
+                        current, total = int(detail.get("current") or 0), int(detail.get("total") or total)
+                    elif status in {"Download complete", "Pull complete", "Already exists", "Extracting"}:
+                        current = max(current, total)
+                    layers[ident] = (current, total, status)
+                now = time.monotonic()
+                if progress is not None and layers and now - last >= PULL_PROGRESS_EVERY:
+                    last = now
+                    progress(_pull_progress(shown, layers))
+
+        try:
+            self._call(run)
+        except NotFound as exc:
+            raise OperationFailed(
+                f"Error response from daemon: {exc.message}", hint=f"pulling {shown}"
+            ) from exc
+        lines = plans.pull_status_lines(events)
+        parsed = parse_normalized_named(shown)
+        if parsed is not None:
+            lines.append(
+                f"{parsed.domain}/{parsed.path}" + (f"@{parsed.digest}" if parsed.digest else f":{tag}")
+            )
+        return ActionResult(verb="pull", lines=tuple(lines), notes=tuple(notes))
+
+    def plan_pull(self, args: a.PullArgs) -> Plan:
+        """The image reference `pull` fetches (no Docker call: there is nothing to resolve locally)."""
+        return Plan("pull", self.name, "pull", (Target("image", "", args.image),))
+
     def close(self) -> None:
         """Close this thread's connection to the host."""
         self._client.close()
+
+
+class ImageInUse(Conflict):
+    """`rmi` refused because containers use the image: names them and carries the command that clears the way
+    (`stop C && rm C && rmi IMAGE`) for a door to offer as a button."""
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, remedy: str, containers: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.remedy = remedy
+        self.containers = containers
+
+
+class PartialFailure(OperationFailed):
+    """A command on several objects failed for some: like the Docker CLI, it went on with the others and
+    fails at the end. `result` holds what was done, `errors` each failure; the message lists the failures as
+    the CLI prints them (`Error response from daemon: No such container: x`)."""
+
+    def __init__(self, result: ActionResult, errors: Sequence[ChatOpsError]) -> None:
+        lines = [_daemon_line(e) for e in errors]
+        hint = (
+            f"{result.verb} done: {', '.join(result.lines)}"
+            if result.lines and result.verb != "rmi"
+            else None
+        )
+        if result.verb == "rmi" and result.lines:
+            hint = "done: " + "; ".join(result.lines)
+        super().__init__("\n".join(lines), hint=hint)
+        self.result = result
+        self.errors = tuple(errors)
+
+
+def _daemon_line(error: ChatOpsError) -> str:
+    """The CLI's wording: `Error response from daemon: <the daemon's message>`."""
+    cause = error.__cause__
+    message = error.message
+    if cause is not None and hasattr(cause, "explanation"):
+        explanation = cause.explanation
+        if isinstance(explanation, bytes):
+            explanation = explanation.decode("utf-8", "replace")
+        message = str(explanation or message).strip()
+    return message if message.startswith("Error response") else f"Error response from daemon: {message}"
+
+
+def _bind_ref(act: Callable[[Any, str], T], ref: str) -> Callable[[Any], T]:
+    return lambda api: act(api, ref)
+
+
+def _prune_result(verb: str, lines: list[str], space: int, notes: list[str]) -> ActionResult:
+    """Prune output: the sections, then `Total reclaimed space: 964MB` (go-units HumanSize, 4 digits)."""
+    return ActionResult(
+        verb=verb,
+        lines=(*lines, f"Total reclaimed space: {human_size(space)}"),
+        notes=tuple(notes),
+        reclaimed=space,
+    )
+
+
+def _ref_count(volume: Mapping[str, Any]) -> int:
+    usage = volume.get("UsageData")
+    return int(usage.get("RefCount") or 0) if isinstance(usage, Mapping) else 0
+
+
+def _users_left(image_id: str, rows: Sequence[Any], pruned: set[str]) -> int:
+    return sum(1 for r in rows if r.image_id == image_id and r.id not in pruned)
+
+
+def _pull_progress(shown: str, layers: Mapping[str, tuple[int, int, str]]) -> str:
+    """`Pulling app:1.0: 3/5 layers, 12.3MB/40.1MB`."""
+    done = sum(1 for _, _, status in layers.values() if status in {"Pull complete", "Already exists"})
+    current = sum(c for c, _, _ in layers.values())
+    total = sum(t for _, t, _ in layers.values())
+    sizes = f", {human_size(current, 3)}/{human_size(total, 3)}" if total else ""
+    return f"Pulling {shown}: {done}/{len(layers)} layers{sizes}"
 
 
 def _since(value: str) -> datetime | float:

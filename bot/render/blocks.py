@@ -32,6 +32,7 @@ from typing import Any
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     MarkdownTextObject,
     Option,
@@ -40,7 +41,16 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.models import ComposePsResult, ContainerRow, Problem, PsResult, Reply, Result, Step
+from bot.models import (
+    ComposePsResult,
+    ConfirmationResult,
+    ContainerRow,
+    Problem,
+    PsResult,
+    Reply,
+    Result,
+    Step,
+)
 from bot.render.result import Rendered, render_result
 from bot.render.text import render_reply_text
 
@@ -437,7 +447,55 @@ def _escape_clipped(text: str, limit: int) -> str:
     return "".join(out) + _ELLIPSIS
 
 
-def _problem_blocks(problem: Problem, command: str | None = None) -> list[dict[str, Any]]:
+def _plan_buttons(result: ConfirmationResult) -> dict[str, Any]:
+    """Confirm (or Approve) and Cancel for a pending plan; the value is only the plan's single-use token."""
+    count = sum(len(plan.targets) for plan in result.plans)
+    if result.approval == "two-person":
+        go = ButtonElement(
+            text="Approve",
+            action_id="plan_approve",
+            value=result.token,
+            style="primary",
+            confirm=ConfirmObject(
+                title="Approve this plan?",
+                text=_clip(
+                    f"It runs as <@{result.requester}> and acts on {count} object(s).", CONFIRM_TEXT_MAX
+                ),
+                confirm="Approve",
+                deny="Not yet",
+            ),
+        )
+    else:
+        go = ButtonElement(
+            text="Confirm",
+            action_id="plan_confirm",
+            value=result.token,
+            style="danger",
+            confirm=ConfirmObject(
+                title="Run this plan?",
+                text=_clip(f"It acts on {count} object(s) and cannot be undone.", CONFIRM_TEXT_MAX),
+                confirm="Run it",
+                deny="Keep them",
+            ),
+        )
+    cancel = ButtonElement(text="Cancel", action_id="plan_cancel", value=result.token)
+    return ActionsBlock(block_id="plan", elements=[go, cancel]).to_dict()
+
+
+def _remedy_button(problem: Problem, host: str) -> dict[str, Any] | None:
+    """A conflict's suggested fix (`stop C && rm C && rmi IMAGE`) as a button; it runs like any command."""
+    if not problem.remedy:
+        return None
+    value = _compact_json({"text": problem.remedy, "host": host})
+    if len(value) > BUTTON_VALUE_MAX:
+        return None
+    label = _clip(f"Run: {problem.remedy}", BUTTON_TEXT_MAX)
+    return ActionsBlock(
+        block_id="remedy", elements=[ButtonElement(text=label, action_id="run_remedy", value=value)]
+    ).to_dict()
+
+
+def _problem_blocks(problem: Problem, command: str | None = None, host: str = "") -> list[dict[str, Any]]:
     blocks = [_section(_problem_text(problem, command))]
     if problem.usage:
         usage = f"usage: {problem.usage}"
@@ -445,6 +503,9 @@ def _problem_blocks(problem: Problem, command: str | None = None) -> list[dict[s
         if _code_cost(usage) > budget:
             usage = _wrap_line(usage, budget - 1)[0] + _ELLIPSIS
         blocks.append(_section(f"{_FENCE}{escape_code(usage)}{_FENCE}"))
+    remedy = _remedy_button(problem, host)
+    if remedy is not None:
+        blocks.append(remedy)
     return blocks
 
 
@@ -464,6 +525,8 @@ def _step_units(index: int, step: Step, rendered: Rendered | None, chained: bool
             for n, chunk in enumerate(split_body(rendered.body, header))
         ]
         picker = _ps_picker(step.result, host) if isinstance(step.result, PsResult) else None
+        if isinstance(step.result, ConfirmationResult):
+            picker = _plan_buttons(step.result)
         tail = [picker] if picker is not None else []
         if not chunks:
             if lead or tail:
@@ -474,7 +537,7 @@ def _step_units(index: int, step: Step, rendered: Rendered | None, chained: bool
                 after = tail if n == len(chunks) - 1 else []
                 units.append(_Unit((*before, block, *after), 1))
     if step.problem is not None:
-        units.append(_Unit(tuple(_problem_blocks(step.problem, step.text if chained else None)), 0))
+        units.append(_Unit(tuple(_problem_blocks(step.problem, step.text if chained else None, host)), 0))
     return units
 
 
@@ -635,7 +698,7 @@ def render_reply(
 
 def render_problem(problem: Problem, *, text: str, host: str, user_id: str | None = None) -> SlackMessage:
     """An error for the person who asked (the door sends it ephemeral): what went wrong, usage, hint."""
-    blocks = [*_problem_blocks(problem), _context(_ran_line(user_id, text, host, None))]
+    blocks = [*_problem_blocks(problem, None, host), _context(_ran_line(user_id, text, host, None))]
     _, label = _PROBLEM_STYLES.get(problem.kind, _PROBLEM_DEFAULT_STYLE)
     fallback = escape_mrkdwn(_clip(f"{label}: {problem.message}", FALLBACK_TEXT_MAX))
     return SlackMessage(fallback, enforce_limits(blocks, text=fallback), 0, 1)

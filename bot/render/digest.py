@@ -93,7 +93,10 @@ _TIMESTAMP = re.compile(
 def _parse_time(value: Any) -> datetime | None:
     """An RFC 3339 timestamp (nanoseconds allowed), or None for missing, unparsable or Go's zero time."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC) if value > 0 else None
+        try:
+            return datetime.fromtimestamp(value, UTC) if value > 0 else None
+        except (ValueError, OverflowError, OSError):  # beyond what a datetime can hold
+            return None
     if not isinstance(value, str):
         return None
     match = _TIMESTAMP.fullmatch(value.strip())

@@ -6,13 +6,16 @@ channel and in the shell. Quiet listings (`-q`) get no summary, so their output 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.models import (
+    ActionResult,
     ComposeLsResult,
     ComposePsResult,
+    ConfirmationResult,
     DiskUsageResult,
     HelpResult,
     ImagesResult,
@@ -21,10 +24,11 @@ from bot.models import (
     LogsResult,
     PsResult,
     Result,
+    TextResult,
     VersionResult,
     VolumesResult,
 )
-from bot.render import digest, table
+from bot.render import actions, digest, table
 
 BodyKind = Literal["table", "text", "json"]
 
@@ -64,6 +68,22 @@ def _logs(result: LogsResult) -> Rendered:
     return Rendered(summary, digest.render_logs(result), "text")
 
 
+def _confirmation(result: ConfirmationResult) -> Rendered:
+    """The plan of every step and what happens next; nothing has run yet."""
+    count = sum(len(plan.targets) for plan in result.plans)
+    minutes = max(1, round((result.expires_at - time.time()) / 60))
+    if result.approval == "two-person":
+        summary = f"Needs a second person's approval: {count} object(s); nothing has run yet"
+        footer = f"Another person with the approve right must approve within {minutes} min."
+    else:
+        summary = f"Confirm to go ahead: {count} object(s); nothing has run yet"
+        footer = f"Confirm within {minutes} min (in the shell: answer y, or re-run with --yes)."
+    if result.changed:
+        summary = "The plan changed since it was shown; this is the new one. " + summary
+    body = "\n\n".join(actions.render_plan(plan) for plan in result.plans) or "(nothing to do)"
+    return Rendered(summary, f"{body}\n\n{footer}", "text")
+
+
 _RENDERERS: dict[type[Any], Callable[[Any], Rendered]] = {
     PsResult: _listing(table.render_ps, table.summarize_ps),
     ImagesResult: _listing(table.render_images, table.summarize_images),
@@ -76,6 +96,9 @@ _RENDERERS: dict[type[Any], Callable[[Any], Rendered]] = {
     VersionResult: lambda r: Rendered(None, digest.render_version(r), "text"),
     InfoResult: lambda r: Rendered(None, digest.render_info(r), "text"),
     HelpResult: lambda r: Rendered(None, digest.render_help(r), "text"),
+    ActionResult: lambda r: Rendered(actions.summarize_action(r), actions.render_action(r), "text"),
+    ConfirmationResult: _confirmation,
+    TextResult: lambda r: Rendered(r.summary, r.body, "text"),
 }
 
 

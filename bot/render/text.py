@@ -26,9 +26,10 @@ def render_reply_text(reply: Reply) -> tuple[str, str]:
 
 
 def render_problem_text(problem: Problem, command: str | None = None) -> str:
-    """`error: …` with the usage line and hint beneath, as one short block."""
+    """`error: …` (or `denied: …`) with the usage line and hint beneath, as one short block."""
     where = f" (in: {command})" if command else ""
-    lines = [f"error: {problem.message}{where}"]
+    label = "denied" if problem.kind == "Denied" else "error"
+    lines = [f"{label}: {problem.message}{where}"]
     if problem.usage:
         lines.append(f"usage: {problem.usage}")
     if problem.hint:

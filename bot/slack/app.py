@@ -16,10 +16,11 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.models import Outcome, Reply
+from bot.models import ActionResult, ConfirmationResult, Outcome, Reply
 from bot.render.blocks import SlackMessage, render_container_actions, render_problem, render_reply
 from bot.router import Invocation, Router
 from bot.settings import Settings
+from bot.slack.groups import GroupResolver
 from bot.slack.home import publish_home
 from bot.slack.text import door_request
 
@@ -50,6 +51,10 @@ def build_app(settings: Settings, router: Router) -> App:
     app.action("page_next")(door.on_rerun)
     app.action("run_logs")(door.on_rerun)
     app.action("run_inspect")(door.on_rerun)
+    app.action("run_remedy")(door.on_rerun)
+    app.action("plan_confirm")(door.on_plan)
+    app.action("plan_approve")(door.on_plan)
+    app.action("plan_cancel")(door.on_cancel)
     app.action("ps_pick")(door.on_pick)
     app.event("app_home_opened")(door.on_home_opened)
     return app
@@ -58,19 +63,35 @@ def build_app(settings: Settings, router: Router) -> App:
 class SlackDoor:
     """The listeners; each one acks, then dispatches to the router and answers through `respond`."""
 
-    def __init__(self, settings: Settings, router: Router) -> None:
+    def __init__(self, settings: Settings, router: Router, groups: GroupResolver | None = None) -> None:
         self.settings = settings
         self.router = router
+        self.groups = groups or GroupResolver(settings.file.group_ids())
+
+    def _invocation(
+        self, client: WebClient, text: str, user_id: str, channel_id: str, team_id: str, **extra: Any
+    ) -> Invocation:
+        """An invocation by IDs only, with the user's groups (for group-bound roles) resolved and cached."""
+        return Invocation(
+            text=text,
+            user_id=user_id,
+            channel_id=channel_id,
+            team_id=team_id,
+            groups=self.groups.groups_of(client, user_id),
+            is_dm=channel_id.startswith("D"),
+            **extra,
+        )
 
     def on_command(self, ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         """`/docker TEXT`: ack at once, run on the pool, answer in the channel (errors ephemeral)."""
         ack()
         request = door_request(str(command.get("text", "")))
-        invocation = Invocation(
-            text=request.text,
-            user_id=str(command.get("user_id", "")),
-            channel_id=str(command.get("channel_id", "")),
-            team_id=str(command.get("team_id", "")),
+        invocation = self._invocation(
+            client,
+            request.text,
+            str(command.get("user_id", "")),
+            str(command.get("channel_id", "")),
+            str(command.get("team_id", "")),
             source="slack",
         )
         self.router.dispatch(
@@ -90,11 +111,10 @@ class SlackDoor:
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring a malformed %s action", action.get("action_id"))
             return
-        invocation = Invocation(
-            text=text,
-            user_id=str(body.get("user", {}).get("id", "")),
-            channel_id=str((body.get("channel") or {}).get("id", "")),
-            team_id=str((body.get("team") or {}).get("id", "")),
+        invocation = self._invocation(
+            client,
+            text,
+            *_who(body),
             host=str(host) if host else None,
             source="slack-action",
         )
@@ -104,6 +124,32 @@ class SlackDoor:
             self.settings.chatops_command_timeout,
             self._answer(invocation, respond, client, page=page, replace=paging),
         )
+
+    def on_plan(
+        self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        """Confirm or Approve: the stored plan (not the click's text) is re-authorized, re-planned, run."""
+        ack()
+        token = str(action.get("value", ""))
+        invocation = self._invocation(client, "", *_who(body), source="slack-click", confirmation=token)
+        self.router.dispatch(
+            invocation,
+            self.settings.chatops_command_timeout,
+            self._answer(invocation, respond, client, replace=True),
+        )
+
+    def on_cancel(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        """Cancel: the plan can no longer run; the message says who cancelled it."""
+        ack()
+        user_id = _who(body)[0]
+        if self.router.cancel(str(action.get("value", "")), user_id):
+            respond(text=f"Cancelled by <@{user_id}>; nothing ran.", replace_original=True)
+        else:
+            respond(
+                text="This plan is not yours to cancel, or it was already settled.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
 
     def on_pick(self, ack: Ack, action: dict[str, Any], respond: Respond) -> None:
         """A container picked in a `ps` answer: offer Logs and Inspect for it, to the picker only."""
@@ -147,7 +193,14 @@ class SlackDoor:
                 )
             else:
                 message = render_problem(problem, text=reply.text, host=reply.host)
-            public = ok and not private
+            gate = reply.outcome is Outcome.NEEDS_CONFIRMATION
+            two_person = gate and any(
+                isinstance(step.result, ConfirmationResult) and step.result.approval == "two-person"
+                for step in reply.steps
+            )
+            if gate:  # the plan: only its requester may confirm, but a second person must see an approval
+                message = render_reply(reply, user_id=invocation.user_id, host=reply.host, page=page)
+            public = (ok and not private) or two_person
             respond(
                 text=message.text,
                 blocks=message.blocks,
@@ -156,8 +209,23 @@ class SlackDoor:
             )
             if message.attachment is not None:
                 self._upload(client, invocation, message, public=public)
+            self._audit_line(client, invocation, reply)
 
         return deliver
+
+    def _audit_line(self, client: WebClient, invocation: Invocation, reply: Reply) -> None:
+        """One line per mutating action in CHATOPS_AUDIT_CHANNEL, when set."""
+        channel = self.settings.chatops_audit_channel
+        acted = any(isinstance(step.result, ActionResult) for step in reply.steps)
+        if channel is None or not (acted or (invocation.confirmation and reply.outcome is Outcome.FAILED)):
+            return
+        who = invocation.confirmed_by
+        text = reply.text.replace("`", "'")
+        line = f"<@{who}> ran `{text}` on *{reply.host}* in <#{invocation.channel_id}>: {reply.outcome.value}"
+        try:
+            client.chat_postMessage(channel=channel, text=line[:3000])
+        except Exception:
+            log.exception("posting to the audit channel failed")
 
     def _upload(
         self, client: WebClient, invocation: Invocation, message: SlackMessage, *, public: bool
@@ -175,3 +243,11 @@ class SlackDoor:
             )
         except Exception:
             log.exception("uploading %s failed", attachment.filename)
+
+
+def _who(body: dict[str, Any]) -> tuple[str, str, str]:
+    """(user ID, channel ID, team ID) of an interaction payload."""
+    user = body.get("user") or {}
+    channel = body.get("channel") or {}
+    team = body.get("team") or {}
+    return str(user.get("id", "")), str(channel.get("id", "")), str(team.get("id", ""))

@@ -56,12 +56,16 @@ def test_unreachable_engine_is_one_clear_failure(router: Router, tmp_path: Path)
 
 
 def test_help_is_built_from_the_catalog(router: Router) -> None:
-    """`help` lists every visible catalog command; `help ps` details one with its options."""
+    """`help` lists the visible catalog commands the asker may run (read only, by default)."""
     reply = router.handle(Invocation("help"))
     assert reply.outcome is Outcome.OK
     result = reply.steps[0].result
     assert isinstance(result, HelpResult)
-    assert [entry.name for entry in result.entries] == [spec.name for spec in CATALOG.visible()]
+    readable = [spec.name for spec in CATALOG.visible() if spec.action_class == "read"]
+    assert [entry.name for entry in result.entries] == readable
+    admin = router.handle(Invocation("help", local_admin=True)).steps[0].result
+    assert isinstance(admin, HelpResult)
+    assert [entry.name for entry in admin.entries] == [spec.name for spec in CATALOG.visible()]
     detailed = router.handle(Invocation("help ps")).steps[0].result
     assert isinstance(detailed, HelpResult)
     assert detailed.detailed

@@ -127,9 +127,9 @@ def test_dispatch_delivers_exactly_once_even_when_the_result_comes_late(tmp_path
     release = threading.Event()
     original = router.handle
 
-    def slow(invocation: Invocation) -> Reply:
+    def slow(invocation: Invocation, audit_id: int | None = None) -> Reply:
         release.wait(5)
-        return original(invocation)
+        return original(invocation, audit_id)
 
     router.handle = slow  # type: ignore[method-assign]
     delivered: list[Reply] = []
