@@ -1,0 +1,233 @@
+"""Acting through Slack: plans, Confirm, two-person approval and the rmi remedy, counted on the engine.
+
+Every flow is checked against the engine's own event stream: exactly one `destroy` for a confirmed removal,
+none for a refused, expired, replayed or double click.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes.slack import block_actions_payload, signed_interaction, signed_slash_command
+from fakes.web_api import Message
+
+from .conftest import SECRET, BotProcess, block_texts, start_http_bot, stop_bot
+
+pytestmark = pytest.mark.integration
+
+POLICY = """
+[roles.viewer]
+allow = ["read"]
+[roles.admin]
+allow = ["*"]
+[roles.janitor]
+allow = ["read", "remove"]
+approval = { remove = "two-person" }
+[roles.approver]
+allow = ["read", "approve"]
+
+[[bindings]]
+role = "viewer"
+users = ["*"]
+[[bindings]]
+role = "admin"
+users = ["U0ADMIN"]
+[[bindings]]
+role = "janitor"
+users = ["U0JAN"]
+[[bindings]]
+role = "approver"
+users = ["U0BOSS"]
+"""
+
+
+@pytest.fixture
+def policy_file(tmp_path: Path) -> Path:
+    path = tmp_path / "chatops.toml"
+    path.write_text(POLICY, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def acting_bot(slack: Any, tmp_path: Path, policy_file: Path, docker_api: Any) -> Iterator[BotProcess]:
+    bot = start_http_bot(slack, tmp_path, CHATOPS_CONFIG=str(policy_file))
+    yield bot
+    stop_bot(bot)
+    assert "Traceback" not in bot.output(), bot.output()
+
+
+@pytest.fixture
+def victim(docker_api: Any, test_image: str, unique_name: Any) -> Iterator[str]:
+    """A stopped container to remove."""
+    name = unique_name("victim")
+    docker_api.create_container(test_image, ["true"], name=name)
+    yield name
+    docker_api.remove_container(name, force=True) if _exists(docker_api, name) else None
+
+
+def _exists(docker_api: Any, name: str) -> bool:
+    return bool(docker_api.containers(all=True, filters={"name": f"^/{name}$"}))
+
+
+def destroys(docker_api: Any, name: str, since: float) -> int:
+    """How many `destroy` events the engine emitted for container `name` since `since`."""
+    events = docker_api.events(
+        since=since, until=time.time() + 0.5, filters={"type": "container", "event": "destroy"}, decode=True
+    )
+    return sum(1 for event in events if event.get("Actor", {}).get("Attributes", {}).get("name") == name)
+
+
+def command(bot: BotProcess, slack: Any, text: str, user: str) -> list[Message]:
+    url = slack.new_response_url(user_id=user)
+    body, headers = signed_slash_command(SECRET, text, user_id=user, response_url=url)
+    assert bot.post(body, headers)[0] == 200
+    return wait_answer(slack, url)
+
+
+def click(
+    bot: BotProcess, slack: Any, action_id: str, value: str, user: str, *, replay: bool = False
+) -> list[Message]:
+    url = slack.new_response_url(user_id=user)
+    body, headers = signed_interaction(
+        SECRET, block_actions_payload(action_id, value, user_id=user, response_url=url)
+    )
+    assert bot.post(body, headers)[0] == 200
+    if replay:
+        assert bot.post(body, headers)[0] == 409
+    return wait_answer(slack, url)
+
+
+def wait_answer(slack: Any, url: str, timeout: float = 20) -> list[Message]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if slack.responses(url):
+            return list(slack.responses(url))
+        time.sleep(0.05)
+    raise AssertionError(f"no answer on {url}")
+
+
+def button(message: Message, action_id: str) -> str:
+    for block in message.blocks or []:
+        for element in block.get("elements", []):
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                return str(element["value"])
+    raise AssertionError(f"no {action_id} in {block_texts(message.blocks)}")
+
+
+def test_confirm_flow_runs_once_for_the_requester_only(
+    acting_bot: BotProcess, slack: Any, docker_api: Any, victim: str
+) -> None:
+    """rm shows a plan; another user's Confirm and a viewer's rm are refused; the requester's runs once."""
+    since = time.time()
+    (denied,) = command(acting_bot, slack, f"rm {victim}", "U0NOBODY")
+    assert 'rm needs "remove" on ' + victim in block_texts(denied.blocks)
+    (plan,) = command(acting_bot, slack, f"rm {victim}", "U0ADMIN")
+    assert plan.response_type == "ephemeral"
+    assert victim in block_texts(plan.blocks)
+    token = button(plan, "plan_confirm")
+    (stranger,) = click(acting_bot, slack, "plan_confirm", token, "U0OTHER")
+    assert "only <@U0ADMIN> can confirm" in block_texts(stranger.blocks)
+    assert _exists(docker_api, victim)
+    (done,) = click(acting_bot, slack, "plan_confirm", token, "U0ADMIN", replay=True)
+    assert done.replace_original is True
+    assert not _exists(docker_api, victim)
+    (again,) = click(acting_bot, slack, "plan_confirm", token, "U0ADMIN")
+    assert "already used" in block_texts(again.blocks)
+    assert destroys(docker_api, victim, since) == 1
+
+
+def test_cancel_then_confirm_runs_nothing(
+    acting_bot: BotProcess, slack: Any, docker_api: Any, victim: str
+) -> None:
+    """A cancelled plan cannot be confirmed afterwards."""
+    since = time.time()
+    (plan,) = command(acting_bot, slack, f"rm {victim}", "U0ADMIN")
+    token = button(plan, "plan_confirm")
+    (cancelled,) = click(acting_bot, slack, "plan_cancel", token, "U0ADMIN")
+    assert "Cancelled by <@U0ADMIN>" in (cancelled.text or "")
+    (late,) = click(acting_bot, slack, "plan_confirm", token, "U0ADMIN")
+    assert "already cancelled" in block_texts(late.blocks)
+    assert _exists(docker_api, victim)
+    assert destroys(docker_api, victim, since) == 0
+
+
+def test_expired_plan_runs_nothing(
+    slack: Any, tmp_path: Path, policy_file: Path, docker_api: Any, victim: str
+) -> None:
+    """A Confirm after CHATOPS_CONFIRM_TTL is refused and nothing is removed."""
+    bot = start_http_bot(slack, tmp_path, CHATOPS_CONFIG=str(policy_file), CHATOPS_CONFIRM_TTL="1")
+    try:
+        since = time.time()
+        (plan,) = command(bot, slack, f"rm {victim}", "U0ADMIN")
+        token = button(plan, "plan_confirm")
+        time.sleep(1.5)
+        (late,) = click(bot, slack, "plan_confirm", token, "U0ADMIN")
+        assert "expired" in block_texts(late.blocks)
+        assert _exists(docker_api, victim)
+        assert destroys(docker_api, victim, since) == 0
+    finally:
+        stop_bot(bot)
+
+
+def test_two_person_approval(acting_bot: BotProcess, slack: Any, docker_api: Any, victim: str) -> None:
+    """A janitor's rm needs another person's Approve: self-approval is refused, an approver's runs once."""
+    since = time.time()
+    (plan,) = command(acting_bot, slack, f"rm {victim}", "U0JAN")
+    assert plan.response_type == "in_channel"
+    token = button(plan, "plan_approve")
+    (own,) = click(acting_bot, slack, "plan_approve", token, "U0JAN")
+    assert "cannot approve your own request" in block_texts(own.blocks)
+    (viewer,) = click(acting_bot, slack, "plan_approve", token, "U0NOBODY")
+    assert '"approve" right' in block_texts(viewer.blocks)
+    assert _exists(docker_api, victim)
+    click(acting_bot, slack, "plan_approve", token, "U0BOSS")
+    assert not _exists(docker_api, victim)
+    assert destroys(docker_api, victim, since) == 1
+
+
+def test_rmi_of_an_image_in_use_offers_the_remedy(
+    acting_bot: BotProcess, slack: Any, docker_api: Any, test_image: str, unique_name: Any
+) -> None:
+    """rmi of an image a running container uses is explained; the remedy button, confirmed, clears both."""
+    image = unique_name("img") + ":1.0"
+    repository, tag = image.split(":")
+    base = docker_api.create_container(test_image, ["true"], name=unique_name("base"))["Id"]
+    docker_api.commit(base, repository=repository, tag=tag)  # an image of its own, with this one tag
+    docker_api.remove_container(base)
+    user = unique_name("user")
+    docker_api.create_container(image, ["sleep", "300"], name=user)
+    docker_api.start(user)
+    try:
+        (first,) = command(acting_bot, slack, f"rmi {image}", "U0ADMIN")
+        answers = [first]
+        if _has(first, "plan_confirm"):  # planned first, refused when it runs
+            answers = click(acting_bot, slack, "plan_confirm", button(first, "plan_confirm"), "U0ADMIN")
+        refusal = answers[-1]
+        text = block_texts(refusal.blocks)
+        assert user in text
+        assert "dangling" in text
+        remedy = button(refusal, "run_remedy")
+        assert f"stop {user} && rm {user} && rmi {image}" in remedy
+        (plan,) = click(acting_bot, slack, "run_remedy", remedy, "U0ADMIN")
+        token = button(plan, "plan_confirm")
+        (done,) = click(acting_bot, slack, "plan_confirm", token, "U0ADMIN")
+        assert "Untagged: " + image in block_texts(done.blocks)
+        assert not _exists(docker_api, user)
+        assert docker_api.images(name=repository) == []
+    finally:
+        if _exists(docker_api, user):
+            docker_api.remove_container(user, force=True)
+        if docker_api.images(name=repository):
+            docker_api.remove_image(image, force=True)
+
+
+def _has(message: Message, action_id: str) -> bool:
+    return any(
+        isinstance(e, dict) and e.get("action_id") == action_id
+        for block in message.blocks or []
+        for e in block.get("elements", [])
+    )
