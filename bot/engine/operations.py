@@ -770,10 +770,10 @@ class Engine:
 
         try:
             self._call(run)
-        except NotFound as exc:
-            raise OperationFailed(
-                f"Error response from daemon: {exc.message}", hint=f"pulling {shown}"
-            ) from exc
+        except (NotFound, OperationFailed) as exc:
+            if exc.__cause__ is None:  # our own, from the stream: already worded
+                raise
+            raise OperationFailed(_daemon_line(exc), hint=f"pulling {shown} on host {self.name}") from exc
         lines = plans.pull_status_lines(events)
         parsed = parse_normalized_named(shown)
         if parsed is not None:
@@ -820,6 +820,8 @@ class PartialFailure(OperationFailed):
         super().__init__("\n".join(lines), hint=hint)
         self.result = result
         self.errors = tuple(errors)
+        # The first image conflict's way out (see ImageInUse), so a door can still offer it as a button.
+        self.remedy = next((e.remedy for e in errors if isinstance(e, ImageInUse)), None)
 
 
 def _daemon_line(error: ChatOpsError) -> str:

@@ -1,0 +1,637 @@
+"""The mutating operations on the real engine: each does what the Docker CLI does (checked with inspect), and
+every plan names exactly what then goes (checked against the engine's listings before and after).
+
+Everything here is made with a unique name prefix and a unique label (`ctest.scratch=<hex>`); every prune runs
+with `--filter label=ctest.scratch=<hex>`, so nothing outside this test's own objects is ever touched on a
+shared engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import pytest
+import requests
+
+from bot.commands import parse
+from bot.commands.args import Args, PullArgs
+from bot.engine import Engine, Host
+from bot.engine.operations import ImageInUse, PartialFailure
+from bot.errors import Conflict, NotFound, OperationFailed
+from bot.models import ActionResult, Plan
+from bot.render.format import human_size
+
+SCRATCH_LABEL = "ctest.scratch"
+SLEEP = ["sleep", "1000"]
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+class Scratch:
+    """Objects of one test: `ctest-<hex>-…` names, all labelled; removed afterwards, whatever happened."""
+
+    def __init__(self, api: docker.APIClient, image: str) -> None:
+        self.api = api
+        self.image = image
+        self.token = secrets.token_hex(4)
+        self.prefix = f"ctest-{self.token}-"
+        self.label = f"{SCRATCH_LABEL}={self.token}"
+        self.labels = {SCRATCH_LABEL: self.token}
+        self.images: list[str] = []
+        self.volumes: list[str] = []
+
+    def container(
+        self, suffix: str, command: list[str] | None = None, *, start: bool = True, **kw: Any
+    ) -> str:
+        name = self.prefix + suffix
+        labels = {**self.labels, **kw.pop("labels", {})}
+        self.api.create_container(self.image, command or SLEEP, name=name, labels=labels, **kw)
+        if start:
+            self.api.start(name)
+        return name
+
+    def exited(self, suffix: str, **kw: Any) -> str:
+        name = self.container(suffix, ["true"], **kw)
+        self.api.wait(name, timeout=30)
+        return name
+
+    def commit(self, source: str, repository: str | None = None, tag: str | None = None) -> str:
+        """A new image (own ID, labelled) from `source`, tagged `repository:tag` when given."""
+        image_id = str(
+            self.api.commit(source, repository=repository, tag=tag, conf={"Labels": self.labels})["Id"]
+        )
+        self.images.append(image_id)
+        return image_id
+
+    def volume(self, suffix: str | None = None) -> str:
+        name = str(
+            self.api.create_volume(self.prefix + suffix if suffix else None, labels=self.labels)["Name"]
+        )
+        self.volumes.append(name)
+        return name
+
+    def network(self, suffix: str) -> str:
+        return str(self.api.create_network(self.prefix + suffix, labels=self.labels)["Id"])
+
+    def container_ids(self, *, all: bool = True) -> set[str]:
+        return {c["Id"] for c in self.api.containers(all=all, filters={"label": [self.label]})}
+
+    def image_ids(self) -> set[str]:
+        return {i["Id"] for i in self.api.images(all=True, filters={"label": [self.label]})}
+
+    def volume_names(self) -> set[str]:
+        return {v["Name"] for v in self.api.volumes(filters={"label": [self.label]})["Volumes"] or ()}
+
+    def network_ids(self) -> set[str]:
+        return {n["Id"] for n in self.api.networks(filters={"label": [self.label]})}
+
+    def tear_down(self) -> None:
+        with contextlib.suppress(docker.errors.APIError):
+            for cid in self.container_ids():
+                self.api.remove_container(cid, force=True, v=True)
+        for image_id in [*self.image_ids(), *reversed(self.images)]:
+            with contextlib.suppress(docker.errors.APIError):
+                self.api.remove_image(image_id, force=True)
+        for name in {*self.volume_names(), *self.volumes}:
+            with contextlib.suppress(docker.errors.APIError):
+                self.api.remove_volume(name, force=True)
+        for nid in self.network_ids():
+            with contextlib.suppress(docker.errors.APIError):
+                self.api.remove_network(nid)
+
+
+@pytest.fixture
+def scratch(docker_api: docker.APIClient, test_image: str) -> Iterator[Scratch]:
+    """A fresh set of objects for one test, removed afterwards."""
+    made = Scratch(docker_api, test_image)
+    try:
+        yield made
+    finally:
+        made.tear_down()
+
+
+@pytest.fixture
+def engine(docker_api: docker.APIClient) -> Iterator[Engine]:
+    """The bot's engine on the same Docker host as the tests' client."""
+    url = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    made = Engine(Host("local", url, 60.0))
+    yield made
+    made.close()
+
+
+def command(text: str) -> tuple[str, Args]:
+    """The operation and validated args the parser makes of `text`."""
+    (parsed,) = parse(text)
+    return parsed.spec.operation, parsed.args
+
+
+def plan_of(engine: Engine, text: str) -> Plan:
+    operation, args = command(text)
+    plan = engine.plan(operation, args, text)
+    assert plan is not None, text
+    return plan
+
+
+def run(engine: Engine, text: str) -> ActionResult:
+    operation, args = command(text)
+    result: ActionResult = getattr(engine, operation)(args)
+    return result
+
+
+def state(api: docker.APIClient, name: str) -> dict[str, Any]:
+    result: dict[str, Any] = api.inspect_container(name)["State"]
+    return result
+
+
+def ids_of(plan: Plan, kind: str) -> set[str]:
+    return {t.id for t in plan.targets if t.kind == kind}
+
+
+# ---- start / stop / restart / kill / pause / unpause --------------------------------------------------
+
+
+def test_container_lifecycle_like_the_cli(engine: Engine, scratch: Scratch) -> None:
+    """Each verb echoes the containers as typed and leaves them in the state `docker <verb>` would."""
+    api = scratch.api
+    a = scratch.container("a", start=False)
+    b = scratch.container("b", start=False)
+    b_id = api.inspect_container(b)["Id"]
+
+    assert run(engine, f"start {a} {b_id[:12]}").lines == (a, b_id[:12])
+    assert state(api, a)["Running"]
+    assert state(api, b)["Running"]
+
+    assert run(engine, f"pause {a}").lines == (a,)
+    assert state(api, a)["Paused"]
+    assert run(engine, f"container unpause {a}").lines == (a,)
+    assert not state(api, a)["Paused"]
+
+    started = state(api, a)["StartedAt"]
+    assert run(engine, f"restart -t 0 {a}").lines == (a,)
+    assert state(api, a)["Running"]
+    assert state(api, a)["StartedAt"] != started
+
+    assert run(engine, f"stop -t 0 {a} {b}").lines == (a, b)
+    assert not state(api, a)["Running"]
+    assert state(api, b)["ExitCode"] == 137  # sleep ignores nothing: -t 0 means SIGKILL at once
+
+    run(engine, f"start {a}")
+    assert run(engine, f"kill {a}").lines == (a,)
+    assert state(api, a)["ExitCode"] == 137
+
+    trapper = scratch.container("trap", ["sh", "-c", "trap 'exit 42' HUP; while :; do sleep 0.1; done"])
+    time.sleep(0.3)  # let the shell install its trap
+    assert run(engine, f"container kill -s hup {trapper}").lines == (trapper,)
+    api.wait(trapper, timeout=10)
+    assert state(api, trapper)["ExitCode"] == 42
+
+
+def test_a_missing_container_is_reported_and_the_others_still_act(engine: Engine, scratch: Scratch) -> None:
+    """Like `docker stop a nope b`: a and b stop, the missing one is reported as the daemon words it, and
+    the command fails at the end. Alone, a missing container is a plain NotFound."""
+    a, b = scratch.container("a"), scratch.container("b")
+    missing = scratch.prefix + "nope"
+    with pytest.raises(PartialFailure) as caught:
+        run(engine, f"stop -t 0 {a} {missing} {b}")
+    assert caught.value.message == f"Error response from daemon: No such container: {missing}"
+    assert caught.value.result.lines == (a, b)
+    assert not state(scratch.api, a)["Running"]
+    assert not state(scratch.api, b)["Running"]
+    with pytest.raises(NotFound, match=f"No such container: {missing}"):
+        run(engine, f"start {missing}")
+
+
+def test_operate_plans_resolve_names_and_id_prefixes(engine: Engine, scratch: Scratch) -> None:
+    """The plan of `stop`/`kill` names the real containers (id, name, labels, status) for the policy."""
+    a = scratch.container("a", labels={"team": "payments"})
+    b = scratch.exited("b")
+    a_id = scratch.api.inspect_container(a)["Id"]
+    plan = plan_of(engine, f"stop {a_id[:10]} {b} {scratch.prefix}ghost")
+    assert [(t.kind, t.id, t.name) for t in plan.targets] == [
+        ("container", a_id, a),
+        ("container", scratch.api.inspect_container(b)["Id"], b),
+    ]
+    assert plan.targets[0].labels["team"] == "payments"
+    assert plan.targets[0].detail.startswith("Up ")
+    assert any("No such container" in note for note in plan.notes)
+    assert any(f"not running: {b}" in note for note in plan.notes)
+    assert plan_of(engine, f"kill {a}").verb == "kill"
+    assert engine.plan("ps", command("ps")[1]) is None
+
+
+# ---- rm -------------------------------------------------------------------------------------------------
+
+
+def test_rm_plan_equals_what_goes(engine: Engine, scratch: Scratch) -> None:
+    """`rm -v`: the stopped container and its anonymous volume go; a running one needs -f (plan says so)."""
+    api = scratch.api
+    stopped = scratch.exited("stopped", volumes=["/data"])
+    running = scratch.container("running")
+    (volume,) = [m["Name"] for m in api.inspect_container(stopped)["Mounts"] if m["Type"] == "volume"]
+    scratch.volumes.append(volume)
+
+    plan = plan_of(engine, f"rm -v {stopped} {running}")
+    assert ids_of(plan, "container") == {api.inspect_container(stopped)["Id"]}
+    assert ids_of(plan, "volume") == {volume}
+    assert any(f"{running} is running" in note for note in plan.notes)
+
+    before = scratch.container_ids()
+    volumes_before = {v["Name"] for v in api.volumes()["Volumes"] or ()}
+    with pytest.raises(PartialFailure, match="You cannot remove a running container") as caught:
+        run(engine, f"rm -v {stopped} {running}")  # Docker removes `stopped`, refuses `running`
+    assert caught.value.result.lines == (stopped,)
+    assert isinstance(caught.value.errors[0], Conflict)
+    gone = before - scratch.container_ids()
+    assert gone == ids_of(plan, "container")
+    assert volumes_before - {v["Name"] for v in api.volumes()["Volumes"] or ()} == {volume}
+
+    plan = plan_of(engine, f"rm -f {running}")
+    assert ids_of(plan, "container") == {api.inspect_container(running)["Id"]}
+    assert run(engine, f"container rm -f {running}").lines == (running,)
+    assert scratch.container_ids() == set()
+
+
+# ---- rmi ------------------------------------------------------------------------------------------------
+
+
+def test_rmi_untags_then_deletes_like_the_cli(engine: Engine, scratch: Scratch) -> None:
+    """An image with two tags: the first `rmi` only untags (plan: untag only), the last one deletes."""
+    source = scratch.exited("source")
+    repo = f"{scratch.prefix}app"
+    image_id = scratch.commit(source, repo, "1.0")
+    scratch.api.tag(image_id, repo, "latest")
+
+    plan = plan_of(engine, f"rmi {repo}:1.0")
+    (target,) = plan.targets
+    assert (target.id, target.size) == (image_id, None)
+    assert target.detail.startswith("untag only")
+    assert run(engine, f"rmi {repo}:1.0").lines == (f"Untagged: {repo}:1.0",)
+    assert scratch.api.inspect_image(image_id)["RepoTags"] == [f"{repo}:latest"]
+
+    plan = plan_of(engine, f"image rm {repo}")
+    (target,) = plan.targets
+    assert target.id == image_id
+    assert target.size is not None
+    result = run(engine, f"image rm {repo}")
+    assert result.lines[0] == f"Untagged: {repo}:latest"
+    assert f"Deleted: {image_id}" in result.lines
+    assert image_id not in scratch.image_ids()
+
+
+def test_rmi_conflicts_name_the_containers_and_the_way_out(engine: Engine, scratch: Scratch) -> None:
+    """A running user, then a stopped one: ImageInUse names them with their state and the remedy; `-f`
+    only untags, leaving a dangling image while the container lives; the remedy then works."""
+    api = scratch.api
+    source = scratch.exited("source")
+    ref = f"{scratch.prefix}app:1.0"
+    image_id = scratch.commit(source, f"{scratch.prefix}app", "1.0")
+    user = scratch.container("user", labels={}, start=False)
+    api.remove_container(user)
+    api.create_container(ref, SLEEP, name=user, labels=scratch.labels)
+    api.start(user)
+
+    plan = plan_of(engine, f"rmi {ref}")
+    assert plan.targets == ()
+    assert any(f"{user} (running)" in note for note in plan.notes)
+    with pytest.raises(ImageInUse) as caught:
+        run(engine, f"rmi {ref}")
+    error = caught.value
+    assert error.containers == (user,)
+    assert f"{user} (running)" in error.message
+    assert error.remedy == f"stop {user} && rm {user} && rmi {ref}"
+    assert error.hint is not None
+    assert "running container blocks" in error.hint
+    assert "-f would only untag" in error.hint
+
+    # -f with a running user only untags: the image stays, dangling, while the container runs.
+    plan = plan_of(engine, f"rmi -f {ref}")
+    assert [t.detail.split(";")[0] for t in plan.targets] == ["untag only: -f leaves a dangling <none> image"]
+    assert run(engine, f"rmi -f {ref}").lines == (f"Untagged: {ref}",)
+    assert api.inspect_image(image_id)["RepoTags"] == []
+    api.tag(image_id, f"{scratch.prefix}app", "1.0")
+
+    api.stop(user, timeout=0)
+    with pytest.raises(ImageInUse) as caught:
+        run(engine, f"rmi {ref}")
+    assert f"{user} (exited)" in caught.value.message
+    assert caught.value.remedy == f"rm {user} && rmi {ref}"
+    assert caught.value.hint is not None
+    assert "stopped container still holds" in caught.value.hint
+
+    # The remedy, run through the engine as the door's button would.
+    for step in caught.value.remedy.split(" && "):
+        run(engine, step)
+    assert image_id not in scratch.image_ids()
+
+
+# ---- prunes ---------------------------------------------------------------------------------------------
+
+
+def test_container_prune_plan_equals_what_goes(engine: Engine, scratch: Scratch) -> None:
+    """Stopped (exited, created) containers go with their writable layers; running and paused stay."""
+    api = scratch.api
+    exited = scratch.container("exited", ["sh", "-c", "echo x > /tmp/f"])
+    api.wait(exited, timeout=30)
+    created = scratch.container("created", start=False)
+    scratch.container("running")
+    paused = scratch.container("paused")
+    api.pause(paused)
+
+    text = f"container prune -f --filter label={scratch.label}"
+    plan = plan_of(engine, text)
+    assert {t.name for t in plan.targets} == {exited, created}
+    before = scratch.container_ids()
+    result = run(engine, text)
+    gone = before - scratch.container_ids()
+    assert gone == ids_of(plan, "container")
+    assert result.lines[0] == "Deleted Containers:"
+    assert set(result.lines[1:-2]) == gone
+    assert result.reclaimed == plan.reclaim
+    assert result.lines[-1] == f"Total reclaimed space: {human_size(plan.reclaim or 0)}"
+
+    again = run(engine, text)
+    assert again.lines == ("Total reclaimed space: 0B",)
+    assert any("only stopped containers are pruned" in note for note in again.notes)
+    api.unpause(paused)
+
+
+def test_image_prune_dangling_then_all(engine: Engine, scratch: Scratch) -> None:
+    """Without -a only dangling images go, and a 0 B answer says what -a would take; with -a every unused
+    image goes; an image a container uses never does. Plans match the deletions."""
+    api = scratch.api
+    source = scratch.exited("source")
+    dangling = scratch.commit(source)
+    unused = scratch.commit(source, f"{scratch.prefix}unused", "1")
+    used = scratch.commit(source, f"{scratch.prefix}used", "1")
+    api.create_container(used, SLEEP, name=f"{scratch.prefix}user", labels=scratch.labels)
+
+    text = f"image prune --filter label={scratch.label}"
+    plan = plan_of(engine, text)
+    assert ids_of(plan, "image") == {dangling}
+    before = scratch.image_ids()
+    result = run(engine, text)
+    assert before - scratch.image_ids() == {dangling}
+    assert result.lines[:2] == ("Deleted Images:", f"deleted: {dangling}")
+
+    again = run(engine, text)
+    assert again.lines == ("Total reclaimed space: 0B",)
+    assert any("1 unused tagged image" in note and "-a" in note for note in again.notes), again.notes
+
+    text_all = f"image prune -a --filter label={scratch.label}"
+    plan = plan_of(engine, text_all)
+    assert ids_of(plan, "image") == {unused}
+    result = run(engine, text_all)
+    assert before - {dangling} - scratch.image_ids() == {unused}
+    assert f"untagged: {scratch.prefix}unused:1" in result.lines
+    assert f"deleted: {unused}" in result.lines
+    assert used in scratch.image_ids()
+
+
+def test_volume_prune_on_this_engine(engine: Engine, scratch: Scratch) -> None:
+    """API < 1.42 (Engine 20.10): every unused local volume goes, named or anonymous, and -a changes
+    nothing; from 1.42 only anonymous ones unless -a. Volumes in use (even by a stopped container) stay."""
+    api = scratch.api
+    named = scratch.volume("named")
+    anonymous = scratch.volume()
+    in_use = scratch.volume("in-use")
+    scratch.exited("holder", host_config=api.create_host_config(binds={in_use: {"bind": "/v", "mode": "rw"}}))
+    modern = tuple(int(p) for p in api.api_version.split(".")) >= (1, 42)
+
+    text = f"volume prune --filter label={scratch.label}"
+    plan = plan_of(engine, text)
+    if modern:
+        assert ids_of(plan, "volume") == set()  # our anonymous one has no anonymous label
+    else:
+        assert ids_of(plan, "volume") == {named, anonymous}
+        assert any("prunes every unused local volume" in note for note in plan.notes)
+        plan_all = plan_of(engine, text.replace("prune", "prune -a"))
+        assert ids_of(plan_all, "volume") == {named, anonymous}
+        assert any("-a changes nothing" in note for note in plan_all.notes)
+
+    before = scratch.volume_names()
+    result = run(engine, text)
+    assert before - scratch.volume_names() == ids_of(plan, "volume")
+    if not modern:
+        assert result.lines[0] == "Deleted Volumes:"
+        assert set(result.lines[1:-2]) == {named, anonymous}
+
+    again = run(engine, text + (" -a" if modern else ""))
+    if not modern:
+        assert again.lines == ("Total reclaimed space: 0B",)
+        assert any("never pruned: " in note for note in again.notes)
+    assert in_use in scratch.volume_names()
+
+
+def test_network_prune_takes_networks_without_running_containers(engine: Engine, scratch: Scratch) -> None:
+    """A network with only a stopped container attached is pruned too (no endpoints): the plan says so;
+    one with a running container stays; the answer lists names and no space."""
+    api = scratch.api
+    empty = scratch.network("empty")
+    idle = scratch.network("idle")
+    busy = scratch.network("busy")
+    scratch.container("stopped", start=False, host_config=api.create_host_config(network_mode=idle))
+    scratch.container("running", host_config=api.create_host_config(network_mode=busy))
+
+    text = f"network prune --filter label={scratch.label}"
+    plan = plan_of(engine, text)
+    assert ids_of(plan, "network") == {empty, idle}
+    before = scratch.network_ids()
+    result = run(engine, text)
+    assert before - scratch.network_ids() == {empty, idle}
+    assert result.lines[0] == "Deleted Networks:"
+    assert set(result.lines[1:]) == {scratch.prefix + "empty", scratch.prefix + "idle"}
+    assert result.reclaimed is None
+    again = run(engine, text)
+    assert again.lines == ()
+    assert again.notes
+
+
+def test_system_prune_plan_is_the_union_of_what_goes(engine: Engine, scratch: Scratch) -> None:
+    """Stopped containers, unused networks, volumes (--volumes) and images (-a) in one go, as planned; the
+    image of a container pruned in the same run counts as unused."""
+    api = scratch.api
+    source = scratch.exited("source")
+    image = scratch.commit(source, f"{scratch.prefix}app", "1")
+    api.create_container(image, ["true"], name=f"{scratch.prefix}from-app", labels=scratch.labels)
+    network = scratch.network("net")
+    volume = scratch.volume("vol")
+    running = scratch.container("running")
+
+    text = f"system prune -a --volumes --filter label={scratch.label}"
+    plan = plan_of(engine, text)
+    stopped = scratch.container_ids() - {api.inspect_container(running)["Id"]}
+    assert ids_of(plan, "container") == stopped
+    assert ids_of(plan, "network") == {network}
+    assert ids_of(plan, "volume") == {volume}
+    assert ids_of(plan, "image") == {image}
+
+    result = run(engine, text)
+    assert scratch.container_ids() == {api.inspect_container(running)["Id"]}
+    assert scratch.network_ids() == set()
+    assert scratch.volume_names() == set()
+    assert image not in scratch.image_ids()
+    headers = [line for line in result.lines if line.startswith("Deleted ")]
+    assert headers == ["Deleted Containers:", "Deleted Networks:", "Deleted Volumes:", "Deleted Images:"]
+    assert result.lines[-1].startswith("Total reclaimed space: ")
+
+
+# ---- pull from a real local registry --------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Debian's `docker-registry` on 127.0.0.1:<free port> with its own storage; yields `127.0.0.1:PORT`.
+
+    The engine trusts 127.0.0.0/8 registries over plain HTTP by default.
+    """
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        message = "the docker-registry binary is missing (apt-get install docker-registry)"
+        if _in_ci():
+            pytest.fail(f"{message}; CI=true: scripts/lib.sh installs it with the engine")
+        pytest.skip(message)
+    root = tmp_path_factory.mktemp("registry")
+    port = _free_port()
+    config = root / "config.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log:\n  level: warn\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n  delete:\n    enabled: true\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
+    log = (root / "registry.log").open("w")
+    process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    address = f"127.0.0.1:{port}"
+    try:
+        _wait_for_registry(address, process, root / "registry.log")
+        yield address
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _wait_for_registry(address: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"docker-registry exited with {process.returncode}: {log.read_text()[-2000:]}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"http://{address}/v2/", timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    pytest.fail(f"docker-registry did not answer on {address} within 20 s: {log.read_text()[-2000:]}")
+
+
+def _unique_layer_image(api: docker.APIClient, ref: str) -> str:
+    """An image with a layer of its own (random content, 3 MB), so that a pull really downloads."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        data = os.urandom(3_000_000)
+        info = tarfile.TarInfo("blob.bin")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    repository, tag = ref.rsplit(":", 1)
+    answer = api.import_image_from_data(buffer.getvalue(), repository=repository, tag=tag)
+    for line in reversed(str(answer).splitlines()):
+        status = json.loads(line).get("status", "")
+        if status.startswith("sha256:"):
+            return str(status)
+    pytest.fail(f"docker import answered no image id: {answer!r}")
+
+
+def test_pull_from_a_local_registry(
+    engine: Engine, docker_api: docker.APIClient, registry: str, unique_name: Callable[[str], str]
+) -> None:
+    """Push a fresh image to the registry, remove it locally, pull it back through the engine: the CLI's
+    final lines, throttled progress lines, and the image is back under its reference."""
+    ref = f"{registry}/{unique_name('pull')}/app:1.0"
+    image_id = _unique_layer_image(docker_api, ref)
+    try:
+        repository, tag = ref.rsplit(":", 1)
+        for event in docker_api.push(repository, tag=tag, stream=True, decode=True):
+            assert "error" not in event, event
+        docker_api.remove_image(ref)
+        with pytest.raises(docker.errors.ImageNotFound):
+            docker_api.inspect_image(ref)
+
+        calls: list[tuple[float, str]] = []
+        _, args = command(f"pull {ref}")
+        assert isinstance(args, PullArgs)
+        started = time.monotonic()
+        result = engine.pull(args, progress=lambda line: calls.append((time.monotonic(), line)))
+        elapsed = time.monotonic() - started
+
+        assert result.lines[0] == f"1.0: Pulling from {repository.split('/', 1)[1]}"
+        assert any(line.endswith(": Pull complete") for line in result.lines)
+        assert any(line.startswith("Digest: sha256:") for line in result.lines)
+        assert f"Status: Downloaded newer image for {ref}" in result.lines
+        assert result.lines[-1] == ref
+        assert calls
+        assert calls[0][1].startswith(f"Pulling {ref}: ")
+        assert "layers" in calls[0][1]
+        assert len(calls) <= elapsed / 1.0 + 1
+        assert all(b[0] - a[0] >= 0.99 for a, b in itertools.pairwise(calls))
+        assert docker_api.inspect_image(ref)["RepoTags"] == [ref]
+
+        again = run(engine, f"image pull {ref}")
+        assert f"Status: Image is up to date for {ref}" in again.lines
+    finally:
+        with contextlib.suppress(docker.errors.APIError):
+            docker_api.remove_image(ref, force=True)
+        with contextlib.suppress(docker.errors.APIError):
+            docker_api.remove_image(image_id, force=True)
+
+
+def test_pull_errors_carry_the_registrys_words(engine: Engine, registry: str) -> None:
+    """An unknown repository on the registry, and a registry that is not there: OperationFailed."""
+    with pytest.raises(OperationFailed, match=r"Error response from daemon: .*(manifest unknown|not found)"):
+        run(engine, f"pull {registry}/ctest-{secrets.token_hex(4)}/nothing:1")
+    with pytest.raises(OperationFailed, match=r"connection refused|dial tcp"):
+        run(engine, f"pull 127.0.0.1:{_free_port()}/ctest/nothing:1")
+
+
+def test_rmi_force_with_a_stopped_user_deletes_the_record_only(engine: Engine, scratch: Scratch) -> None:
+    """Engine 20.10: `rmi -f` of an image only a stopped container uses untags *and* deletes the image
+    record (the container keeps its layers and still starts); the plan says no space comes back."""
+    api = scratch.api
+    source = scratch.exited("source")
+    ref = f"{scratch.prefix}app:1.0"
+    image_id = scratch.commit(source, f"{scratch.prefix}app", "1.0")
+    user = f"{scratch.prefix}user"
+    api.create_container(ref, SLEEP, name=user, labels=scratch.labels)
+
+    (target,) = plan_of(engine, f"rmi -f {ref}").targets
+    assert target.detail.startswith("delete the image record")
+    assert target.size is None
+    assert run(engine, f"rmi -f {ref}").lines == (f"Untagged: {ref}", f"Deleted: {image_id}")
+    assert image_id not in scratch.image_ids()
+    api.start(user)
+    assert state(api, user)["Running"]
