@@ -394,13 +394,12 @@ class Reply:
     outcome: Outcome
     steps: tuple[Step, ...]
     elapsed: float = 0.0
+    chain: int = 1
 
     @property
     def chained(self) -> bool:
-        """True when the text ran as an `A && B` chain, even one that stopped after its first step."""
-        return len(self.steps) > 1 or bool(
-            self.steps and self.steps[0].text != self.text and "&&" in self.text
-        )
+        """True when the text was an `A && B` chain, even one that stopped after its first step."""
+        return self.chain > 1 or len(self.steps) > 1
 
     @property
     def problem(self) -> Problem | None:

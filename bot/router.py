@@ -230,8 +230,10 @@ class Router:
         )
 
     def _handle(self, invocation: Invocation, host: str, verdict: _Verdict, started: float) -> Reply:
+        chain = 1
+
         def done(outcome: Outcome, steps: list[Step]) -> Reply:
-            return Reply(invocation.text, host, outcome, tuple(steps), time.monotonic() - started)
+            return Reply(invocation.text, host, outcome, tuple(steps), time.monotonic() - started, chain)
 
         pending: PendingPlan | None = None
         try:
@@ -241,6 +243,7 @@ class Router:
                 host = pending.host
             engine = self._engine(host)
             commands = parse(invocation.text, self.catalog)
+            chain = len(commands)
             plans = self._authorize(invocation, commands, host, engine, verdict)
             gate = self._confirmation_gate(
                 invocation, commands=commands, plans=plans, host=host, verdict=verdict, pending=pending

@@ -216,6 +216,19 @@ class HelpArgs(Args):
     command: tuple[str, ...] = ()
 
 
+class CanIArgs(Args):
+    """`can-i COMMAND…`: the words of the command to decide on (a dry run)."""
+
+    command: tuple[str, ...] = Field(min_length=1)
+
+
+class AuditArgs(Args):
+    """`audit [--user U] [--limit N]`."""
+
+    user: Annotated[str, _checked(re.compile(r"^[UW][A-Z0-9]{2,30}$|^local$"), "Slack user ID")] | None = None
+    limit: int = Field(default=20, ge=1, le=200)
+
+
 class ComposeLsArgs(Args):
     """`compose ls`: projects from the containers' compose labels."""
 

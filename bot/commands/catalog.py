@@ -77,6 +77,7 @@ class CommandSpec:
     refused: Mapping[str, str] = field(default_factory=dict)
     examples: tuple[str, ...] = ()
     hidden: bool = False
+    takes_rest: bool = False  # the rest of the line, `&&` included, is this command's argument (`can-i`)
 
     @property
     def usage(self) -> str:
@@ -447,6 +448,33 @@ COMMANDS: tuple[CommandSpec, ...] = (
         operation="help",
         positionals=(Positional("command", "COMMAND", required=False, many=True),),
         examples=("help", "help ps"),
+    ),
+    CommandSpec(
+        name="whoami",
+        summary="Show who you are to the bot here: IDs, groups, roles and what you may do",
+        args_model=a.NoArgs,
+        operation="whoami",
+    ),
+    CommandSpec(
+        name="can-i",
+        summary="Would the policy let you run a command here? (a dry run: nothing runs)",
+        args_model=a.CanIArgs,
+        operation="can_i",
+        positionals=(Positional("command", "COMMAND", many=True),),
+        takes_rest=True,
+        examples=("can-i rm web-1", "can-i stop web-1 && rm web-1"),
+    ),
+    CommandSpec(
+        name="audit",
+        summary="Show the newest audit rows: who ran what, where, the decision and the outcome",
+        args_model=a.AuditArgs,
+        operation="audit",
+        action_class=ADMIN,
+        options=(
+            Option("user", "--user", metavar="USER_ID", help="Only this Slack user's rows"),
+            Option("limit", "--limit", "-n", "N", help="How many rows (default 20, at most 200)"),
+        ),
+        examples=("audit", "audit --user U0123ABCD --limit 50"),
     ),
 )
 

@@ -38,8 +38,14 @@ def parse(text: str, catalog: Catalog = CATALOG) -> tuple[Command, ...]:
     """Parse `text` (one command or an `&&` chain) into commands, or raise `UsageError`."""
     if len(text) > MAX_TEXT:
         raise UsageError(f"the command is too long ({len(text)} characters; at most {MAX_TEXT})")
+    words = split_words(text)
+    head = [w.text for w in words[:3] if not w.operator]
+    head = head[1:] if head[:1] == ["docker"] else head
+    resolved = catalog.resolve(head) if head else None
+    if resolved is not None and resolved[0].takes_rest:  # `can-i stop web && rm web` is one question
+        return (_parse_one([w.text for w in words], catalog),)
     groups: list[list[str]] = [[]]
-    for word in split_words(text):
+    for word in words:
         if word.operator:
             groups.append([])
         else:
