@@ -100,6 +100,7 @@ def _serve_slack(settings: Settings, router: Router) -> int:
         print(f"docker-chatops: {exc.message}", file=sys.stderr)
         return int(ExitCode.USAGE)
     store = router.store
+    logging.getLogger("bot").info("%s", router.policy.describe())
     try:
         app = build_app(settings, router)
     except Exception as exc:  # Bolt's auth.test at start-up: a bad token or an unreachable Slack

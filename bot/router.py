@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.commands import CATALOG, Catalog, Command, parse
@@ -65,6 +65,7 @@ class Invocation:
     confirmed: bool = False
     confirmation: str | None = None
     confirmed_by_user: str | None = None
+    progress: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
 
     @property
     def confirmed_by(self) -> str:
@@ -384,8 +385,12 @@ class Router:
             host=pending.host,
             source=clicker.source,
             groups=frozenset(g for g in pending.groups.split(",") if g),
+            is_dm=pending.channel_id.startswith("D"),
+            # only the local shell sets local_admin (never a Slack door), and only its own plan keeps it
+            local_admin=clicker.local_admin and clicker.user_id == pending.user_id,
             confirmation=pending.id,
             confirmed_by_user=clicker.user_id,
+            progress=clicker.progress,
         )
 
     def cancel(self, plan_id: str, user_id: str) -> bool:
@@ -405,7 +410,9 @@ class Router:
         local = self._local.get(command.spec.operation)
         if local is not None:
             return local(command.args, invocation, host)
-        operation: Callable[[Any], Result] = getattr(engine, command.spec.operation)
+        operation: Callable[..., Result] = getattr(engine, command.spec.operation)
+        if command.spec.reports_progress and invocation.progress is not None:
+            return operation(command.args, progress=invocation.progress)
         return operation(command.args)
 
     def _help(self, args: Any, invocation: Invocation, host: str) -> HelpResult:

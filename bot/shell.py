@@ -122,6 +122,8 @@ def repl(
         _enable_line_editing(history)
         who = "" if identity.local_admin else f" as {identity.user_id} in {identity.channel_id}"
         print(f'docker-chatops shell on host {name}{who}: type "help", or "exit" to leave.', file=out)
+        rights = "you act as admin (--as USER_ID to try the policy)" if identity.local_admin else ""
+        print(f"{router.policy.describe()}" + (f"; {rights}" if rights else ""), file=out)
     try:
         router.engines[name].ping()
     except (ChatOpsError, KeyError) as exc:

@@ -78,6 +78,7 @@ class CommandSpec:
     examples: tuple[str, ...] = ()
     hidden: bool = False
     takes_rest: bool = False  # the rest of the line, `&&` included, is this command's argument (`can-i`)
+    reports_progress: bool = False  # the operation takes `progress=` and reports while it runs (`pull`)
 
     @property
     def usage(self) -> str:
@@ -438,6 +439,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         operation="pull",
         action_class=PULL,
         confirm=NEVER,
+        reports_progress=True,
         positionals=(Positional("image", "NAME[:TAG|@DIGEST]"),),
         examples=("pull registry.example.com/app:1.2",),
     ),

@@ -93,6 +93,7 @@ class SlackDoor:
             str(command.get("channel_id", "")),
             str(command.get("team_id", "")),
             source="slack",
+            progress=ProgressPoster(respond, private=request.private),
         )
         self.router.dispatch(
             invocation,
@@ -131,7 +132,14 @@ class SlackDoor:
         """Confirm or Approve: the stored plan (not the click's text) is re-authorized, re-planned, run."""
         ack()
         token = str(action.get("value", ""))
-        invocation = self._invocation(client, "", *_who(body), source="slack-click", confirmation=token)
+        invocation = self._invocation(
+            client,
+            "",
+            *_who(body),
+            source="slack-click",
+            confirmation=token,
+            progress=ProgressPoster(respond, private=False),
+        )
         self.router.dispatch(
             invocation,
             self.settings.chatops_command_timeout,
@@ -201,11 +209,15 @@ class SlackDoor:
             if gate:  # the plan: only its requester may confirm, but a second person must see an approval
                 message = render_reply(reply, user_id=invocation.user_id, host=reply.host, page=page)
             public = (ok and not private) or two_person
+            if isinstance(invocation.progress, ProgressPoster) and invocation.progress.posted:
+                replace_original = True  # the answer takes the place of the progress line
+            else:
+                replace_original = replace
             respond(
                 text=message.text,
                 blocks=message.blocks,
                 response_type="in_channel" if public else "ephemeral",
-                replace_original=replace,
+                replace_original=replace_original,
             )
             if message.attachment is not None:
                 self._upload(client, invocation, message, public=public)
@@ -251,3 +263,28 @@ def _who(body: dict[str, Any]) -> tuple[str, str, str]:
     channel = body.get("channel") or {}
     team = body.get("team") or {}
     return str(user.get("id", "")), str(channel.get("id", "")), str(team.get("id", ""))
+
+
+MAX_PROGRESS_POSTS = 3  # a response_url takes 5 posts: keep room for the answer
+
+
+class ProgressPoster:
+    """Progress lines (`pull`) posted as the message and replaced in place, a few times at most."""
+
+    def __init__(self, respond: Respond, *, private: bool) -> None:
+        self.respond = respond
+        self.private = private
+        self.posted = 0
+
+    def __call__(self, line: str) -> None:
+        if self.posted >= MAX_PROGRESS_POSTS:
+            return
+        self.posted += 1
+        try:
+            self.respond(
+                text=f":hourglass_flowing_sand: {line}"[:3000],
+                response_type="ephemeral" if self.private else "in_channel",
+                replace_original=self.posted > 1,
+            )
+        except Exception:
+            log.warning("a progress update could not be posted")

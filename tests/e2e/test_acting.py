@@ -54,7 +54,7 @@ def policy_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def acting_bot(slack: Any, tmp_path: Path, policy_file: Path, docker_api: Any) -> Iterator[BotProcess]:
-    bot = start_http_bot(slack, tmp_path, CHATOPS_CONFIG=str(policy_file))
+    bot = start_http_bot(slack, tmp_path, CHATOPS_CONFIG=str(policy_file), CHATOPS_AUDIT_CHANNEL="C0AUDIT")
     yield bot
     stop_bot(bot)
     assert "Traceback" not in bot.output(), bot.output()
@@ -138,6 +138,8 @@ def test_confirm_flow_runs_once_for_the_requester_only(
     (again,) = click(acting_bot, slack, "plan_confirm", token, "U0ADMIN")
     assert "already used" in block_texts(again.blocks)
     assert destroys(docker_api, victim, since) == 1
+    audit = slack.wait_for_messages(channel="C0AUDIT", timeout=10)
+    assert [m.text for m in audit] == [f"<@U0ADMIN> ran `rm {victim}` on *local* in <#C123>: ok"]
 
 
 def test_cancel_then_confirm_runs_nothing(
