@@ -6,14 +6,17 @@ need it are skipped and the unit tests still run.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 import os
 import secrets
 import shutil
+import socket
 import struct
 import subprocess
 import tarfile
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -175,3 +178,29 @@ def _is_static_elf(path: Path) -> bool:
         table = file.read(phentsize * phnum)
     pt_interp = 3
     return all(struct.unpack_from(order + "I", table, i * phentsize)[0] != pt_interp for i in range(phnum))
+
+
+@pytest.fixture
+def frozen_docker_socket(tmp_path: Path) -> Iterator[str]:
+    """A Unix socket that accepts connections and never answers: a hung Docker engine (`unix://…`)."""
+    path = tmp_path / "frozen.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(64)
+    server.settimeout(0.1)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def hold() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                held.append(server.accept()[0])
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    yield f"unix://{path}"
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    server.close()

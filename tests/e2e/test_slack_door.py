@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -282,38 +279,12 @@ def _element(blocks: Any, action_id: str) -> dict[str, Any]:
     raise AssertionError(f"no {action_id} element in {json.dumps(blocks)[:2000]}")
 
 
-@pytest.fixture
-def frozen_engine(tmp_path: Path) -> Iterator[str]:
-    """A Docker socket that accepts connections and never answers: a hung engine."""
-    path = tmp_path / "frozen.sock"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    server.listen(64)
-    server.settimeout(0.1)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def hold() -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                held.append(server.accept()[0])
-
-    thread = threading.Thread(target=hold, daemon=True)
-    thread.start()
-    yield f"unix://{path}"
-    stop.set()
-    thread.join()
-    for connection in held:
-        connection.close()
-    server.close()
-
-
 def test_hung_engine_never_delays_the_ack_and_the_user_is_told(
-    slack: Any, tmp_path: Path, frozen_engine: str
+    slack: Any, tmp_path: Path, frozen_docker_socket: str
 ) -> None:
     """With a frozen engine, 12 commands (3× the workers) are acked at once and each told of a timeout."""
     bot = start_http_bot(
-        slack, tmp_path, DOCKER_HOST=frozen_engine, CHATOPS_COMMAND_TIMEOUT="2", CHATOPS_WORKERS="4"
+        slack, tmp_path, DOCKER_HOST=frozen_docker_socket, CHATOPS_COMMAND_TIMEOUT="2", CHATOPS_WORKERS="4"
     )
     try:
         urls = []

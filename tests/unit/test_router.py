@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 import typing
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -98,37 +95,9 @@ def test_every_catalog_operation_is_implemented_and_every_result_renders() -> No
         Router([Engine(Host("x", "unix:///nope.sock", 1.0))], broken)
 
 
-@pytest.fixture
-def frozen_socket(tmp_path: Path) -> Iterator[str]:
-    """A Unix socket that accepts connections and never answers: a hung engine."""
-    path = tmp_path / "frozen.sock"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    server.listen(16)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"unix://{path}"
-    stop.set()
-    thread.join()
-    for conn in accepted:
-        conn.close()
-    server.close()
-
-
-def test_hung_engine_answers_timeout_within_the_command_timeout(frozen_socket: str) -> None:
+def test_hung_engine_answers_timeout_within_the_command_timeout(frozen_docker_socket: str) -> None:
     """With an engine that never answers, the caller hears "did not finish" after the command timeout."""
-    router = Router([Engine(Host("frozen", frozen_socket, 30.0))])
+    router = Router([Engine(Host("frozen", frozen_docker_socket, 30.0))])
     started = time.monotonic()
     reply = router.handle_within(Invocation("ps -a"), timeout=0.5)
     elapsed = time.monotonic() - started
@@ -140,9 +109,9 @@ def test_hung_engine_answers_timeout_within_the_command_timeout(frozen_socket: s
     assert elapsed < 2.0
 
 
-def test_every_engine_call_has_a_timeout(frozen_socket: str) -> None:
+def test_every_engine_call_has_a_timeout(frozen_docker_socket: str) -> None:
     """Each Engine API call gives up after the host's timeout and names the host and the wait."""
-    router = Router([Engine(Host("frozen", frozen_socket, 0.5))])
+    router = Router([Engine(Host("frozen", frozen_docker_socket, 0.5))])
     reply = router.handle(Invocation("images"))
     router.close()
     assert reply.outcome is Outcome.FAILED
