@@ -200,6 +200,8 @@ def _expected_count(spec: CommandSpec) -> str:
     total = len(spec.positionals)
     if total == 0:
         return "accepts no arguments"
+    if any(p.many and p.required for p in spec.positionals):
+        return f"requires at least {required} argument{'s' if required > 1 else ''}"
     if required == total:
         return f"requires exactly {total} argument{'s' if total > 1 else ''}"
     return f"accepts at most {total} argument{'s' if total > 1 else ''}"

@@ -368,7 +368,7 @@ class Engine:
             except ChatOpsError as exc:
                 errors.append(exc)
             else:
-                lines.extend(plans.rmi_lines(answer or ()))
+                lines.extend(plans.image_delete_lines(answer or ()))
         result = ActionResult(verb="rmi", lines=tuple(lines))
         if len(errors) == 1 and not lines:
             raise errors[0]
@@ -492,7 +492,7 @@ class Engine:
         dangling = "false" if args.all else "true"
         filters = plans.api_filters(args.filters, dangling=[dangling])
         answer = self._call(lambda api: api.prune_images(filters=filters)) or {}
-        lines = plans.prune_image_lines(answer.get("ImagesDeleted") or ())
+        lines = plans.image_delete_lines(answer.get("ImagesDeleted") or (), prune=True)
         space = int(answer.get("SpaceReclaimed") or 0)
         notes: list[str] = []
         if not lines:
@@ -670,7 +670,9 @@ class Engine:
             notes += self._volume_notes(args.all)
         image_filters = plans.api_filters(args.filters, dangling=["false" if args.all else "true"])
         answer = self._call(lambda api: api.prune_images(filters=image_filters)) or {}
-        lines += plans.section("Deleted Images:", plans.prune_image_lines(answer.get("ImagesDeleted") or ()))
+        lines += plans.section(
+            "Deleted Images:", plans.image_delete_lines(answer.get("ImagesDeleted") or (), prune=True)
+        )
         space += int(answer.get("SpaceReclaimed") or 0)
         build_filters = plans.api_filters(args.filters)  # the CLI hands the builder the same filters
         answer = (

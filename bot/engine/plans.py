@@ -238,25 +238,15 @@ def prunable_images(
 # ---- output lines, as the Docker CLI prints them --------------------------------------------------------
 
 
-def rmi_lines(answer: Iterable[Mapping[str, Any]]) -> list[str]:
-    """`docker rmi`: `Untagged: app:1.0`, `Deleted: sha256:…`."""
+def image_delete_lines(answer: Iterable[Mapping[str, Any]], *, prune: bool = False) -> list[str]:
+    """The daemon's Untagged/Deleted records as the CLI prints them: `Untagged: app:1.0`, `Deleted: sha256:…`
+    for `docker rmi`, lower-case `untagged: …` / `deleted: …` under a prune's "Deleted Images:"."""
     lines = []
     for item in answer or ():
-        if item.get("Untagged"):
-            lines.append(f"Untagged: {item['Untagged']}")
-        if item.get("Deleted"):
-            lines.append(f"Deleted: {item['Deleted']}")
-    return lines
-
-
-def prune_image_lines(answer: Iterable[Mapping[str, Any]]) -> list[str]:
-    """`docker image prune`: lower-case `untagged: …` / `deleted: …`."""
-    lines = []
-    for item in answer or ():
-        if item.get("Untagged"):
-            lines.append(f"untagged: {item['Untagged']}")
-        if item.get("Deleted"):
-            lines.append(f"deleted: {item['Deleted']}")
+        for key in ("Untagged", "Deleted"):
+            if item.get(key):
+                label = key.lower() if prune else key
+                lines.append(f"{label}: {item[key]}")
     return lines
 
 

@@ -235,8 +235,8 @@ def test_image_prune_candidates() -> None:
 def test_cli_output_lines() -> None:
     """rmi's capitalised lines, prune's lower-case ones, and pull's final screen."""
     answer = [{"Untagged": "app:1"}, {"Deleted": "sha256:1"}]
-    assert plans.rmi_lines(answer) == ["Untagged: app:1", "Deleted: sha256:1"]
-    assert plans.prune_image_lines(answer) == ["untagged: app:1", "deleted: sha256:1"]
+    assert plans.image_delete_lines(answer) == ["Untagged: app:1", "Deleted: sha256:1"]
+    assert plans.image_delete_lines(answer, prune=True) == ["untagged: app:1", "deleted: sha256:1"]
     assert plans.section("Deleted Volumes:", []) == []
     assert plans.section("Deleted Volumes:", ["v"]) == ["Deleted Volumes:", "v", ""]
     events: list[dict[str, Any]] = [
