@@ -393,12 +393,42 @@ class Router:
             progress=clicker.progress,
         )
 
-    def cancel(self, plan_id: str, user_id: str) -> bool:
-        """Cancel a pending plan (its requester, or anyone for a plan awaiting approval); True if it was."""
+    def cancel(self, plan_id: str, clicker: Invocation) -> bool:
+        """Cancel a pending plan (its requester, or anyone for a plan awaiting approval); always audited."""
         pending = self.store.pending(plan_id)
-        if pending is None or (pending.approval == "none" and pending.user_id != user_id):
-            return False
-        return self.store.settle_pending(plan_id, "cancelled", user_id)
+        allowed = pending is not None and (pending.approval != "none" or pending.user_id == clicker.user_id)
+        done = allowed and self.store.settle_pending(plan_id, "cancelled", clicker.user_id)
+        self.note_click(
+            clicker,
+            f"cancel {pending.text if pending else '(unknown plan)'}",
+            decision="allowed" if allowed else "denied",
+            outcome="cancelled" if done else "refused",
+            plan_hash=pending.plan_hash if pending else None,
+        )
+        return done
+
+    def note_click(
+        self,
+        clicker: Invocation,
+        text: str,
+        *,
+        decision: str = "none",
+        outcome: str = "ok",
+        plan_hash: str | None = None,
+    ) -> None:
+        """An audit row for a click that runs no command (cancel, picking a container)."""
+        host = clicker.host or self.default_host
+        row = self.store.audit_start(
+            team_id=clicker.team_id,
+            user_id=clicker.user_id,
+            channel_id=clicker.channel_id,
+            source=clicker.source,
+            host=host,
+            text=text,
+        )
+        self.store.audit_finish(
+            row, decision=decision, rule="click", outcome=outcome, duration=0.0, plan_hash=plan_hash
+        )
 
     def _engine(self, host: str) -> Engine:
         engine = self.engines.get(host)

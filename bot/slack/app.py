@@ -111,6 +111,11 @@ class SlackDoor:
             text, host, page = str(value["text"]), value.get("host"), int(value.get("page", 0))
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring a malformed %s action", action.get("action_id"))
+            user_id, channel_id, team_id = _who(body)
+            clicker = Invocation(
+                "", user_id=user_id, channel_id=channel_id, team_id=team_id, source="slack-click"
+            )
+            self.router.note_click(clicker, f"{action.get('action_id')} (malformed value)", outcome="refused")
             return
         invocation = self._invocation(
             client,
@@ -149,8 +154,11 @@ class SlackDoor:
     def on_cancel(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         """Cancel: the plan can no longer run; the message says who cancelled it."""
         ack()
-        user_id = _who(body)[0]
-        if self.router.cancel(str(action.get("value", "")), user_id):
+        user_id, channel_id, team_id = _who(body)
+        clicker = Invocation(
+            text="", user_id=user_id, channel_id=channel_id, team_id=team_id, source="slack-click"
+        )
+        if self.router.cancel(str(action.get("value", "")), clicker):
             respond(text=f"Cancelled by <@{user_id}>; nothing ran.", replace_original=True)
         else:
             respond(
@@ -159,14 +167,20 @@ class SlackDoor:
                 replace_original=False,
             )
 
-    def on_pick(self, ack: Ack, action: dict[str, Any], respond: Respond) -> None:
+    def on_pick(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         """A container picked in a `ps` answer: offer Logs and Inspect for it, to the picker only."""
         ack()
+        user_id, channel_id, team_id = _who(body)
+        clicker = Invocation(
+            text="", user_id=user_id, channel_id=channel_id, team_id=team_id, source="slack-click"
+        )
         try:
             value = json.loads(str((action.get("selected_option") or {}).get("value", "")))
             name, host = str(value["name"]), str(value["host"])
         except (ValueError, KeyError, TypeError):
+            self.router.note_click(clicker, "pick (malformed value)", outcome="refused")
             return
+        self.router.note_click(clicker, f"pick {name} on {host}")
         respond(
             text=f"{name} on {host}",
             blocks=render_container_actions(name, host),

@@ -15,6 +15,8 @@ import pytest
 from fakes.slack import block_actions_payload, signed_interaction, signed_slash_command
 from fakes.web_api import Message
 
+from bot.store import Store
+
 from .conftest import SECRET, BotProcess, block_texts, start_http_bot, stop_bot
 
 pytestmark = pytest.mark.integration
@@ -118,8 +120,17 @@ def button(message: Message, action_id: str) -> str:
     raise AssertionError(f"no {action_id} in {block_texts(message.blocks)}")
 
 
+def audit_rows(tmp_path: Path) -> list[tuple[str, str, str]]:
+    """(user, decision, outcome) of every audit row the bot wrote, oldest first."""
+    store = Store(tmp_path / "state.db")
+    try:
+        return [(row.user_id, row.decision, row.outcome) for row in store.audit_export()]
+    finally:
+        store.close()
+
+
 def test_confirm_flow_runs_once_for_the_requester_only(
-    acting_bot: BotProcess, slack: Any, docker_api: Any, victim: str
+    acting_bot: BotProcess, slack: Any, docker_api: Any, victim: str, tmp_path: Path
 ) -> None:
     """rm shows a plan; another user's Confirm and a viewer's rm are refused; the requester's runs once."""
     since = time.time()
@@ -140,10 +151,17 @@ def test_confirm_flow_runs_once_for_the_requester_only(
     assert destroys(docker_api, victim, since) == 1
     audit = slack.wait_for_messages(channel="C0AUDIT", timeout=10)
     assert [m.text for m in audit] == [f"<@U0ADMIN> ran `rm {victim}` on *local* in <#C123>: ok"]
+    assert audit_rows(tmp_path) == [
+        ("U0NOBODY", "denied", "denied"),
+        ("U0ADMIN", "allowed", "needs_confirmation"),
+        ("U0OTHER", "none", "denied"),
+        ("U0ADMIN", "allowed", "ok"),
+        ("U0ADMIN", "none", "denied"),
+    ]
 
 
 def test_cancel_then_confirm_runs_nothing(
-    acting_bot: BotProcess, slack: Any, docker_api: Any, victim: str
+    acting_bot: BotProcess, slack: Any, docker_api: Any, victim: str, tmp_path: Path
 ) -> None:
     """A cancelled plan cannot be confirmed afterwards."""
     since = time.time()
@@ -155,6 +173,11 @@ def test_cancel_then_confirm_runs_nothing(
     assert "already cancelled" in block_texts(late.blocks)
     assert _exists(docker_api, victim)
     assert destroys(docker_api, victim, since) == 0
+    assert audit_rows(tmp_path) == [
+        ("U0ADMIN", "allowed", "needs_confirmation"),
+        ("U0ADMIN", "allowed", "cancelled"),
+        ("U0ADMIN", "none", "denied"),
+    ]
 
 
 def test_expired_plan_runs_nothing(
