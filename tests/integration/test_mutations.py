@@ -325,6 +325,8 @@ def test_rmi_conflicts_name_the_containers_and_the_way_out(engine: Engine, scrat
     assert [t.detail.split(";")[0] for t in plan.targets] == ["untag only: -f leaves a dangling <none> image"]
     assert run(engine, f"rmi -f {ref}").lines == (f"Untagged: {ref}",)
     assert api.inspect_image(image_id)["RepoTags"] == []
+    (dangling,) = parse("images -f dangling=true")
+    assert image_id in {row.id for row in engine.images(dangling.args).rows}  # what -f left behind
     api.tag(image_id, f"{scratch.prefix}app", "1.0")
 
     api.stop(user, timeout=0)
