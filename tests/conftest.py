@@ -25,6 +25,7 @@ from typing import Any, NoReturn
 import docker
 import pytest
 import requests
+from local_registry import serve_registry
 
 TEST_IMAGE = "chatops-test/busybox:latest"
 # Bump with TEST_IMAGE_RECIPE in scripts/lib.sh when the recipe below changes: stale images get rebuilt.
@@ -204,3 +205,9 @@ def frozen_docker_socket(tmp_path: Path) -> Iterator[str]:
     for connection in held:
         connection.close()
     server.close()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real local registry (`docker-registry` on 127.0.0.1:PORT) for pull tests; yields its address."""
+    yield from serve_registry(tmp_path_factory.mktemp("registry"))

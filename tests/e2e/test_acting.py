@@ -6,6 +6,7 @@ none for a refused, expired, replayed or double click.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from fakes.slack import block_actions_payload, signed_interaction, signed_slash_command
 from fakes.web_api import Message
+from local_registry import unique_layer_image
 
 from bot.store import Store
 
@@ -256,3 +258,35 @@ def _has(message: Message, action_id: str) -> bool:
         for block in message.blocks or []
         for e in block.get("elements", [])
     )
+
+
+def test_pull_reports_progress_in_place(
+    acting_bot: BotProcess, slack: Any, docker_api: Any, registry: str, unique_name: Any
+) -> None:
+    """`pull` from a real local registry posts progress, then the answer replaces it in the channel."""
+    ref = f"{registry}/{unique_name('pull')}/app:1.0"
+    image_id = unique_layer_image(docker_api, ref)
+    for _ in docker_api.push(ref, stream=True, decode=True):
+        pass
+    docker_api.remove_image(image_id, force=True)
+    try:
+        url = slack.new_response_url(user_id="U0ADMIN")
+        body, headers = signed_slash_command(SECRET, f"pull {ref}", user_id="U0ADMIN", response_url=url)
+        assert acting_bot.post(body, headers)[0] == 200
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+            "Status: Downloaded newer image" in block_texts(m.blocks) for m in slack.responses(url)
+        ):
+            time.sleep(0.1)
+        messages = slack.responses(url)
+        progress, final = messages[:-1], messages[-1]
+        assert progress, "at least one progress line"
+        assert all("Pulling" in (m.text or "") for m in progress)
+        assert final.response_type == "in_channel"
+        assert final.replace_original is True
+        assert f"Status: Downloaded newer image for {ref}" in block_texts(final.blocks)
+        assert len(messages) <= 5  # a response_url takes five posts
+        assert docker_api.images(name=ref.rsplit(":", 1)[0])
+    finally:
+        with contextlib.suppress(Exception):
+            docker_api.remove_image(ref, force=True)

@@ -9,24 +9,17 @@ shared engine.
 from __future__ import annotations
 
 import contextlib
-import io
 import itertools
-import json
 import os
 import secrets
-import shutil
-import socket
-import subprocess
-import tarfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
 import pytest
-import requests
+from local_registry import free_port, unique_layer_image
 
 from bot.commands import parse
 from bot.commands.args import Args, PullArgs
@@ -497,85 +490,13 @@ def test_system_prune_plan_is_the_union_of_what_goes(engine: Engine, scratch: Sc
 # ---- pull from a real local registry --------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Debian's `docker-registry` on 127.0.0.1:<free port> with its own storage; yields `127.0.0.1:PORT`.
-
-    The engine trusts 127.0.0.0/8 registries over plain HTTP by default.
-    """
-    binary = shutil.which("docker-registry")
-    if binary is None:
-        message = "the docker-registry binary is missing (apt-get install docker-registry)"
-        if _in_ci():
-            pytest.fail(f"{message}; CI=true: scripts/lib.sh installs it with the engine")
-        pytest.skip(message)
-    root = tmp_path_factory.mktemp("registry")
-    port = _free_port()
-    config = root / "config.yml"
-    config.write_text(
-        "version: 0.1\n"
-        "log:\n  level: warn\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
-    )
-    log = (root / "registry.log").open("w")
-    process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
-    address = f"127.0.0.1:{port}"
-    try:
-        _wait_for_registry(address, process, root / "registry.log")
-        yield address
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _wait_for_registry(address: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"docker-registry exited with {process.returncode}: {log.read_text()[-2000:]}")
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(f"http://{address}/v2/", timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    pytest.fail(f"docker-registry did not answer on {address} within 20 s: {log.read_text()[-2000:]}")
-
-
-def _unique_layer_image(api: docker.APIClient, ref: str) -> str:
-    """An image with a layer of its own (random content, 3 MB), so that a pull really downloads."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        data = os.urandom(3_000_000)
-        info = tarfile.TarInfo("blob.bin")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    repository, tag = ref.rsplit(":", 1)
-    answer = api.import_image_from_data(buffer.getvalue(), repository=repository, tag=tag)
-    for line in reversed(str(answer).splitlines()):
-        status = json.loads(line).get("status", "")
-        if status.startswith("sha256:"):
-            return str(status)
-    pytest.fail(f"docker import answered no image id: {answer!r}")
-
-
 def test_pull_from_a_local_registry(
     engine: Engine, docker_api: docker.APIClient, registry: str, unique_name: Callable[[str], str]
 ) -> None:
     """Push a fresh image to the registry, remove it locally, pull it back through the engine: the CLI's
     final lines, throttled progress lines, and the image is back under its reference."""
     ref = f"{registry}/{unique_name('pull')}/app:1.0"
-    image_id = _unique_layer_image(docker_api, ref)
+    image_id = unique_layer_image(docker_api, ref)
     try:
         repository, tag = ref.rsplit(":", 1)
         for event in docker_api.push(repository, tag=tag, stream=True, decode=True):
@@ -617,7 +538,7 @@ def test_pull_errors_carry_the_registrys_words(engine: Engine, registry: str) ->
     with pytest.raises(OperationFailed, match=r"Error response from daemon: .*(manifest unknown|not found)"):
         run(engine, f"pull {registry}/ctest-{secrets.token_hex(4)}/nothing:1")
     with pytest.raises(OperationFailed, match=r"connection refused|dial tcp"):
-        run(engine, f"pull 127.0.0.1:{_free_port()}/ctest/nothing:1")
+        run(engine, f"pull 127.0.0.1:{free_port()}/ctest/nothing:1")
 
 
 def test_rmi_force_with_a_stopped_user_deletes_the_record_only(engine: Engine, scratch: Scratch) -> None:
