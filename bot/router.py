@@ -158,8 +158,17 @@ class Router:
 
         def finished(done: Future[Reply]) -> None:
             timer.cancel()
-            if not done.cancelled():
-                once(done.result())
+            if done.cancelled():
+                return
+            try:
+                reply = done.result()
+            except Exception:  # handle() answers every user error; this is ours (e.g. the store failed)
+                log.exception("handling %r failed", invocation.text)
+                problem = Problem("internal", "internal error; the details are in the bot's log")
+                reply = Reply(
+                    invocation.text, host, Outcome.FAILED, (Step(invocation.text, problem=problem),)
+                )
+            once(reply)
 
         future.add_done_callback(finished)
 
@@ -254,8 +263,10 @@ class Router:
         except ChatOpsError as exc:
             return done(_outcome(exc), [Step(invocation.text, problem=_problem(exc))])
         steps: list[Step] = []
-        for command in commands:
+        for index, (command, plan) in enumerate(zip(commands, plans, strict=True)):
             try:
+                if index > 0 and plan is not None:
+                    self._recheck(engine, command, plan, index)
                 result = self._run(engine, command, invocation, host)
             except ChatOpsError as exc:
                 steps.append(Step(command.text, problem=_problem(exc)))
@@ -295,6 +306,19 @@ class Router:
             plans.append(plan)
         return plans
 
+    @staticmethod
+    def _recheck(engine: Engine, command: Command, authorized: Plan, index: int) -> None:
+        """Before a later step of a chain runs, plan it again: the steps before it changed the engine, and it
+        may now touch objects nobody authorized (`stop X && container prune` would take X)."""
+        fresh = engine.plan(command.spec.operation, command.args)
+        allowed = {target.id for target in authorized.targets}
+        extra = [target.name for target in (fresh.targets if fresh else ()) if target.id not in allowed]
+        if extra:
+            raise Denied(
+                f"step {index + 1} ({command.text}) would now also touch {', '.join(extra[:5])}, which was "
+                "not in the plan you were shown; it did not run. Run the command again for a fresh plan."
+            )
+
     def _confirmation_gate(
         self,
         invocation: Invocation,
@@ -311,16 +335,15 @@ class Router:
         verdict.plan_hash = digest if shown else None
         needs = any(_needs_confirmation(c.spec, p) for c, p in zip(commands, plans, strict=True))
         approval = "two-person" if verdict.two_person else "none"
+        if pending is not None:
+            # a click: it runs only the very plan it was shown, under the approval that plan asked for
+            if pending.plan_hash != digest or pending.approval != approval:
+                return self._new_pending(invocation, shown, digest, host, approval, changed=True)
+            if not self.store.settle_pending(pending.id, "used", invocation.confirmed_by):
+                raise Denied("this plan was already confirmed, cancelled or has expired; nothing ran")
+            return None
         if not needs and approval == "none":
             return None
-        if pending is not None:
-            if pending.plan_hash == digest:
-                claimer = invocation.confirmed_by
-                if not self.store.settle_pending(pending.id, "used", claimer):
-                    raise Denied("this plan was already confirmed, cancelled or has expired; nothing ran")
-                return None
-            # the engine changed since the plan was shown: show the new plan, run nothing
-            return self._new_pending(invocation, shown, digest, host, approval, changed=True)
         if invocation.confirmed and approval == "none":
             return None
         return self._new_pending(invocation, shown, digest, host, approval)

@@ -7,7 +7,9 @@ against Docker's own grammar, filters against each command's allowed keys and va
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -23,6 +25,32 @@ _RFC3339ISH = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
 )
 UNIX_TS = re.compile(r"^\d{1,10}(?:\.\d{1,9})?$")
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_MAX_LOOKBACK = 100 * 365 * 86_400.0
+
+
+def point_in_time(value: str, now: float) -> float:
+    """`--since` / `until=` as Unix seconds: a Go duration before `now` (10m, 1h30m), a Unix timestamp, or an
+    RFC 3339 time. Raises ValueError with a clear message for anything else, impossible dates included."""
+    if DURATION.fullmatch(value):
+        seconds = sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value))
+        if seconds > _MAX_LOOKBACK:
+            raise ValueError(f"{value!r} reaches back more than 100 years")
+        return now - seconds
+    if UNIX_TS.fullmatch(value):
+        if float(value) <= 0:
+            raise ValueError(f"{value!r}: a Unix timestamp must be positive")
+        return float(value)
+    if not _RFC3339ISH.fullmatch(value):
+        raise ValueError(f"{value!r}: expected a duration (10m, 1h30m), a Unix timestamp or an RFC 3339 time")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a real date and time") from None
+    return (parsed if parsed.tzinfo else parsed.astimezone()).timestamp()
+
 
 MAX_LOG_LINES = 1000
 DEFAULT_LOG_LINES = 50
@@ -174,9 +202,9 @@ class LogsArgs(Args):
     @field_validator("since")
     @classmethod
     def _since(cls, value: str | None) -> str | None:
-        if value is None or any(p.fullmatch(value) for p in (DURATION, _RFC3339ISH, UNIX_TS)):
-            return value
-        raise ValueError(f"--since {value!r}: expected a duration (10m, 1h30m), a timestamp or RFC 3339 time")
+        if value is not None:
+            point_in_time(value, time.time())
+        return value
 
 
 class SystemDfArgs(Args):
@@ -254,9 +282,11 @@ _PRUNE_LABEL = re.compile(r"^[^\x00-\x1f\x7f=]{1,128}(?:=[^\x00-\x1f\x7f]{0,256}
 
 
 def _until_value(value: str) -> str:
-    if any(p.fullmatch(value) for p in (DURATION, _RFC3339ISH, UNIX_TS)):
-        return value
-    raise ValueError(f"filter until={value!r}: expected a duration (24h, 10m), a timestamp or RFC 3339 time")
+    try:
+        point_in_time(value, time.time())
+    except ValueError as exc:
+        raise ValueError(f"filter until: {exc}") from None
+    return value
 
 
 class ContainersArgs(Args):

@@ -22,7 +22,7 @@ import docker.errors
 import docker.tls
 import requests.exceptions
 
-from bot.errors import Conflict, EngineUnavailable, NotFound, OperationFailed
+from bot.errors import Conflict, EngineUnavailable, NotFound, OperationFailed, UsageError
 from bot.settings import HostConfig, Settings
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -104,6 +104,8 @@ def docker_errors(host: Host) -> Iterator[None]:
         yield
     except docker.errors.NotFound as exc:
         raise NotFound(_explanation(exc)) from exc
+    except docker.errors.InvalidArgument as exc:  # docker-py refusing a value before any request
+        raise UsageError(str(exc)) from exc
     except docker.errors.APIError as exc:
         if exc.status_code == 409:
             raise Conflict(_explanation(exc)) from exc

@@ -6,11 +6,9 @@ validated argument models of `bot.commands.args` (plain data); they never format
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from docker.utils import parse_repository_tag
@@ -46,8 +44,6 @@ PROJECT_LABEL = "com.docker.compose.project"
 CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
 MAX_LOG_BYTES = 2 * 1024 * 1024
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def _filters(filters: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]] | None:
@@ -336,9 +332,10 @@ class Engine:
         notes = list(problems)
         for _, row in found:
             if row.state in plans.RUNNING_STATES and not args.force:
-                notes.append(
-                    f"{row.name} is {row.state}: docker refuses to remove it without -f (stop it first)"
-                )
+                # still a target: the policy must see every object named, even one docker will refuse
+                refused = f"{row.state}: docker refuses to remove it without -f (stop it first)"
+                targets.append(replace(plans.container_target(row), detail=refused))
+                notes.append(f"{row.name} is {refused}")
                 continue
             targets.append(plans.container_target(row))
             if args.volumes:
@@ -431,13 +428,14 @@ class Engine:
             if how == "tag" and others:
                 targets.append(plans.image_target(row, ref, None, f"untag only (still {others[0]}){used}"))
             elif users and not args.force:
-                notes.append(
-                    f"{ref} will fail: used by {plans.describe_users(users)} (stop and rm them first)"
-                )
+                # still a target: the policy must see every image named, even one docker will refuse
+                failing = f"will fail: used by {plans.describe_users(users)} (stop and rm them first)"
+                targets.append(plans.image_target(row, ref, None, failing))
+                notes.append(f"{ref} {failing}")
             elif running and how == "id":
-                notes.append(
-                    f"{ref} will fail: a running container uses it ({plans.describe_users(running)})"
-                )
+                failing = f"will fail: a running container uses it ({plans.describe_users(running)})"
+                targets.append(plans.image_target(row, ref, None, failing))
+                notes.append(f"{ref} {failing}")
             elif running:
                 detail = f"untag only: -f leaves a dangling <none> image{used}"
                 targets.append(plans.image_target(row, ref, None, detail))
@@ -870,14 +868,9 @@ def _pull_progress(shown: str, layers: Mapping[str, tuple[int, int, str]]) -> st
     return f"Pulling {shown}: {done}/{len(layers)} layers{sizes}"
 
 
-def _since(value: str) -> datetime | float:
-    """`--since` (validated already): a Go duration before now, a Unix timestamp, or an RFC 3339 time."""
-    if a.DURATION.fullmatch(value):
-        seconds = sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value))
-        return datetime.now().astimezone() - timedelta(seconds=seconds)
-    if a.UNIX_TS.fullmatch(value):
-        return float(value)
-    return datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
+def _since(value: str) -> float:
+    """`--since` (validated already) as Unix seconds."""
+    return a.point_in_time(value, time.time())
 
 
 def _read_capped(chunks: Iterator[bytes], limit: int) -> bytes:

@@ -27,8 +27,6 @@ from bot.render.format import familiar_name, parse_normalized_named
 PREDEFINED_NETWORKS = frozenset({"bridge", "host", "none"})
 RUNNING_STATES = frozenset({"running", "paused", "restarting"})
 _ANONYMOUS_VOLUME = re.compile(r"^[0-9a-f]{64}$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _HEX = re.compile(r"^[0-9a-f]{1,64}$")
 
 
@@ -45,16 +43,8 @@ def api_at_least(version: str, wanted: tuple[int, int]) -> bool:
 
 
 def until_timestamp(value: str, now: float) -> float:
-    """An `until` value (validated already) as Unix seconds: a duration before `now`, a timestamp, a date."""
-    if a.DURATION.fullmatch(value):
-        return now - sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value))
-    if a.UNIX_TS.fullmatch(value):
-        return float(value)
-    text = value.replace("Z", "+00:00").replace(" ", "T")
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.astimezone()
-    return parsed.timestamp()
+    """An `until` value (validated already) as Unix seconds."""
+    return a.point_in_time(value, now)
 
 
 def parse_created(value: Any) -> float:

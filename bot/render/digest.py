@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.models import HelpEntry, HelpResult, InfoResult, InspectResult, LogsResult, Port, VersionResult
 from bot.render.format import displayable_ports, go_quote, human_duration, human_size, truncate_id
-from bot.render.mask import mask_env, mask_secrets
+from bot.render.mask import MASK, mask_env, mask_secrets
 
 __all__ = ["render_help", "render_info", "render_inspect", "render_logs", "render_version"]
 
@@ -449,6 +449,27 @@ def _render_volume(data: Mapping[str, Any], now: float) -> str:
 # ---- raw JSON ----------------------------------------------------------------------------------------------
 
 
+_ARGV_KEYS = frozenset({"Cmd", "Args", "Entrypoint"})
+# a flag whose NEXT word is the secret: `--db-password hunter2`, `-p hunter2` is too ambiguous to guess
+_SECRET_FLAG = re.compile(
+    r"^--?[\w.-]*(?:pass(?:word|wd)?|secret|token|api[-_]?key|credentials?)$", re.IGNORECASE
+)
+
+
+def _masked_argv(words: Sequence[Any]) -> list[Any]:
+    """A command line's words, masked as the joined line would be: a secret flag's value word too."""
+    masked: list[Any] = []
+    hide_next = False
+    for word in words:
+        if not isinstance(word, str):
+            masked.append(_masked_json(word))
+            hide_next = False
+            continue
+        masked.append(MASK if hide_next and word else mask_secrets(word))
+        hide_next = bool(_SECRET_FLAG.match(word))
+    return masked
+
+
 def _masked_json(value: Any, key: str = "") -> Any:
     """A plain copy of the JSON with every `Env` list masked and secret-looking strings masked in place."""
     if isinstance(value, Mapping):
@@ -456,6 +477,8 @@ def _masked_json(value: Any, key: str = "") -> Any:
     if isinstance(value, list | tuple):
         if key == "Env":
             return [mask_env(item) if isinstance(item, str) else _masked_json(item) for item in value]
+        if key in _ARGV_KEYS:
+            return _masked_argv(value)
         return [_masked_json(item) for item in value]
     if isinstance(value, str) and value:
         if key:

@@ -125,10 +125,12 @@ class SlackDoor:
             source="slack-action",
         )
         paging = str(action.get("action_id", "")).startswith("page_")
+        # a click on a private (ephemeral) answer stays private: paging, Logs, Inspect alike
+        private = bool((body.get("container") or {}).get("is_ephemeral"))
         self.router.dispatch(
             invocation,
             self.settings.chatops_command_timeout,
-            self._answer(invocation, respond, client, page=page, replace=paging),
+            self._answer(invocation, respond, client, private=private, page=page, replace=paging),
         )
 
     def on_plan(

@@ -36,8 +36,15 @@ class GroupResolver:
             answer = client.usergroups_users_list(usergroup=group_id)
             members = frozenset(str(user) for user in answer.get("users") or ())
         except Exception:
+            # a recent answer may stand in briefly; past twice the TTL a group that cannot be read is empty,
+            # so someone removed from it does not keep its roles while Slack errors last
+            if cached is not None and now - cached[0] < 2 * self.ttl:
+                log.warning(
+                    "cannot read user group %s; using its members from %.0f s ago", group_id, now - cached[0]
+                )
+                return cached[1]
             log.warning("cannot read the members of user group %s; treating it as empty", group_id)
-            return cached[1] if cached is not None else frozenset()
+            return frozenset()
         with self._lock:
             self._members[group_id] = (now, members)
         return members

@@ -312,3 +312,19 @@ def test_rate_limited_upload_is_retried_after_retry_after(
     slack.wait_for("files.completeUploadExternal", timeout=20)
     assert [r.status for r in slack.requests("files.getUploadURLExternal")] == [429, 200]
     assert len(slack.uploads()) == 1
+
+
+def test_http_paging_a_private_answer_stays_private(http_bot: BotProcess, slack: Any, chatty: str) -> None:
+    """Next ▶ on a `--private` (ephemeral) answer is answered ephemerally too, never in the channel."""
+    status, url = slash(http_bot, slack, f"logs {chatty} --tail 300 --private")
+    assert status == 200
+    (first,) = answer(slack, url)
+    assert first.response_type == "ephemeral"
+    click_url = slack.new_response_url()
+    value = _element(first.blocks, "page_next")["value"]
+    payload = block_actions_payload("page_next", value, response_url=click_url, is_ephemeral=True)
+    body, headers = signed_interaction(SECRET, payload)
+    assert http_bot.post(body, headers)[0] == 200
+    (second,) = answer(slack, click_url)
+    assert second.response_type == "ephemeral"
+    assert "Page 2 of" in block_texts(second.blocks)

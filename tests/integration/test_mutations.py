@@ -241,7 +241,11 @@ def test_rm_plan_equals_what_goes(engine: Engine, scratch: Scratch) -> None:
     scratch.volumes.append(volume)
 
     plan = plan_of(engine, f"rm -v {stopped} {running}")
-    assert ids_of(plan, "container") == {api.inspect_container(stopped)["Id"]}
+    stopped_id, running_id = api.inspect_container(stopped)["Id"], api.inspect_container(running)["Id"]
+    # the running one is still a target (the policy must see it), marked as what docker will refuse
+    assert ids_of(plan, "container") == {stopped_id, running_id}
+    refused = {t.id for t in plan.targets if "refuses" in t.detail}
+    assert refused == {running_id}
     assert ids_of(plan, "volume") == {volume}
     assert any(f"{running} is running" in note for note in plan.notes)
 
@@ -252,7 +256,7 @@ def test_rm_plan_equals_what_goes(engine: Engine, scratch: Scratch) -> None:
     assert caught.value.result.lines == (stopped,)
     assert isinstance(caught.value.errors[0], Conflict)
     gone = before - scratch.container_ids()
-    assert gone == ids_of(plan, "container")
+    assert gone == ids_of(plan, "container") - refused
     assert volumes_before - {v["Name"] for v in api.volumes()["Volumes"] or ()} == {volume}
 
     plan = plan_of(engine, f"rm -f {running}")
@@ -301,7 +305,8 @@ def test_rmi_conflicts_name_the_containers_and_the_way_out(engine: Engine, scrat
     api.start(user)
 
     plan = plan_of(engine, f"rmi {ref}")
-    assert plan.targets == ()
+    # still a target (the policy must see every image named), marked as what will fail
+    assert [t.detail.split(":")[0] for t in plan.targets] == ["will fail"]
     assert any(f"{user} (running)" in note for note in plan.notes)
     with pytest.raises(ImageInUse) as caught:
         run(engine, f"rmi {ref}")

@@ -410,3 +410,19 @@ def test_detailed_help_reads_like_docker_help() -> None:
     )
     assert "  -a, --all    Show all containers (default shows just running)\n" in text
     assert text.endswith("Examples:\n  ps -a\n  ps --filter label=app=web")
+
+
+def test_raw_json_masks_the_value_word_after_a_secret_flag() -> None:
+    """`inspect --json` hides `--db-password VALUE` in Cmd/Args/Entrypoint, not only KEY=VALUE forms."""
+    data = {
+        "Path": "app",
+        "Args": ["--db-password", "Hunter2x9", "--port", "80"],
+        "Config": {
+            "Cmd": ["app", "--api-key", "k-123", "--verbose"],
+            "Entrypoint": ["run", "--token", "t-1"],
+        },
+    }
+    text = render_inspect(InspectResult(kind="container", data=data, now=0.0, raw=True))
+    for secret in ("Hunter2x9", "k-123", "t-1"):
+        assert secret not in text
+    assert '"80"' in text

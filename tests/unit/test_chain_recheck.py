@@ -1,0 +1,34 @@
+"""A chain is authorized on its plans, and each later step is planned again before it runs: a step that would
+now touch an object nobody authorized (the earlier steps changed the engine) does not run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from test_fuzz import TARGETS, RecordingEngine
+
+from bot.models import Outcome, Plan, Target
+from bot.router import Invocation, Router
+
+
+class ShiftingEngine(RecordingEngine):
+    """`container prune` plans nothing at first; once `stop` ran, it would take the stopped container."""
+
+    def plan(self, operation: str, args: Any, command: str = "") -> Plan | None:
+        if operation == "container_prune":
+            stopped = any(name == "stop" for name, _ in self.ran)
+            targets: tuple[Target, ...] = (TARGETS[0],) if stopped else ()
+            return Plan(command or operation, self.name, operation, targets)
+        return super().plan(operation, args, command)
+
+
+def test_later_step_touching_more_than_authorized_does_not_run() -> None:
+    """`stop web-1 && container prune`: re-planned after the stop, the prune would take web-1: not run."""
+    engine = ShiftingEngine()
+    router = Router([engine])
+    reply = router.handle(Invocation("stop web-1 && container prune", local_admin=True, confirmed=True))
+    router.close()
+    assert [name for name, _ in engine.ran] == ["stop"]
+    assert reply.outcome is Outcome.DENIED
+    assert reply.problem is not None
+    assert "step 2 (container prune) would now also touch web-1" in reply.problem.message
