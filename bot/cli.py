@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -106,6 +107,17 @@ def _serve_slack(settings: Settings, router: Router) -> int:
     except Exception as exc:  # Bolt's auth.test at start-up: a bad token or an unreachable Slack
         print(f"docker-chatops: cannot start the Slack app: {_safe(exc)}", file=sys.stderr)
         return int(ExitCode.FAILED)
+
+    def stop(_signum: int, _frame: object) -> None:  # `docker stop` sends SIGTERM: leave through `finally`
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    notifications = None
+    if settings.file.notify.routes:
+        from bot.notify.service import NotificationService  # noqa: PLC0415 - only with routes configured
+
+        notifications = NotificationService(settings, hosts_from_settings(settings))
+        notifications.start()
     try:
         if settings.socket_mode:
             serve_socket_mode(app, settings)
@@ -114,6 +126,8 @@ def _serve_slack(settings: Settings, router: Router) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if notifications is not None:
+            notifications.stop()
         router.close()
         store.close()
     return int(ExitCode.OK)

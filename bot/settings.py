@@ -9,6 +9,7 @@ bindings and notification routes in later steps. Any bad value stops start-up wi
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -26,7 +27,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
-from bot.policy import Policy
+from bot.policy import ContainerPattern, Policy
+from bot.policy.scopes import check_glob
 
 HOST_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 _DOCKER_SCHEMES = {"unix", "tcp", "http", "https", "npipe"}
@@ -78,6 +80,95 @@ class BindingConfig(BaseModel):
     containers: tuple[str, ...] = ("*",)
 
 
+# ---- notifications: `[notify]` and `[[notify.routes]]` ---------------------------------------------------
+
+# What a route may subscribe to. `restart_loop_update` is not listed: updates go wherever their episode went.
+NOTIFY_KINDS = (
+    "died",
+    "oom",
+    "unhealthy",
+    "restart_loop",
+    "recovered",
+    "started",
+    "stopped",
+    "image_removed",
+    "disk",
+)
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$")
+_ROUTE_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,30}$")
+
+
+def parse_duration(text: str, where: str) -> float:
+    """Seconds in a Go-style duration (`90s`, `5m`, `1h30m`, `250ms`); else a `ValueError` naming `where`."""
+    match = _DURATION.match(text.strip())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ValueError(f'{where}: {text!r} is not a duration (write e.g. "30s", "5m" or "1h30m")')
+    hours, minutes, seconds, millis = match.groups()
+    total = int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0) + int(millis or 0) / 1000
+    if total <= 0:
+        raise ValueError(f"{where}: {text!r} must be longer than zero")
+    return total
+
+
+class RouteConfig(BaseModel):
+    """`[[notify.routes]]`: which events (kinds) from which hosts and containers go to one channel."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: str
+    events: tuple[str, ...] = ("died", "oom", "unhealthy", "restart_loop", "recovered")
+    hosts: tuple[str, ...] = ("*",)
+    containers: tuple[str, ...] = ("*",)
+
+
+class RestartLoopConfig(BaseModel):
+    """`[notify] restart_loop = {restarts = 3, within = "5m", stable = "30s"}`.
+
+    `restarts` restarts within `within` open an episode; `stable` is how long the container must then stay up
+    before the episode is called recovered.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    restarts: int = Field(default=3, ge=1, le=10_000)
+    within: str = "5m"
+    stable: str = "30s"
+
+
+class NotifyConfig(BaseModel):
+    """`[notify]`: the routes of Docker event notifications and the restart-loop thresholds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    routes: tuple[RouteConfig, ...] = ()
+    restart_loop: RestartLoopConfig = RestartLoopConfig()
+
+    def check(self) -> None:
+        """Raise one `ValueError` naming the first bad value (`notify.routes.1.events: unknown event …`)."""
+        for number, route in enumerate(self.routes, start=1):
+            where = f"notify.routes.{number}"
+            if not _ROUTE_CHANNEL.match(route.channel):
+                raise ValueError(f"{where}.channel: {route.channel!r} is not a Slack channel ID (C…, G…)")
+            if not route.events:
+                raise ValueError(f"{where}.events: empty; name at least one of {', '.join(NOTIFY_KINDS)}")
+            for kind in route.events:
+                if kind not in NOTIFY_KINDS:
+                    raise ValueError(
+                        f"{where}.events: unknown event {kind!r}; known: {', '.join(NOTIFY_KINDS)}"
+                    )
+            if not route.hosts:
+                raise ValueError(f'{where}.hosts: empty; write ["*"] for every host')
+            for host in route.hosts:
+                check_glob(host, f"{where}.hosts")
+            if not route.containers:
+                raise ValueError(f'{where}.containers: empty; write ["*"] for every container')
+            for pattern in route.containers:
+                ContainerPattern.parse(pattern, f"{where}.containers")
+        loop = self.restart_loop
+        parse_duration(loop.within, "notify.restart_loop.within")
+        parse_duration(loop.stable, "notify.restart_loop.stable")
+
+
 class FileConfig(BaseModel):
     """The TOML file's content. Unknown keys are errors, so a typo never silently loosens anything."""
 
@@ -86,6 +177,7 @@ class FileConfig(BaseModel):
     hosts: tuple[HostConfig, ...] = ()
     roles: dict[str, RoleConfig] = Field(default_factory=dict)
     bindings: tuple[BindingConfig, ...] = ()
+    notify: NotifyConfig = NotifyConfig()
 
     @model_validator(mode="after")
     def _unique_host_names(self) -> FileConfig:
@@ -99,6 +191,12 @@ class FileConfig(BaseModel):
     def _valid_policy(self) -> FileConfig:
         """Build the policy once here, so a bad role or binding stops start-up (`bindings.1.role: …`)."""
         self.policy()
+        return self
+
+    @model_validator(mode="after")
+    def _valid_notify(self) -> FileConfig:
+        """Check the notification routes once here, so a bad route stops start-up with one line."""
+        self.notify.check()
         return self
 
     def policy(self) -> Policy:

@@ -52,6 +52,7 @@ def build_app(settings: Settings, router: Router) -> App:
     app.action("run_logs")(door.on_rerun)
     app.action("run_inspect")(door.on_rerun)
     app.action("run_remedy")(door.on_rerun)
+    app.action("run_restart")(door.on_rerun)
     app.action("plan_confirm")(door.on_plan)
     app.action("plan_approve")(door.on_plan)
     app.action("plan_cancel")(door.on_cancel)

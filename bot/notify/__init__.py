@@ -1,0 +1,1 @@
+"""Docker event notifications: watchers per host, routing rules, and the outbox that posts to Slack."""

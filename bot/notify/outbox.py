@@ -1,0 +1,680 @@
+"""The outbox: a persistent queue of Slack messages per channel, paced, retried and delivered in order.
+
+Notifications are written to SQLite (tables `outbox_*` in the store's file) before anything is sent, so a
+restart re-sends whatever was still pending. Each channel has its own sender thread: at most one post per
+channel per `per_channel_interval` (Slack allows about one message per second per channel), messages in
+enqueue order, and a slow or rate-limited channel never holds up another.
+
+Delivery rules, per channel:
+- **FIFO.** The oldest pending message goes first. A 429 pauses the channel for `Retry-After` seconds and the
+  same message is tried again first. Other errors are retried with exponential backoff (`backoff`, doubling)
+  up to `max_attempts`, holding the channel meanwhile, then the message is marked `failed` and logged; errors
+  that cannot heal (`channel_not_found`, `invalid_blocks`…) fail at once.
+- **Digests.** When the oldest pending message has a `group` and more than `coalesce_threshold` messages of
+  that group are pending in the channel, they go out together as one digest ("17 containers died on prod in
+  20 s: web-1 (137), web-2 (1), …") at the position of the oldest one. Every member is named; a digest longer
+  than `DIGEST_MAX_CHARS` is split over several messages, one per interval. The first message of a burst goes
+  out alone (nothing else is pending yet); the interval it starts is what gathers the rest.
+- **Threads and edits.** A message with `episode_key` has its ts remembered under that key (a digest's ts for
+  the members it carried); a later message with `thread_key` is posted in that thread, one with `update_key`
+  edits that message with chat.update. An update whose target was a digest is posted in the digest's thread
+  instead (editing would erase the other members); an unknown key falls back to a plain post.
+
+Delivery guarantee — at most once per `dedupe_key`:
+- `enqueue` of a key already in the table is a no-op (False). Keys are remembered for `keep_for` (7 days by
+  default) after their message was settled, which covers any replay of the Docker event stream.
+- Before a call to Slack the message is marked `sending` (committed); Slack's answer and the ts are then
+  recorded in one transaction (`sent` + ts + the episode keys) before the channel moves on. A restart re-sends
+  only `pending` rows, so nothing Slack confirmed is ever posted again.
+- The one window left is between Slack accepting a post and our commit (a crash, a kill, a power cut there;
+  microseconds long), or a call whose answer never came back (a read timeout, a connection dropped after the
+  request was sent). Slack may or may not have posted it and offers no idempotency key to ask. We choose
+  at-most-once: such a message is marked `unknown` (at the next start, for a crash) and logged, never re-sent.
+  Errors that prove the request never went out whole (connection refused, DNS, a reset while sending — a
+  `URLError`) and every answer Slack gave are retried safely.
+- Give the outbox a `WebClient` without `RateLimitErrorRetryHandler` (it would sleep through 429s in the
+  sender thread and hide them from us; refused with ValueError). slack-sdk's default
+  `ConnectionErrorRetryHandler` also retries once on a connection reset after the request was sent; pass
+  `retry_handlers=[]` if even that rare duplicate is unacceptable.
+- One process owns the outbox file's queue at a time (two `Outbox` objects started on one file would both
+  send).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+log = logging.getLogger(__name__)
+
+DIGEST_MAX_CHARS = 3000  # one section's text limit: a digest stays readable and renderable as a block
+DIGEST_ENTRY_MAX_CHARS = 300
+_DIGEST_RESERVE = 160  # header ("300 containers died on prod in 20 s: ") and footer ("(and 12 more…)")
+MAX_RETRY_AFTER = 3600.0
+MAX_BACKOFF = 300.0
+KEEP_FOR = 7 * 24 * 3600.0
+_PRUNE_EVERY = 500  # enqueues between two prunings of settled rows
+# Slack errors a retry cannot fix: the message fails at once instead of holding its channel.
+PERMANENT_ERRORS = frozenset(
+    {
+        "account_inactive",
+        "cant_update_message",
+        "channel_not_found",
+        "edit_window_closed",
+        "invalid_arguments",
+        "invalid_auth",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "is_archived",
+        "message_not_found",
+        "missing_scope",
+        "msg_too_long",
+        "no_text",
+        "not_allowed_token_type",
+        "not_authed",
+        "not_in_channel",
+        "restricted_action",
+        "token_revoked",
+    }
+)
+
+PENDING, SENDING, SENT, FAILED, UNKNOWN = "pending", "sending", "sent", "failed", "unknown"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    channel TEXT NOT NULL,
+    text TEXT NOT NULL,
+    blocks TEXT,
+    group_key TEXT,
+    digest_line TEXT NOT NULL,
+    digest_title TEXT NOT NULL,
+    thread_key TEXT,
+    episode_key TEXT,
+    update_key TEXT,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    enqueued_at REAL NOT NULL,
+    done_at REAL,
+    ts TEXT,
+    batch INTEGER,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_messages_queue ON outbox_messages (state, channel, id);
+CREATE TABLE IF NOT EXISTS outbox_episodes (
+    episode_key TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    is_digest INTEGER NOT NULL,
+    at REAL NOT NULL
+);
+"""
+_COLUMNS = (
+    "id, channel, text, blocks, group_key, digest_line, digest_title, thread_key, episode_key, update_key,"
+    " attempts, enqueued_at"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutgoingMessage:
+    """One notification for one channel; `dedupe_key` names it for good (enqueued twice, posted once).
+
+    `group`: pending messages of one group are coalesced into a digest built from their `digest_line`s
+    (the message text when empty) under `digest_title` ("containers died on prod"). `episode_key`: remember
+    this message's ts; `thread_key`: reply in the thread of that remembered message; `update_key`: edit it.
+    """
+
+    channel: str
+    text: str
+    dedupe_key: str
+    blocks: list[dict[str, Any]] | None = None
+    group: str | None = None
+    digest_line: str = ""
+    digest_title: str = ""
+    thread_key: str | None = None
+    episode_key: str | None = None
+    update_key: str | None = None
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    channel: str
+    text: str
+    blocks: str | None
+    group_key: str | None
+    digest_line: str
+    digest_title: str
+    thread_key: str | None
+    episode_key: str | None
+    update_key: str | None
+    attempts: int
+    enqueued_at: float
+
+
+@dataclass(frozen=True)
+class _Episode:
+    channel: str
+    ts: str
+    is_digest: bool
+
+
+@dataclass(frozen=True)
+class _Send:
+    """One Slack call: a post (maybe in a thread) or an edit, carrying one message or a digest of several."""
+
+    ids: tuple[int, ...]
+    channel: str
+    text: str
+    blocks: list[dict[str, Any]] | None
+    thread_ts: str | None
+    update: _Episode | None
+    episode_keys: tuple[str, ...]
+    is_digest: bool
+    attempts: int
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    kind: Literal["sent", "ratelimited", "retry", "failed", "unknown"]
+    ts: str = ""
+    retry_after: float = 0.0
+    error: str = ""
+
+
+def format_span(seconds: float) -> str:
+    """How long a burst took, the way a person says it: "in under 1 s", "in 20 s", "in 3 min"."""
+    whole = round(seconds)
+    if whole < 1:
+        return "in under 1 s"
+    if whole < 120:
+        return f"in {whole} s"
+    if whole < 7200:
+        return f"in {round(whole / 60)} min"
+    return f"in {round(whole / 3600)} h"
+
+
+def digest_entry(line: str) -> str:
+    """One member of a digest on one line, at most DIGEST_ENTRY_MAX_CHARS long."""
+    flat = " ".join(line.split()) or "?"
+    if len(flat) > DIGEST_ENTRY_MAX_CHARS:
+        flat = flat[: DIGEST_ENTRY_MAX_CHARS - 1] + "…"
+    return flat
+
+
+def digest_fit(entries: Sequence[str], max_chars: int = DIGEST_MAX_CHARS) -> int:
+    """How many of `entries` (already passed through digest_entry) fit in one digest message; at least 1."""
+    budget = max_chars - _DIGEST_RESERVE
+    used = 0
+    for count, entry in enumerate(entries):
+        used += len(entry) + (2 if count else 0)
+        if used > budget and count:
+            return count
+    return max(1, len(entries))
+
+
+def digest_text(title: str, entries: Sequence[str], span: float, more: int = 0) -> str:
+    """ "17 containers died on prod in 20 s: web-1 (137), web-2 (1), …", and how many more follow."""
+    text = f"{len(entries)} {title or 'notifications'} {format_span(span)}: {', '.join(entries)}"
+    if more:
+        text += f" (and {more} more in the next message)"
+    return text
+
+
+class Outbox:
+    """Persistent per-channel queues of Slack messages, sent by one thread per busy channel.
+
+    Enqueue any time (before start() too); start() launches the senders and resumes what a previous run
+    left pending; stop() ends them, leaving unsent messages in the database for the next start.
+    `clock` paces the channels (a call to Slack no sooner than `per_channel_interval` after both the start
+    and the answer of the channel's previous one); waiting itself is real time.
+    """
+
+    def __init__(
+        self,
+        db_path: Path | str,
+        client: WebClient,
+        *,
+        per_channel_interval: float = 1.0,
+        coalesce_threshold: int = 3,
+        clock: Callable[[], float] = time.monotonic,
+        max_attempts: int = 5,
+        backoff: float = 1.0,
+        keep_for: float = KEEP_FOR,
+    ) -> None:
+        if any(isinstance(handler, RateLimitErrorRetryHandler) for handler in client.retry_handlers):
+            raise ValueError(
+                "give the outbox a WebClient without RateLimitErrorRetryHandler: it paces 429s itself"
+            )
+        self._client = client
+        self._interval = per_channel_interval
+        self._threshold = coalesce_threshold
+        self._clock = clock
+        self._max_attempts = max(1, max_attempts)
+        self._backoff = backoff
+        self._keep_for = keep_for
+        path = str(db_path)
+        if path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._workers: dict[str, threading.Thread] = {}
+        self._ready_at: dict[str, float] = {}  # per channel, on self._clock: no call to Slack before it
+        self._started = False
+        self._stopping = False
+        self._closed = False
+        self._enqueued = 0
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start sending: what a previous run left pending goes first, in order; a second call is a no-op."""
+        with self._cond:
+            if self._stopping:
+                raise RuntimeError("a stopped outbox cannot start again: make a new one on the same file")
+            if self._started:
+                return
+            self._started = True
+            with self._transaction():
+                stranded = self._db.execute(
+                    "SELECT dedupe_key FROM outbox_messages WHERE state = ? ORDER BY id", (SENDING,)
+                ).fetchall()
+                self._db.execute(
+                    "UPDATE outbox_messages SET state = ?, done_at = ?, error = ? WHERE state = ?",
+                    (
+                        UNKNOWN,
+                        time.time(),
+                        "interrupted while being sent: not re-sent (at most once)",
+                        SENDING,
+                    ),
+                )
+                self._prune()
+            for (key,) in stranded:
+                log.warning("outbox: %s was being sent when the last run ended; not re-sending it", key)
+            channels = self._db.execute(
+                "SELECT channel FROM outbox_messages WHERE state = ? GROUP BY channel ORDER BY MIN(id)",
+                (PENDING,),
+            ).fetchall()
+            for (channel,) in channels:
+                self._spawn(channel)
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop the senders (pending messages stay queued for the next start); True when all have ended.
+
+        A sender inside a Slack call finishes that call first. Once every sender has ended the database is
+        closed and the outbox is done: enqueue() and the counters then raise RuntimeError.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._stopping = True
+            workers = list(self._workers.values())
+            self._cond.notify_all()
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        alive = [worker.name for worker in workers if worker.is_alive()]
+        if alive:
+            log.warning("outbox: senders still inside a Slack call after %.1f s: %s", timeout, alive)
+            return False
+        with self._cond:
+            if not self._closed:
+                self._closed = True
+                self._db.close()
+        return True
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ---- the queue ---------------------------------------------------------------------------------------
+
+    def enqueue(self, message: OutgoingMessage) -> bool:
+        """Queue a message for its channel; False (and nothing queued) when its dedupe key was seen before."""
+        if not message.dedupe_key:
+            raise ValueError("an outgoing message needs a dedupe_key")
+        if not message.channel or not message.text.strip():
+            raise ValueError("an outgoing message needs a channel and a text (Slack's notification fallback)")
+        blocks = json.dumps(message.blocks) if message.blocks is not None else None
+        with self._cond:
+            self._check_open()
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO outbox_messages (dedupe_key, channel, text, blocks, group_key,"
+                " digest_line, digest_title, thread_key, episode_key, update_key, state, enqueued_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    message.dedupe_key,
+                    message.channel,
+                    message.text,
+                    blocks,
+                    message.group,
+                    message.digest_line,
+                    message.digest_title,
+                    message.thread_key,
+                    message.episode_key,
+                    message.update_key,
+                    PENDING,
+                    time.time(),
+                ),
+            )
+            if cursor.rowcount != 1:
+                return False
+            self._enqueued += 1
+            if self._enqueued % _PRUNE_EVERY == 0:
+                with self._transaction():
+                    self._prune()
+            if self._started and not self._stopping:
+                self._spawn(message.channel)
+            self._cond.notify_all()
+        return True
+
+    def pending_count(self) -> int:
+        """Messages not yet settled (waiting, or inside a Slack call right now)."""
+        with self._cond:
+            return self._count(PENDING, SENDING)
+
+    def posted_count(self) -> int:
+        """Messages Slack accepted (each member of a digest counts once)."""
+        with self._cond:
+            return self._count(SENT)
+
+    def counts(self) -> dict[str, int]:
+        """How many messages are in each state: pending, sending, sent, failed, unknown."""
+        with self._cond:
+            self._check_open()
+            rows = self._db.execute("SELECT state, COUNT(*) FROM outbox_messages GROUP BY state").fetchall()
+        found = {str(state): int(count) for state, count in rows}
+        return {state: found.get(state, 0) for state in (PENDING, SENDING, SENT, FAILED, UNKNOWN)}
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until nothing is pending (all sent, failed or unknown); False after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._count(PENDING, SENDING):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(min(remaining, 0.5))
+        return True
+
+    # ---- internals (the lock is held where a docstring says so) ------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the outbox is stopped")
+
+    def _count(self, *states: str) -> int:
+        self._check_open()
+        marks = ", ".join("?" * len(states))
+        query = f"SELECT COUNT(*) FROM outbox_messages WHERE state IN ({marks})"  # noqa: S608 - placeholders
+        return int(self._db.execute(query, states).fetchone()[0])
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _prune(self) -> None:
+        """Forget settled messages (and their dedupe keys) and episodes older than keep_for; lock held."""
+        horizon = time.time() - self._keep_for
+        self._db.execute(
+            "DELETE FROM outbox_messages WHERE state IN (?, ?, ?) AND done_at < ?",
+            (SENT, FAILED, UNKNOWN, horizon),
+        )
+        self._db.execute("DELETE FROM outbox_episodes WHERE at < ?", (horizon,))
+
+    def _spawn(self, channel: str) -> None:
+        """Make sure a sender runs for this channel; lock held."""
+        if channel in self._workers:
+            return
+        worker = threading.Thread(target=self._run, args=(channel,), name=f"outbox-{channel}", daemon=True)
+        self._workers[channel] = worker
+        worker.start()
+
+    def _run(self, channel: str) -> None:
+        """The sender of one channel: claim the next send, make the call, record the outcome; never raises."""
+        try:
+            while True:
+                try:
+                    with self._cond:
+                        send = self._claim(channel)
+                    if send is None:
+                        return
+                    outcome = self._deliver(send)
+                    with self._cond:
+                        if self._closed:
+                            return
+                        self._settle(send, outcome)
+                        self._cond.notify_all()
+                except Exception:
+                    log.exception("outbox: sender of %s hit an unexpected error; going on", channel)
+                    with self._cond:
+                        if self._closed or self._stopping:
+                            return
+                        self._ready_at[channel] = self._clock() + max(self._backoff, self._interval)
+        finally:
+            with self._cond:
+                if self._workers.get(channel) is threading.current_thread():
+                    del self._workers[channel]
+                self._cond.notify_all()
+
+    def _claim(self, channel: str) -> _Send | None:
+        """Wait for the channel's turn, then take its next send (marked `sending`); None to end. Lock held."""
+        while True:
+            if self._stopping or self._closed:
+                return None
+            wait = self._ready_at.get(channel, float("-inf")) - self._clock()
+            if wait > 0:
+                self._cond.wait(wait)
+                continue
+            send = self._next_send(channel)
+            if send is None:
+                del self._workers[channel]  # under the same lock as enqueue's check: no message is stranded
+                return None
+            self._ready_at[channel] = self._clock() + self._interval
+            return send
+
+    def _select(self, where: str, params: tuple[object, ...], limit: int = -1) -> list[_Row]:
+        query = f"SELECT {_COLUMNS} FROM outbox_messages WHERE {where} ORDER BY id LIMIT ?"  # noqa: S608
+        params = (*params, limit)
+        return [_Row(*row) for row in self._db.execute(query, params).fetchall()]
+
+    def _episode(self, key: str | None) -> _Episode | None:
+        if key is None:
+            return None
+        row = self._db.execute(
+            "SELECT channel, ts, is_digest FROM outbox_episodes WHERE episode_key = ?", (key,)
+        ).fetchone()
+        return _Episode(str(row[0]), str(row[1]), bool(row[2])) if row else None
+
+    def _thread_ts(self, channel: str, key: str | None) -> str | None:
+        episode = self._episode(key)
+        if key is not None and (episode is None or episode.channel != channel):
+            log.info("outbox: no message remembered as %s in %s; posting at the top level", key, channel)
+            return None
+        return episode.ts if episode else None
+
+    def _next_send(self, channel: str) -> _Send | None:
+        """The oldest pending message, or the digest it heads; its rows are marked `sending`. Lock held."""
+        head = next(iter(self._select("channel = ? AND state = ?", (channel, PENDING), limit=1)), None)
+        if head is None:
+            return None
+        members = [head]
+        if head.group_key is not None and head.update_key is None:
+            group = self._select(
+                "channel = ? AND state = ? AND group_key = ? AND update_key IS NULL",
+                (channel, PENDING, head.group_key),
+            )
+            if len(group) > self._threshold:
+                members = group
+        send = self._digest(channel, members) if len(members) > 1 else self._single(channel, head)
+        with self._transaction():
+            self._db.executemany(
+                "UPDATE outbox_messages SET state = ? WHERE id = ?",
+                [(SENDING, row_id) for row_id in send.ids],
+            )
+        return send
+
+    def _single(self, channel: str, row: _Row) -> _Send:
+        blocks = json.loads(row.blocks) if row.blocks is not None else None
+        update = self._episode(row.update_key)
+        thread_ts = self._thread_ts(channel, row.thread_key)
+        if row.update_key is not None and update is None:
+            log.info("outbox: no message remembered as %s to update; posting instead", row.update_key)
+        elif update is not None and update.is_digest:
+            # Editing a digest would erase its other members: answer in its thread instead.
+            thread_ts, update = (update.ts if update.channel == channel else thread_ts), None
+        return _Send(
+            ids=(row.id,),
+            channel=channel,
+            text=row.text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+            update=update,
+            episode_keys=(row.episode_key,) if row.episode_key else (),
+            is_digest=False,
+            attempts=row.attempts,
+        )
+
+    def _digest(self, channel: str, group: list[_Row]) -> _Send:
+        entries = [digest_entry(row.digest_line or row.text) for row in group]
+        fit = digest_fit(entries)
+        members = group[:fit]
+        span = members[-1].enqueued_at - members[0].enqueued_at
+        text = digest_text(members[0].digest_title, entries[:fit], span, more=len(group) - fit)
+        thread_keys = {row.thread_key for row in members}
+        thread_key = thread_keys.pop() if len(thread_keys) == 1 else None
+        return _Send(
+            ids=tuple(row.id for row in members),
+            channel=channel,
+            text=text,
+            blocks=None,
+            thread_ts=self._thread_ts(channel, thread_key),
+            update=None,
+            episode_keys=tuple(row.episode_key for row in members if row.episode_key),
+            is_digest=True,
+            attempts=max(row.attempts for row in members),
+        )
+
+    def _deliver(self, send: _Send) -> _Outcome:
+        """Make the one Slack call of a send (no lock held) and say how it went."""
+        try:
+            if send.update is not None:
+                response = self._client.chat_update(
+                    channel=send.update.channel, ts=send.update.ts, text=send.text, blocks=send.blocks
+                )
+            else:
+                response = self._client.chat_postMessage(
+                    channel=send.channel, text=send.text, blocks=send.blocks, thread_ts=send.thread_ts
+                )
+        except SlackApiError as error:  # Slack answered: the message was not posted, trying again is safe
+            status = error.response.status_code
+            code = str(error.response.get("error") or "")
+            if status == 429 or code == "ratelimited":
+                return _Outcome("ratelimited", retry_after=_retry_after(error.response.headers))
+            if code in PERMANENT_ERRORS:
+                return _Outcome("failed", error=code)
+            return _Outcome("retry", error=code or f"HTTP {status}")
+        except SlackRequestError as error:  # refused before sending
+            return _Outcome("failed", error=str(error))
+        except URLError as error:  # connecting or sending failed: Slack never got the whole request
+            return _Outcome("retry", error=str(error.reason))
+        except Exception as error:  # the request went out, no answer came back: Slack may have posted it
+            return _Outcome("unknown", error=repr(error))
+        ts = str(response.get("ts") or (send.update.ts if send.update else ""))
+        return _Outcome("sent", ts=ts)
+
+    def _settle(self, send: _Send, outcome: _Outcome) -> None:
+        """Record a call's outcome in one transaction and pace the channel accordingly. Lock held."""
+        now = time.time()
+        ids = [(row_id,) for row_id in send.ids]
+        # The interval also counts from the answer: Slack then sees calls at least an interval apart however
+        # long one took to travel.
+        ready = self._clock() + self._interval
+        self._ready_at[send.channel] = max(self._ready_at.get(send.channel, ready), ready)
+        with self._transaction():
+            if outcome.kind == "sent":
+                self._db.executemany(
+                    "UPDATE outbox_messages SET state = ?, ts = ?, done_at = ?, batch = ?, error = NULL"
+                    " WHERE id = ?",
+                    [(SENT, outcome.ts, now, send.ids[0], row_id) for (row_id,) in ids],
+                )
+                channel = send.update.channel if send.update else send.channel
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO outbox_episodes VALUES (?, ?, ?, ?, ?)",
+                    [(key, channel, outcome.ts, int(send.is_digest), now) for key in send.episode_keys],
+                )
+            elif outcome.kind == "ratelimited":
+                self._db.executemany("UPDATE outbox_messages SET state = 'pending' WHERE id = ?", ids)
+                paused = self._clock() + outcome.retry_after
+                self._ready_at[send.channel] = max(self._ready_at[send.channel], paused)
+            elif outcome.kind == "retry" and send.attempts + 1 < self._max_attempts:
+                self._db.executemany(
+                    "UPDATE outbox_messages SET state = ?, attempts = attempts + 1, error = ? WHERE id = ?",
+                    [(PENDING, outcome.error, row_id) for (row_id,) in ids],
+                )
+                delay = min(MAX_BACKOFF, self._backoff * 2**send.attempts)
+                self._ready_at[send.channel] = max(self._ready_at[send.channel], self._clock() + delay)
+            else:
+                state = UNKNOWN if outcome.kind == "unknown" else FAILED
+                self._db.executemany(
+                    "UPDATE outbox_messages SET state = ?, attempts = attempts + 1, error = ?, done_at = ?"
+                    " WHERE id = ?",
+                    [(state, outcome.error, now, row_id) for (row_id,) in ids],
+                )
+        if outcome.kind == "ratelimited":
+            log.info("outbox: %s rate limited; pausing it %.1f s", send.channel, outcome.retry_after)
+        elif outcome.kind == "retry" and send.attempts + 1 < self._max_attempts:
+            log.info("outbox: %s: %s; retrying", send.channel, outcome.error)
+        elif outcome.kind != "sent":
+            log.error(
+                "outbox: giving up on %d message(s) for %s (%s): %s",
+                len(send.ids),
+                send.channel,
+                "maybe posted" if outcome.kind == "unknown" else "failed",
+                outcome.error,
+            )
+
+
+def _retry_after(headers: Any) -> float:
+    """Seconds from a 429's Retry-After header (1 when missing or unreadable), at most MAX_RETRY_AFTER."""
+    value: Any = None
+    if isinstance(headers, dict):
+        for name, found in headers.items():
+            if str(name).lower() == "retry-after":
+                value = found
+                break
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return 1.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)

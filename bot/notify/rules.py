@@ -1,0 +1,394 @@
+"""Which Docker events become which notifications, for which channels: pure, fast, no Docker calls.
+
+`Rules` is built once from `[notify]`; `evaluate(event, state)` reads one event and the per-host
+`RuleState` (what the rules remember between events) and returns the notifications to send. `tick` lets time
+pass (a restart loop that stays up is recovered; an OOM kill the container survived is reported). Neither
+ever calls Docker or blocks: logs and health output are added later, off the reader thread, by the watcher.
+
+Kinds: `died` (non-zero exit the container chose itself), `oom` (out of memory: an `oom` event before the
+exit), `stopped` (exit 0, or an exit after `docker stop`/`kill`: a `kill` event came first), `started`,
+`unhealthy`, `recovered` (after unhealthy, or a restart loop that stayed up `stable`), `restart_loop`
+(`restarts` restarts within `within`: one per episode), `restart_loop_update` (each later restart of the
+episode, a thread reply), `image_removed`. A route naming `died` also receives `oom` (an OOM kill is a death);
+a route that received an episode's opener also receives its updates and its `recovered` edit.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Protocol
+
+from bot.models import Target
+from bot.notify.events import DockerEvent, Notification, opted_out
+from bot.policy.scopes import ContainerPattern
+from bot.settings import NotifyConfig, parse_duration
+
+NS = 1_000_000_000
+OOM_GRACE_NS = 2 * NS  # an `oom` with no `die` this long after it: a process died, the container lives on
+_HEALTH_PREFIX = "health_status: "
+_CONTAINER_ACTIONS = frozenset(
+    {"start", "die", "kill", "oom", "destroy", "rename", "pause", "unpause", "create"}
+)
+
+
+class MuteStore(Protocol):
+    """Who asked for silence: `is_muted(host, container_name)`; a muted container is never announced."""
+
+    def is_muted(self, host: str, container: str) -> bool:
+        """True while notifications about this container on this host are muted."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One `[[notify.routes]]` entry, parsed."""
+
+    channel: str
+    kinds: frozenset[str]
+    hosts: tuple[str, ...]
+    containers: tuple[ContainerPattern, ...]
+
+    def matches(self, kind: str, host: str, target: Target) -> bool:
+        """True when this route wants `kind` from `target` on `host`."""
+        wanted = kind in self.kinds or (kind == "oom" and "died" in self.kinds)
+        return (
+            wanted
+            and any(h == "*" or fnmatchcase(host, h) for h in self.hosts)
+            and any(p.everything or p.matches(target) for p in self.containers)
+        )
+
+
+@dataclass(slots=True)
+class _Memory:
+    """What the rules remember of one container."""
+
+    name: str = ""
+    image: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    running: bool = False
+    last_action: str = ""
+    started_at: int = 0
+    killed: bool = False
+    died_killed: bool = False
+    oom_at: int | None = None
+    health: str | None = None
+    restarts: deque[int] = field(default_factory=deque)
+    loop_episode: str | None = None
+    loop_channels: tuple[str, ...] = ()
+    loop_restarts: int = 0
+    unhealthy_episode: str | None = None
+    unhealthy_channels: tuple[str, ...] = ()
+
+
+class RuleState:
+    """Per-host memory of the rules (episodes, health, recent restarts). One owner thread at a time."""
+
+    def __init__(self) -> None:
+        self.containers: dict[str, _Memory] = {}
+        # Containers `tick` must look at: an open restart-loop episode or an `oom` not yet followed by `die`.
+        self.watched: set[str] = set()
+
+    def open_episodes(self) -> list[str]:
+        """The episode keys still open (restart loops and unhealthy spells)."""
+        keys: list[str] = []
+        for memory in self.containers.values():
+            keys.extend(k for k in (memory.loop_episode, memory.unhealthy_episode) if k)
+        return keys
+
+
+class Rules:
+    """The notification rules of one `[notify]` section."""
+
+    def __init__(self, config: NotifyConfig, mutes: MuteStore | None = None) -> None:
+        config.check()
+        self.routes = tuple(
+            Route(
+                channel=route.channel,
+                kinds=frozenset(route.events),
+                hosts=route.hosts,
+                containers=tuple(
+                    ContainerPattern.parse(p, f"notify.routes.{n}.containers") for p in route.containers
+                ),
+            )
+            for n, route in enumerate(config.routes, start=1)
+        )
+        loop = config.restart_loop
+        self.loop_restarts = loop.restarts
+        self.loop_within_ns = int(parse_duration(loop.within, "notify.restart_loop.within") * NS)
+        self.stable_ns = int(parse_duration(loop.stable, "notify.restart_loop.stable") * NS)
+        self.mutes = mutes
+        self.kinds = frozenset(kind for route in self.routes for kind in route.kinds)
+
+    # ---- routing ------------------------------------------------------------------------------------
+
+    def channels(self, kind: str, host: str, target: Target) -> tuple[str, ...]:
+        """The channels of every route wanting `kind` from `target` on `host`, in config order, once each."""
+        found: list[str] = []
+        for route in self.routes:
+            if route.channel not in found and route.matches(kind, host, target):
+                found.append(route.channel)
+        return tuple(found)
+
+    # ---- the rules -----------------------------------------------------------------------------------
+
+    def evaluate(self, event: DockerEvent, state: RuleState) -> list[Notification]:
+        """The notifications one event causes; updates `state`. Never calls Docker, never blocks."""
+        if event.type == "container":
+            action = event.action
+            if action.startswith(_HEALTH_PREFIX):
+                notes = self._health(event, state, action.removeprefix(_HEALTH_PREFIX))
+            elif action in _CONTAINER_ACTIONS:
+                notes = self._container(event, state)
+            else:
+                return []
+        elif event.type == "image" and event.action == "delete":
+            target = Target("image", event.actor_id, event.image, event.attributes)
+            channels = self.channels("image_removed", event.host, target)
+            notes = [self._note("image_removed", event, None, channels)] if channels else []
+        else:
+            return []
+        return self._announceable(notes, event)
+
+    def tick(self, host: str, now_nano: int, state: RuleState) -> list[Notification]:
+        """Let time pass: close restart loops that stayed up `stable`; report OOM kills nobody died of."""
+        notes: list[Notification] = []
+        for container_id in list(state.watched):
+            memory = state.containers.get(container_id)
+            if memory is None:
+                state.watched.discard(container_id)
+                continue
+            event = DockerEvent(host, "container", "tick", container_id, {"name": memory.name}, now_nano)
+            if memory.oom_at is not None and now_nano - memory.oom_at >= OOM_GRACE_NS:
+                oom_event = DockerEvent(
+                    host, "container", "oom", container_id, {"name": memory.name}, memory.oom_at
+                )
+                memory.oom_at = None
+                channels = self._channels_for("oom", host, container_id, memory)
+                if channels:
+                    notes.append(self._note("oom", oom_event, memory, channels, oom_killed=True))
+            if (
+                memory.loop_episode is not None
+                and memory.running
+                and now_nano - memory.started_at >= self.stable_ns
+            ):
+                notes.extend(self._close_loop(event, container_id, memory))
+            if memory.loop_episode is None and memory.oom_at is None:
+                state.watched.discard(container_id)
+        return self._announceable(notes, None, state)
+
+    # ---- container events --------------------------------------------------------------------------
+
+    def _memory(self, event: DockerEvent, state: RuleState) -> _Memory:
+        memory = state.containers.get(event.actor_id)
+        if memory is None:
+            memory = state.containers[event.actor_id] = _Memory()
+        if "name" in event.attributes:
+            memory.name = event.attributes["name"]
+            memory.labels = event.labels
+        if "image" in event.attributes:
+            memory.image = event.attributes["image"]
+        return memory
+
+    def _container(self, event: DockerEvent, state: RuleState) -> list[Notification]:
+        action = event.action
+        if action == "destroy":
+            state.containers.pop(event.actor_id, None)
+            state.watched.discard(event.actor_id)
+            return []
+        memory = self._memory(event, state)
+        if action == "kill":
+            memory.killed = True
+            return []
+        if action == "oom":
+            memory.oom_at = event.time_nano
+            state.watched.add(event.actor_id)
+            return []
+        if action == "start":
+            return self._start(event, state, memory)
+        if action == "die":
+            return self._die(event, state, memory)
+        if action == "pause":
+            memory.running = False
+        elif action == "unpause":
+            memory.running = True
+            memory.started_at = event.time_nano
+        memory.last_action = action
+        return []
+
+    def _start(self, event: DockerEvent, state: RuleState, memory: _Memory) -> list[Notification]:
+        # A start after a death nobody asked for; `docker restart` (kill, die, start) is no crash.
+        restarted = memory.last_action == "die" and not memory.died_killed
+        memory.running = True
+        memory.started_at = event.time_nano
+        memory.killed = False
+        memory.oom_at = None
+        memory.last_action = "start"
+        memory.health = None
+        if memory.loop_episode is not None:
+            return []  # the episode's thread already hears of every death
+        if restarted:
+            memory.restarts.append(event.time_nano)
+            horizon = event.time_nano - self.loop_within_ns
+            while memory.restarts and memory.restarts[0] < horizon:
+                memory.restarts.popleft()
+            if len(memory.restarts) >= self.loop_restarts:
+                return self._open_loop(event, state, memory)
+        channels = self._channels_for("started", event.host, event.actor_id, memory)
+        return [self._note("started", event, memory, channels)] if channels else []
+
+    def _open_loop(self, event: DockerEvent, state: RuleState, memory: _Memory) -> list[Notification]:
+        episode = f"{event.host}:{event.actor_id}:restart_loop:{memory.restarts[0]}"
+        memory.loop_episode = episode
+        memory.loop_restarts = len(memory.restarts)
+        memory.restarts.clear()
+        memory.loop_channels = self._channels_for("restart_loop", event.host, event.actor_id, memory)
+        state.watched.add(event.actor_id)
+        if not memory.loop_channels:
+            return []
+        note = self._note(
+            "restart_loop",
+            event,
+            memory,
+            memory.loop_channels,
+            restart_count=memory.loop_restarts,
+            episode_key=episode,
+        )
+        return [note]
+
+    def _die(self, event: DockerEvent, state: RuleState, memory: _Memory) -> list[Notification]:
+        code = event.exit_code
+        killed, oom = memory.killed, memory.oom_at is not None
+        memory.running = False
+        memory.last_action = "die"
+        memory.died_killed = killed
+        memory.killed = False
+        memory.oom_at = None
+        if memory.loop_episode is not None:
+            if killed:  # someone stopped the looping container: the episode ends here, quietly
+                self._forget_loop(memory)
+            else:
+                memory.loop_restarts += 1
+                if not memory.loop_channels:
+                    return []
+                note = self._note(
+                    "restart_loop_update",
+                    event,
+                    memory,
+                    memory.loop_channels,
+                    exit_code=code,
+                    oom_killed=oom,
+                    restart_count=memory.loop_restarts,
+                    thread_key=memory.loop_episode,
+                )
+                return [note]
+        if oom:
+            kind = "oom"
+        elif code == 0 or killed:
+            kind = "stopped"
+        else:
+            kind = "died"
+        channels = self._channels_for(kind, event.host, event.actor_id, memory)
+        if not channels:
+            return []
+        return [self._note(kind, event, memory, channels, exit_code=code, oom_killed=oom)]
+
+    def _close_loop(self, event: DockerEvent, container_id: str, memory: _Memory) -> list[Notification]:
+        episode, opened = memory.loop_episode, memory.loop_channels
+        count = memory.loop_restarts
+        self._forget_loop(memory)
+        channels = _union(opened, self._channels_for("recovered", event.host, container_id, memory))
+        if not channels:
+            return []
+        return [self._note("recovered", event, memory, channels, restart_count=count, update_key=episode)]
+
+    @staticmethod
+    def _forget_loop(memory: _Memory) -> None:
+        memory.loop_episode = None
+        memory.loop_channels = ()
+        memory.loop_restarts = 0
+        memory.restarts.clear()
+
+    def _health(self, event: DockerEvent, state: RuleState, status: str) -> list[Notification]:
+        memory = self._memory(event, state)
+        memory.health = status
+        if status == "unhealthy" and memory.unhealthy_episode is None:
+            episode = f"{event.host}:{event.actor_id}:unhealthy:{event.time_nano}"
+            memory.unhealthy_episode = episode
+            memory.unhealthy_channels = self._channels_for("unhealthy", event.host, event.actor_id, memory)
+            if not memory.unhealthy_channels:
+                return []
+            return [self._note("unhealthy", event, memory, memory.unhealthy_channels, episode_key=episode)]
+        if status == "healthy" and memory.unhealthy_episode is not None:
+            episode, opened = memory.unhealthy_episode, memory.unhealthy_channels
+            memory.unhealthy_episode, memory.unhealthy_channels = None, ()
+            channels = _union(opened, self._channels_for("recovered", event.host, event.actor_id, memory))
+            if not channels:
+                return []
+            return [self._note("recovered", event, memory, channels, update_key=episode)]
+        return []
+
+    # ---- helpers ---------------------------------------------------------------------------------------
+
+    def _channels_for(self, kind: str, host: str, container_id: str, memory: _Memory) -> tuple[str, ...]:
+        if not self.routes:
+            return ()
+        target = Target("container", container_id, memory.name or container_id[:12], memory.labels)
+        return self.channels(kind, host, target)
+
+    @staticmethod
+    def _note(
+        kind: str,
+        event: DockerEvent,
+        memory: _Memory | None,
+        channels: tuple[str, ...],
+        **extra: object,
+    ) -> Notification:
+        name = memory.name if memory is not None and memory.name else event.name
+        image = memory.image if memory is not None and memory.image else event.image
+        dedupe = f"{event.host}:{event.actor_id}:{event.action}:{event.time_nano}"
+        if event.away:
+            dedupe += ":away"
+        return Notification(
+            kind=kind,
+            host=event.host,
+            container=name if event.type == "container" else "",
+            container_id=event.actor_id if event.type == "container" else "",
+            image=image,
+            channels=channels,
+            time_nano=event.time_nano,
+            dedupe_key=dedupe,
+            away=event.away,
+            **extra,  # type: ignore[arg-type]
+        )
+
+    def _announceable(
+        self, notes: list[Notification], event: DockerEvent | None, state: RuleState | None = None
+    ) -> list[Notification]:
+        """Drop what must never be announced: containers labelled chatops.notify=false, muted containers."""
+        if not notes:
+            return notes
+        kept: list[Notification] = []
+        for note in notes:
+            labels = event.attributes if event is not None else _labels_of(state, note.container_id)
+            if note.container_id and opted_out(labels):
+                continue
+            if note.container and self.mutes is not None and self.mutes.is_muted(note.host, note.container):
+                continue
+            kept.append(note)
+        return kept
+
+
+def _labels_of(state: RuleState | None, container_id: str) -> dict[str, str]:
+    memory = state.containers.get(container_id) if state is not None else None
+    return memory.labels if memory is not None else {}
+
+
+def _union(first: Iterable[str], second: Iterable[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for channel in (*first, *second):
+        if channel not in out:
+            out.append(channel)
+    return tuple(out)

@@ -1,0 +1,669 @@
+"""One watcher per Docker host: the event stream, its cursor, reconciliation, a watchdog, enrichment.
+
+Threads of one `HostWatcher`, each with its own low-level Docker client:
+- the reader subscribes to `GET /events` first (resuming with `since` = the cursor), then lists every
+  container (one call) and reconciles with the last known states, then reads events: dedupes them on
+  (id, Action, timeNano), moves the cursor, updates the known states and runs the rules. It never calls
+  Docker per event and never waits for Slack.
+- the watchdog pings the engine (a failed ping closes the stream: the reader reconnects with back-off; a
+  reader stuck in a request that never answers is replaced), lets time pass for the rules, reports
+  re-listed changes no event explained, and saves cursor and states.
+- a small enrichment pool adds the last log lines (masked) and the health probe's output;
+  a deliverer hands notifications to the sink in the order the rules made them.
+
+A change the stream never delivered (the daemon keeps only 256 events and loses them when it restarts) is
+still reported: after a re-list, a difference from the last known state becomes a synthesized event
+(`away=True`), held back `settle` seconds in case a replayed event explains it, then evaluated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import docker
+
+from bot.engine.convert import container_row
+from bot.engine.hosts import Host
+from bot.notify.events import ContainerState, DockerEvent, Notification, since_param
+from bot.notify.rules import NS, Rules, RuleState
+from bot.render.mask import mask_secrets
+
+log = logging.getLogger(__name__)
+
+# What the rules read; everything else (exec_*, attach, network, volume…) is filtered out by the daemon.
+EVENT_FILTERS = {
+    "type": ["container", "image"],
+    "event": [
+        "create",
+        "start",
+        "die",
+        "kill",
+        "oom",
+        "destroy",
+        "rename",
+        "pause",
+        "unpause",
+        "health_status",
+        "delete",
+    ],
+}
+ENRICHED_KINDS = frozenset({"died", "oom", "unhealthy", "restart_loop"})
+_SEEN_KEYS = 4096
+_UP = frozenset({"running", "paused", "restarting"})
+_DOWN = frozenset({"exited", "dead", "created"})
+
+
+class CursorStore(Protocol):
+    """Where a host's stream position (the last event's timeNano) survives a restart."""
+
+    def get(self, host: str) -> int | None:
+        """The last timeNano read from `host`, or None."""
+        ...
+
+    def put(self, host: str, time_nano: int) -> None:
+        """Remember the last timeNano read from `host`."""
+        ...
+
+
+class StateStore(Protocol):
+    """Where the last known container states survive a restart."""
+
+    def load_states(self, host: str) -> dict[str, ContainerState] | None:
+        """The states saved for `host`, or None when none were ever saved (the first start)."""
+        ...
+
+    def save_states(self, host: str, states: Iterable[ContainerState], removed: Iterable[str]) -> None:
+        """Upsert `states`, delete the ids in `removed`."""
+        ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS notify_cursor (
+    host TEXT PRIMARY KEY,
+    time_nano INTEGER,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notify_states (
+    host TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    image TEXT NOT NULL,
+    state TEXT NOT NULL,
+    health TEXT,
+    exit_code INTEGER,
+    created INTEGER NOT NULL,
+    labels TEXT NOT NULL,
+    PRIMARY KEY (host, id)
+);
+"""
+
+
+class SqliteCursorStore:
+    """`CursorStore` and `StateStore` in the bot's SQLite file: tables notify_cursor and notify_states."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10.0)
+        with self._lock, self._db:
+            self._db.executescript(_SCHEMA)
+
+    def get(self, host: str) -> int | None:
+        """The last timeNano read from `host`, or None."""
+        with self._lock:
+            row = self._db.execute("SELECT time_nano FROM notify_cursor WHERE host = ?", (host,)).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def put(self, host: str, time_nano: int) -> None:
+        """Remember the last timeNano read from `host`."""
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT INTO notify_cursor (host, time_nano, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (host) DO UPDATE SET time_nano = excluded.time_nano,"
+                " updated_at = excluded.updated_at",
+                (host, time_nano, time.time()),
+            )
+
+    def forget_cursor(self, host: str) -> None:
+        """Drop the stream position but keep the states (what a daemon restart amounts to)."""
+        with self._lock, self._db:
+            self._db.execute("UPDATE notify_cursor SET time_nano = NULL WHERE host = ?", (host,))
+
+    def load_states(self, host: str) -> dict[str, ContainerState] | None:
+        """The states saved for `host`, or None when this host was never saved."""
+        with self._lock:
+            known = self._db.execute("SELECT 1 FROM notify_cursor WHERE host = ?", (host,)).fetchone()
+            rows = self._db.execute(
+                "SELECT id, name, image, state, health, exit_code, created, labels FROM notify_states"
+                " WHERE host = ?",
+                (host,),
+            ).fetchall()
+        if known is None and not rows:
+            return None
+        states: dict[str, ContainerState] = {}
+        for cid, name, image, state, health, exit_code, created, labels in rows:
+            try:
+                parsed = json.loads(labels)
+            except ValueError:
+                parsed = {}
+            states[cid] = ContainerState(cid, name, image, state, health, exit_code, created, parsed)
+        return states
+
+    def save_states(self, host: str, states: Iterable[ContainerState], removed: Iterable[str]) -> None:
+        """Upsert `states` and delete `removed` in one transaction; marks the host as saved."""
+        rows = [
+            (host, s.id, s.name, s.image, s.state, s.health, s.exit_code, s.created, s.labels_json())
+            for s in states
+        ]
+        with self._lock, self._db:
+            self._db.executemany(
+                "DELETE FROM notify_states WHERE host = ? AND id = ?", [(host, i) for i in removed]
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO notify_states VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+            self._db.execute(
+                "INSERT INTO notify_cursor (host, time_nano, updated_at) VALUES (?, NULL, ?)"
+                " ON CONFLICT (host) DO NOTHING",
+                (host, time.time()),
+            )
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
+
+
+class _Clients:
+    """One `docker.APIClient` per thread for one host (docker-py promises no thread safety); all closable."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+        self._version: str | None = None
+
+    def api(self) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = docker.APIClient(
+                base_url=self.host.url,
+                version=self._version or "auto",
+                timeout=self.host.timeout,
+                tls=self.host.tls,
+            )
+            with self._lock:
+                self._version = self._version or client.api_version
+                self._all.append(client)
+            self._local.client = client
+        return client
+
+    def close_all(self) -> None:
+        with self._lock:
+            clients, self._all = self._all, []
+        for client in clients:
+            with contextlib.suppress(Exception):
+                client.close()
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A synthesized event waiting to see whether the stream explains the change it stands for."""
+
+    due: float
+    event: DockerEvent
+
+
+class HostWatcher:
+    """Watches one Docker host and hands every notification the rules make to `sink`."""
+
+    def __init__(
+        self,
+        host: Host,
+        rules: Rules,
+        sink: Callable[[Notification], None],
+        cursors: CursorStore,
+        states: StateStore | None = None,
+        *,
+        ping_interval: float = 10.0,
+        tick_interval: float = 0.5,
+        settle: float = 1.0,
+        backoff: tuple[float, float] = (0.5, 30.0),
+        enrich_workers: int = 2,
+        log_lines: int = 10,
+        observe: Callable[[DockerEvent], None] | None = None,
+    ) -> None:
+        self.host = host
+        self.rules = rules
+        self.sink = sink
+        self.cursors = cursors
+        self.states = states
+        self.ping_interval = ping_interval
+        self.tick_interval = tick_interval
+        self.settle = settle
+        self.backoff = backoff
+        self.log_lines = log_lines
+        self.observe = observe
+        self.rule_state = RuleState()
+        self.reconnects = 0
+        self.duplicates = 0
+        self.events = 0
+        self.ping_failures = 0
+        self.stuck_readers = 0
+        self._clients = _Clients(host)
+        self._lock = threading.Lock()
+        self._connected = threading.Condition()
+        self._connections = 0
+        self._stopping = threading.Event()
+        self._stream: Any = None
+        self._cursor: int | None = None
+        self._saved_cursor: int | None = None
+        self._skew = 0
+        self._seen: set[tuple[str, str, int]] = set()
+        self._seen_order: deque[tuple[str, str, int]] = deque()
+        self._known: dict[str, ContainerState] | None = None
+        self._dirty: set[str] = set()
+        self._removed: set[str] = set()
+        self._pending: dict[str, list[_Pending]] = {}
+        self._out: queue.Queue[Future[Notification] | None] = queue.Queue()
+        self._pool = ThreadPoolExecutor(
+            max(1, enrich_workers), thread_name_prefix=f"notify-enrich-{host.name}"
+        )
+        self._threads: list[threading.Thread] = []
+        self._reader: threading.Thread | None = None
+        self._generation = 0
+        self._connecting_since: float | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load cursor and states, then start the reader, watchdog and deliverer threads."""
+        self._cursor = self._saved_cursor = self.cursors.get(self.host.name)
+        if self.states is not None:
+            self._known = self.states.load_states(self.host.name)
+        self._start_reader()
+        for name, target in (("watchdog", self._watchdog_loop), ("deliver", self._deliver_loop)):
+            thread = threading.Thread(target=target, name=f"notify-{name}-{self.host.name}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _start_reader(self) -> None:
+        """Start a reader thread; an older one (stuck in a hung request) is abandoned and ignored."""
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+            self._connecting_since = None
+        thread = threading.Thread(
+            target=self._read_loop, args=(generation,), name=f"notify-reader-{self.host.name}", daemon=True
+        )
+        self._reader = thread
+        thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop reading, deliver what is queued, save cursor and states, close every client."""
+        self._stopping.set()
+        self.force_reconnect()
+        watchdog, deliverer = self._threads or (None, None)
+        for thread in (self._reader, watchdog):
+            if thread is not None:
+                thread.join(timeout)
+        self._pool.shutdown(wait=True)
+        self._out.put(None)
+        if deliverer is not None:
+            deliverer.join(timeout)
+        self._persist()
+        self._clients.close_all()
+
+    def force_reconnect(self) -> None:
+        """Close the current event stream; the reader resumes from the cursor (watchdog, tests)."""
+        with self._lock:
+            stream = self._stream
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                stream.close()
+
+    def wait_connected(self, count: int = 1, timeout: float = 10.0) -> bool:
+        """Wait until the reader has (re)connected and reconciled `count` times in all."""
+        with self._connected:
+            return self._connected.wait_for(lambda: self._connections >= count, timeout)
+
+    @property
+    def connections(self) -> int:
+        """How many times the reader subscribed and reconciled."""
+        return self._connections
+
+    # ---- the reader ----------------------------------------------------------------------------------
+
+    def _current(self, generation: int) -> bool:
+        return self._generation == generation and not self._stopping.is_set()
+
+    def _read_loop(self, generation: int) -> None:
+        delay = self.backoff[0]
+        while self._current(generation):
+            stream = None
+            try:
+                self._connecting_since = time.monotonic()
+                api = self._clients.api()
+                if self._cursor is None:
+                    self._cursor = _daemon_time(api)
+                since = since_param(self._cursor) if self._cursor else None
+                # Subscribe first, then list: nothing that happens in between can fall through.
+                stream = api.events(since=since, filters=EVENT_FILTERS, decode=True)
+                with self._lock:
+                    if not self._current(generation):
+                        break
+                    self._stream = stream
+                rows = [container_row(r) for r in api.containers(all=True)]
+                with self._lock:
+                    if not self._current(generation):
+                        break
+                    notes = self._reconcile(rows)
+                    self._connecting_since = None
+                self._emit(notes)
+                with self._connected:
+                    self._connections += 1
+                    self._connected.notify_all()
+                delay = self.backoff[0]
+                for raw in stream:
+                    if isinstance(raw, Mapping) and not self._handle(raw, generation):
+                        break
+            except Exception as exc:  # a failing stream ends in a reconnect, never in a dead thread
+                if self._current(generation):
+                    log.warning("notify: event stream of host %s failed: %s", self.host.name, exc)
+            finally:
+                with self._lock:
+                    if self._stream is stream:
+                        self._stream = None
+                if stream is not None:
+                    with contextlib.suppress(Exception):
+                        stream.close()
+            if not self._current(generation):
+                break
+            self._connecting_since = None
+            self.reconnects += 1
+            self._stopping.wait(delay)
+            delay = min(delay * 2, self.backoff[1])
+
+    def _handle(self, raw: Mapping[str, Any], generation: int) -> bool:
+        """Process one event; False when this reader was replaced (its events are no longer wanted)."""
+        event = DockerEvent.from_api(self.host.name, raw)
+        key = event.key
+        with self._lock:
+            if self._generation != generation:
+                return False
+            if key in self._seen:
+                self.duplicates += 1
+                return True
+            self._seen.add(key)
+            self._seen_order.append(key)
+            if len(self._seen_order) > _SEEN_KEYS:
+                self._seen.discard(self._seen_order.popleft())
+            if self._cursor is None or event.time_nano > self._cursor:
+                self._cursor = event.time_nano
+            self._skew = time.time_ns() - event.time_nano
+            self.events += 1
+            self._apply_known(event)
+            pending = self._pending.get(event.actor_id)
+            if pending:
+                pending[:] = [p for p in pending if p.event.action != event.action]
+                if not pending:
+                    del self._pending[event.actor_id]
+            notes = self.rules.evaluate(event, self.rule_state)
+        if self.observe is not None:
+            self.observe(event)
+        self._emit(notes)
+        return True
+
+    def _apply_known(self, event: DockerEvent) -> None:
+        """Keep the last known state of a container up to date from its events (called under the lock)."""
+        if event.type != "container" or self._known is None:
+            return
+        cid, action = event.actor_id, event.action
+        if action == "destroy":
+            self._known.pop(cid, None)
+            self._dirty.discard(cid)
+            self._removed.add(cid)
+            return
+        old = self._known.get(cid) or ContainerState(
+            cid, event.name, event.image, "created", created=event.time_nano // NS, labels=event.labels
+        )
+        if action in {"start", "unpause"}:
+            new = replace(old, state="running", health=None if action == "start" else old.health)
+        elif action == "die":
+            new = replace(old, state="exited", exit_code=event.exit_code)
+        elif action == "pause":
+            new = replace(old, state="paused")
+        elif action.startswith("health_status: "):
+            new = replace(old, health=action.removeprefix("health_status: "))
+        elif action in ("create", "rename"):
+            new = old
+        else:
+            return
+        if "name" in event.attributes and new.name != event.attributes["name"]:
+            new = replace(new, name=event.attributes["name"])
+        self._known[cid] = new
+        self._dirty.add(cid)
+        self._removed.discard(cid)
+
+    def _reconcile(self, rows: list[Any]) -> list[Notification]:
+        """Compare a fresh list with the last known states (under the lock); hold back what differs."""
+        snapshot = {row.id: ContainerState.from_row(row) for row in rows}
+        if self._known is None:  # the very first start for this host: this list is the baseline
+            self._known = snapshot
+            self._dirty.update(snapshot)
+            return []
+        now_nano = time.time_ns() - self._skew
+        due = time.monotonic() + self.settle
+        notes: list[Notification] = []
+        for cid, new in snapshot.items():
+            old = self._known.get(cid)
+            for action, code in _changes(old, new, self._cursor):
+                attributes = {**new.labels, "name": new.name, "image": new.image}
+                if code is not None:
+                    attributes["exitCode"] = str(code)
+                event = DockerEvent(self.host.name, "container", action, cid, attributes, now_nano, away=True)
+                self._pending.setdefault(cid, []).append(_Pending(due, event))
+            if old != new:
+                self._known[cid] = new
+                self._dirty.add(cid)
+        for cid in [c for c in self._known if c not in snapshot]:
+            del self._known[cid]
+            self._dirty.discard(cid)
+            self._removed.add(cid)
+            self._pending.pop(cid, None)
+            gone = DockerEvent(self.host.name, "container", "destroy", cid, {}, now_nano, away=True)
+            notes.extend(self.rules.evaluate(gone, self.rule_state))
+        return notes
+
+    # ---- the watchdog --------------------------------------------------------------------------------
+
+    def _watchdog_loop(self) -> None:
+        next_ping = time.monotonic() + self.ping_interval
+        while not self._stopping.wait(self.tick_interval):
+            try:
+                if time.monotonic() >= next_ping:
+                    next_ping = time.monotonic() + self.ping_interval
+                    self._ping()
+                    self._unstick()
+                with self._lock:
+                    notes = self.rules.tick(self.host.name, time.time_ns() - self._skew, self.rule_state)
+                    notes.extend(self._flush_pending(time.monotonic()))
+                self._emit(notes)
+                self._persist()
+            except Exception as exc:
+                log.warning("notify: watchdog of host %s: %s", self.host.name, exc)
+
+    def _ping(self) -> None:
+        try:
+            self._clients.api().ping()
+        except Exception as exc:
+            self.ping_failures += 1
+            log.warning("notify: host %s does not answer a ping (%s); reconnecting", self.host.name, exc)
+            self.force_reconnect()
+
+    def _unstick(self) -> None:
+        """A reader stuck connecting (a request that never answers) is abandoned for a fresh one."""
+        since = self._connecting_since
+        if since is not None and time.monotonic() - since > max(2 * self.host.timeout, 1.0):
+            self.stuck_readers += 1
+            log.warning(
+                "notify: the event reader of host %s hangs while connecting; replacing it", self.host.name
+            )
+            self._start_reader()
+
+    def _flush_pending(self, now: float) -> list[Notification]:
+        """Evaluate the synthesized events no real event explained within `settle` (under the lock)."""
+        notes: list[Notification] = []
+        for cid in list(self._pending):
+            waiting = self._pending[cid]
+            ready = [p for p in waiting if p.due <= now]
+            if not ready:
+                continue
+            self._pending[cid] = [p for p in waiting if p.due > now]
+            if not self._pending[cid]:
+                del self._pending[cid]
+            for item in ready:
+                notes.extend(self.rules.evaluate(item.event, self.rule_state))
+        return notes
+
+    def _persist(self) -> None:
+        with self._lock:
+            cursor = self._cursor if self._cursor != self._saved_cursor else None
+            if self._known is not None:
+                states = [self._known[c] for c in self._dirty if c in self._known]
+            else:
+                states = []
+            removed = list(self._removed)
+            self._dirty.clear()
+            self._removed.clear()
+        try:
+            if self.states is not None and (states or removed):
+                self.states.save_states(self.host.name, states, removed)
+            if cursor is not None:
+                self.cursors.put(self.host.name, cursor)
+                self._saved_cursor = cursor
+        except Exception as exc:
+            log.warning("notify: cannot save the cursor of host %s: %s", self.host.name, exc)
+
+    # ---- enrichment and delivery ---------------------------------------------------------------------
+
+    def _emit(self, notes: list[Notification]) -> None:
+        for note in notes:
+            if note.kind in ENRICHED_KINDS and note.container_id and not self._stopping.is_set():
+                try:
+                    self._out.put(self._pool.submit(self._enrich, note))
+                    continue
+                except RuntimeError:  # the pool is shutting down
+                    pass
+            done: Future[Notification] = Future()
+            done.set_result(note)
+            self._out.put(done)
+
+    def _enrich(self, note: Notification) -> Notification:
+        """Add the last log lines (masked) and the health probe's output; never raises, never drops `note`."""
+        try:
+            return self._enriched(note)
+        except Exception as exc:  # an engine that cannot answer must not cost the notification itself
+            log.info("notify: no details for %s of %s: %s", note.kind, note.container, exc)
+            return note
+
+    def _enriched(self, note: Notification) -> Notification:
+        api = self._clients.api()
+        changes: dict[str, Any] = {}
+        with contextlib.suppress(Exception):
+            raw = api.logs(note.container_id, stdout=True, stderr=True, tail=self.log_lines)
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+            lines = text.splitlines()[-self.log_lines :]
+            changes["log_tail"] = tuple(mask_secrets(line)[:500] for line in lines)
+        if note.kind in ("died", "unhealthy"):
+            with contextlib.suppress(Exception):
+                state = api.inspect_container(note.container_id).get("State") or {}
+                if note.kind == "died" and state.get("OOMKilled"):
+                    changes["oom_killed"] = True
+                health_log = (state.get("Health") or {}).get("Log") or []
+                if note.kind == "unhealthy" and health_log:
+                    output = str(health_log[-1].get("Output") or "").strip()
+                    changes["health_output"] = mask_secrets(output)[-1000:]
+        return replace(note, **changes) if changes else note
+
+    def _deliver_loop(self) -> None:
+        while True:
+            item = self._out.get()
+            if item is None:
+                return
+            try:
+                note = item.result()
+            except Exception as exc:
+                log.warning("notify: enrichment failed: %s", exc)
+                continue
+            try:
+                self.sink(note)
+            except Exception as exc:
+                log.warning("notify: the sink refused %s for %s: %s", note.kind, note.container, exc)
+
+
+def _changes(
+    old: ContainerState | None, new: ContainerState, cursor: int | None
+) -> list[tuple[str, int | None]]:
+    """The events that explain going from `old` to `new` (a re-list), as (Action, exitCode)."""
+    if old is None:
+        if cursor is None or new.created * NS <= cursor:
+            return []  # not new since we last looked: nothing to say about it
+        if new.state in _UP:
+            return [("start", None)]
+        if new.state in ("exited", "dead"):
+            return [("start", None), ("die", new.exit_code)]
+        return []
+    changes: list[tuple[str, int | None]] = []
+    if old.state in _UP and new.state in ("exited", "dead", "restarting"):
+        changes.append(("die", new.exit_code))
+    elif old.state in _DOWN and new.state in _UP:
+        changes.append(("start", None))
+    if new.state == "running" and new.health != old.health:
+        if new.health == "unhealthy":
+            changes.append(("health_status: unhealthy", None))
+        elif new.health == "healthy" and old.health == "unhealthy":
+            changes.append(("health_status: healthy", None))
+    return changes
+
+
+def _daemon_time(api: Any) -> int | None:
+    """The daemon's clock (`/info` SystemTime) in ns: where a first subscription starts; None if unknown."""
+    with contextlib.suppress(Exception):
+        text = str(api.info().get("SystemTime") or "")
+        whole, _, rest = text.partition(".")
+        digits = "".join(itertools.takewhile(str.isdigit, rest))
+        zone = rest[len(digits) :] or "Z"
+        stamp = datetime.fromisoformat(whole + (zone.replace("Z", "+00:00")))
+        return int(stamp.timestamp()) * NS + int((digits + "000000000")[:9])
+    return None
+
+
+def start_watchers(
+    hosts: Iterable[Host],
+    rules: Rules,
+    sink: Callable[[Notification], None],
+    state_path: Path | str,
+    **options: Any,
+) -> tuple[list[HostWatcher], SqliteCursorStore]:
+    """Start one watcher per host sharing one SQLite store; stop each with `stop()`, then close the store."""
+    store = SqliteCursorStore(state_path)
+    watchers = [HostWatcher(host, rules, sink, store, store, **options) for host in hosts]
+    for watcher in watchers:
+        watcher.start()
+    return watchers, store

@@ -1,0 +1,432 @@
+"""Notification rules: every kind, route matching, opt-out and mute, restart-loop episodes, config errors."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.notify.events import DockerEvent, Notification, since_param
+from bot.notify.rules import NS, Rules, RuleState
+from bot.settings import NotifyConfig, read_config_file
+
+HOST = "prod-1"
+CID = "a" * 64
+OTHER = "b" * 64
+ALL_KINDS = ["died", "oom", "unhealthy", "restart_loop", "recovered", "started", "stopped", "image_removed"]
+
+
+def event(
+    action: str,
+    t: float = 0.0,
+    *,
+    cid: str = CID,
+    name: str = "web-1",
+    kind: str = "container",
+    host: str = HOST,
+    away: bool = False,
+    **attributes: str,
+) -> DockerEvent:
+    """A container event at `t` seconds, with the attributes Docker sends (name, image, labels…)."""
+    attrs = {"name": name, "image": "shop/web:1.2", **attributes}
+    return DockerEvent(host, kind, action, cid, attrs, int(t * NS), away=away)
+
+
+def make_rules(*routes: dict[str, object], mutes: object = None, **loop: object) -> Rules:
+    """Rules over the given routes (default: one route taking every kind from everywhere)."""
+    config = NotifyConfig.model_validate(
+        {
+            "routes": list(routes) or [{"channel": "C0ALERTS", "events": ALL_KINDS}],
+            "restart_loop": {"restarts": 3, "within": "5m", "stable": "30s", **loop},
+        }
+    )
+    return Rules(config, mutes)  # type: ignore[arg-type]
+
+
+def run(rules: Rules, state: RuleState, *events: DockerEvent) -> list[Notification]:
+    """Every notification a sequence of events makes."""
+    notes: list[Notification] = []
+    for item in events:
+        notes.extend(rules.evaluate(item, state))
+    return notes
+
+
+def kinds(notes: list[Notification]) -> list[str]:
+    """The kinds, in order."""
+    return [n.kind for n in notes]
+
+
+# ---- every kind ----------------------------------------------------------------------------------------
+
+
+def test_non_zero_exit_is_died_with_code_keys_and_digest_line() -> None:
+    """A die with exitCode 137 is one "died" with name, image, code, channel and the event's dedupe key."""
+    rules, state = make_rules(), RuleState()
+    started, note = run(rules, state, event("start", 1), event("die", 2, exitCode="137"))
+    assert started.kind == "started"
+    assert note.kind == "died"
+    assert (note.container, note.container_id, note.image) == ("web-1", CID, "shop/web:1.2")
+    assert note.exit_code == 137
+    assert not note.oom_killed
+    assert note.channels == ("C0ALERTS",)
+    assert note.dedupe_key == f"{HOST}:{CID}:die:{2 * NS}"
+    assert note.digest_line == "web-1 (137)"
+    assert note.summary == "web-1 exited (137)"
+
+
+def test_zero_exit_and_exit_after_docker_stop_are_stopped() -> None:
+    """Exit 0 is "stopped"; so is a non-zero exit that a kill (docker stop/kill) caused."""
+    rules, state = make_rules(), RuleState()
+    notes = run(
+        rules,
+        state,
+        event("die", 1, exitCode="0"),
+        event("start", 2),
+        event("kill", 3, signal="15"),
+        event("die", 4, exitCode="143"),
+    )
+    assert kinds(notes) == ["stopped", "started", "stopped"]
+    assert notes[2].exit_code == 143
+
+
+def test_oom_then_die_is_one_oom_notification_also_for_died_routes() -> None:
+    """An oom event before the exit makes one "oom" (OOMKilled) that a route naming only "died" receives."""
+    rules, state = make_rules({"channel": "C0DIED", "events": ["died"]}), RuleState()
+    (note,) = run(rules, state, event("start", 1), event("oom", 2), event("die", 2.01, exitCode="137"))
+    assert (note.kind, note.oom_killed, note.exit_code, note.channels) == ("oom", True, 137, ("C0DIED",))
+    assert note.digest_line == "web-1 (OOM)"
+
+
+def test_oom_the_container_survives_is_reported_after_a_grace_period() -> None:
+    """An oom event with no exit (a child process was killed) is reported by tick two seconds later."""
+    rules, state = make_rules(), RuleState()
+    assert kinds(run(rules, state, event("start", 1), event("oom", 10))) == ["started"]
+    assert rules.tick(HOST, int(11 * NS), state) == []
+    (note,) = rules.tick(HOST, int(12.5 * NS), state)
+    assert (note.kind, note.exit_code, note.oom_killed) == ("oom", None, True)
+    assert rules.tick(HOST, int(20 * NS), state) == []
+    assert state.watched == set()
+
+
+def test_started_only_for_routes_that_ask_for_it() -> None:
+    """A start is announced to routes listing "started" and to no other."""
+    rules = make_rules(
+        {"channel": "C0START", "events": ["started"]}, {"channel": "C0DIED", "events": ["died"]}
+    )
+    (note,) = run(rules, RuleState(), event("start", 1))
+    assert (note.kind, note.channels) == ("started", ("C0START",))
+
+
+def test_unhealthy_opens_an_episode_and_healthy_recovers_it() -> None:
+    """Unhealthy is announced once per spell; healthy again is "recovered" editing that message."""
+    rules, state = make_rules(), RuleState()
+    notes = run(
+        rules,
+        state,
+        event("start", 1),
+        event("health_status: healthy", 2),
+        event("health_status: unhealthy", 3),
+        event("health_status: unhealthy", 4),
+        event("exec_start: cat /healthy", 4.5),
+        event("health_status: healthy", 5),
+        event("health_status: healthy", 6),
+    )
+    assert kinds(notes) == ["started", "unhealthy", "recovered"]
+    unhealthy, recovered = notes[1], notes[2]
+    assert unhealthy.episode_key == f"{HOST}:{CID}:unhealthy:{3 * NS}"
+    assert recovered.update_key == unhealthy.episode_key
+    assert recovered.summary == "web-1 recovered"
+
+
+def test_recovered_goes_where_the_episode_went_and_to_recovered_routes() -> None:
+    """The recovery edit reaches the unhealthy route's channel and any route listing "recovered"."""
+    rules = make_rules(
+        {"channel": "C0SICK", "events": ["unhealthy"]}, {"channel": "C0GOOD", "events": ["recovered"]}
+    )
+    notes = run(rules, RuleState(), event("health_status: unhealthy", 1), event("health_status: healthy", 2))
+    assert [(n.kind, n.channels) for n in notes] == [
+        ("unhealthy", ("C0SICK",)),
+        ("recovered", ("C0SICK", "C0GOOD")),
+    ]
+
+
+def test_image_delete_is_image_removed() -> None:
+    """An image delete event becomes "image_removed" naming the image."""
+    rules = make_rules()
+    image = DockerEvent(HOST, "image", "delete", "sha256:" + "c" * 64, {"name": "shop/web:1.1"}, 5 * NS)
+    (note,) = rules.evaluate(image, RuleState())
+    assert (note.kind, note.image, note.container_id) == ("image_removed", "shop/web:1.1", "")
+    assert note.summary == "image shop/web:1.1 was removed"
+
+
+def test_events_the_rules_do_not_read_make_nothing() -> None:
+    """Network, exec and attach events, and an image untag, are ignored."""
+    rules, state = make_rules(), RuleState()
+    others = [
+        event("exec_create: sh", 1),
+        event("attach", 2),
+        DockerEvent(HOST, "network", "connect", "n" * 64, {"container": CID}, 3),
+        DockerEvent(HOST, "image", "untag", "sha256:x", {"name": "x"}, 4),
+    ]
+    assert run(rules, state, *others) == []
+
+
+def test_away_events_say_so() -> None:
+    """A change found by a re-list reads "while the bot was away, web-1 exited (137)"."""
+    rules, state = make_rules(), RuleState()
+    (note,) = run(rules, state, event("die", 9, away=True, exitCode="137"))
+    assert note.away
+    assert note.summary == "while the bot was away, web-1 exited (137)"
+    assert note.dedupe_key.endswith(":away")
+
+
+# ---- routes ------------------------------------------------------------------------------------------
+
+
+def test_routes_match_hosts_container_globs_labels_and_projects() -> None:
+    """Host globs, name globs, label: and project: patterns pick the channels; each channel once."""
+    rules = make_rules(
+        {"channel": "C0PROD", "events": ["died"], "hosts": ["prod-*"], "containers": ["web-*"]},
+        {"channel": "C0TEAM", "events": ["died"], "containers": ["label:team=shop"]},
+        {"channel": "C0PROJ", "events": ["died"], "containers": ["project:shop"]},
+        {"channel": "C0PROD", "events": ["died"], "hosts": ["prod-1"], "containers": ["*"]},
+        {"channel": "C0STAGE", "events": ["died"], "hosts": ["stage-*"]},
+    )
+    labelled = event("die", 1, exitCode="1", team="shop", **{"com.docker.compose.project": "shop"})
+    (note,) = rules.evaluate(labelled, RuleState())
+    assert note.channels == ("C0PROD", "C0TEAM", "C0PROJ")
+    (db,) = rules.evaluate(event("die", 1, cid=OTHER, name="db-1", exitCode="1"), RuleState())
+    assert db.channels == ("C0PROD",)
+    assert rules.evaluate(event("die", 1, host="dev-1", name="db", exitCode="1"), RuleState()) == []
+
+
+def test_no_route_no_notification() -> None:
+    """Without any route nothing is announced, whatever happens."""
+    rules = Rules(NotifyConfig())
+    state = RuleState()
+    assert run(rules, state, event("start", 1), event("die", 2, exitCode="1")) == []
+
+
+def test_label_opt_out_is_never_announced() -> None:
+    """A container labelled chatops.notify=false is never announced; chatops.notify=true is."""
+    rules, state = make_rules(), RuleState()
+    quiet = {"chatops.notify": "false"}
+    assert run(rules, state, event("start", 1, **quiet), event("die", 2, exitCode="1", **quiet)) == []
+    loud = event("die", 3, cid=OTHER, exitCode="1", **{"chatops.notify": "true"})
+    assert kinds(rules.evaluate(loud, state)) == ["died"]
+
+
+class Mutes:
+    """A MuteStore holding (host, container name) pairs; records every question."""
+
+    def __init__(self, *muted: tuple[str, str]) -> None:
+        self.muted = set(muted)
+        self.asked: list[tuple[str, str]] = []
+
+    def is_muted(self, host: str, container: str) -> bool:
+        """True for a muted pair."""
+        self.asked.append((host, container))
+        return (host, container) in self.muted
+
+
+def test_muted_containers_are_never_announced() -> None:
+    """A muted container makes no notification; others on the same host still do."""
+    mutes = Mutes((HOST, "web-1"))
+    rules, state = make_rules(mutes=mutes), RuleState()
+    assert run(rules, state, event("die", 1, exitCode="1")) == []
+    assert kinds(run(rules, state, event("die", 2, cid=OTHER, name="db-1", exitCode="1"))) == ["died"]
+    assert mutes.asked == [(HOST, "web-1"), (HOST, "db-1")]
+
+
+# ---- restart loops -----------------------------------------------------------------------------------
+
+
+def crash(t: float, code: str = "1") -> list[DockerEvent]:
+    """One crash and restart of the container at `t` (die, then start 0.1 s later)."""
+    return [event("die", t, exitCode=code), event("start", t + 0.1)]
+
+
+def test_restart_loop_is_one_episode_with_updates_then_recovered() -> None:
+    """Three restarts in the window open one episode; later deaths are thread updates; stable: recovered."""
+    rules, state = make_rules(), RuleState()
+    notes = run(rules, state, event("start", 0), *crash(1), *crash(2))
+    assert kinds(notes) == ["started", "died", "started", "died", "started"]
+    (loop,) = run(rules, state, *crash(3))[1:]
+    assert loop.kind == "restart_loop"
+    assert loop.restart_count == 3
+    assert loop.episode_key == f"{HOST}:{CID}:restart_loop:{int(1.1 * NS)}"
+    assert loop.digest_line == "web-1 (3 restarts)"
+    updates = run(rules, state, *crash(4, "2"), *crash(5))
+    assert kinds(updates) == ["restart_loop_update", "restart_loop_update"]
+    assert [u.restart_count for u in updates] == [4, 5]
+    assert {u.thread_key for u in updates} == {loop.episode_key}
+    assert updates[0].exit_code == 2
+    assert rules.tick(HOST, int(20 * NS), state) == []  # up 14.9 s: not yet stable
+    (recovered,) = rules.tick(HOST, int(35.2 * NS), state)
+    assert (recovered.kind, recovered.update_key, recovered.restart_count) == (
+        "recovered",
+        loop.episode_key,
+        5,
+    )
+    assert rules.tick(HOST, int(60 * NS), state) == []
+    assert state.open_episodes() == []
+    # A new loop later is a new episode.
+    later = run(rules, state, *crash(100), *crash(101), *crash(102))
+    assert kinds(later)[-1] == "restart_loop"
+    assert later[-1].episode_key != loop.episode_key
+
+
+def test_restarts_spread_wider_than_the_window_never_make_a_loop() -> None:
+    """Restarts further apart than `within` are plain deaths and starts."""
+    rules, state = make_rules(within="10s"), RuleState()
+    notes = run(rules, state, *crash(0), *crash(11), *crash(22), *crash(33))
+    assert "restart_loop" not in kinds(notes)
+    assert kinds(notes).count("died") == 4
+
+
+def test_docker_restart_by_hand_is_no_restart_loop() -> None:
+    """Restarts after a kill (docker restart) are asked for: they never count toward a loop."""
+    rules, state = make_rules(), RuleState()
+    by_hand = []
+    for t in range(1, 6):
+        by_hand += [
+            event("kill", t, signal="15"),
+            event("die", t + 0.1, exitCode="143"),
+            event("start", t + 0.2),
+        ]
+    assert "restart_loop" not in kinds(run(rules, state, *by_hand))
+
+
+def test_stopping_a_looping_container_ends_the_episode_quietly() -> None:
+    """docker stop during an episode ends it with "stopped", and no recovered ever follows."""
+    rules, state = make_rules(), RuleState()
+    run(rules, state, *crash(1), *crash(2), *crash(3))
+    notes = run(rules, state, event("kill", 4, signal="15"), event("die", 4.1, exitCode="143"))
+    assert kinds(notes) == ["stopped"]
+    assert rules.tick(HOST, int(100 * NS), state) == []
+    assert state.open_episodes() == []
+
+
+def test_loop_episode_respects_routes_and_destroy_forgets_everything() -> None:
+    """With no route for restart_loop nothing of the episode is announced; destroy drops the memory."""
+    rules, state = make_rules({"channel": "C0DIED", "events": ["died"]}), RuleState()
+    notes = run(rules, state, *crash(1), *crash(2), *crash(3), *crash(4))
+    assert kinds(notes) == ["died", "died", "died"]
+    run(rules, state, event("destroy", 5))
+    assert CID not in state.containers
+    assert state.watched == set()
+
+
+# ---- speed -------------------------------------------------------------------------------------------
+
+
+def test_evaluate_is_fast_enough_for_the_bench() -> None:
+    """Ten thousand mixed events go through the rules far faster than 2,000 events per second."""
+    rules = make_rules(
+        {"channel": "C0A", "events": ALL_KINDS, "containers": ["web-*", "label:team=shop"]},
+        {"channel": "C0B", "events": ["died"], "hosts": ["prod-*"]},
+    )
+    state = RuleState()
+    stream = []
+    for i in range(2000):
+        cid = f"{i % 50:064d}"
+        stream += [
+            event("start", i, cid=cid, name=f"web-{i % 50}"),
+            event("health_status: unhealthy", i + 0.1, cid=cid, name=f"web-{i % 50}"),
+            event("health_status: healthy", i + 0.2, cid=cid, name=f"web-{i % 50}"),
+            event("die", i + 0.3, cid=cid, name=f"web-{i % 50}", exitCode="1"),
+            event("exec_start: x", i + 0.4, cid=cid),
+        ]
+    started = time.perf_counter()
+    for item in stream:
+        rules.evaluate(item, state)
+    elapsed = time.perf_counter() - started
+    assert len(stream) / elapsed > 20_000, f"{len(stream) / elapsed:.0f} events/s"
+
+
+# ---- models ------------------------------------------------------------------------------------------
+
+
+def test_event_from_api_reads_only_the_fields_every_version_sends() -> None:
+    """Type, Action, Actor.ID, Actor.Attributes and timeNano; labels are the attributes Docker did not add."""
+    raw = {
+        "Type": "container",
+        "Action": "die",
+        "Actor": {"ID": CID, "Attributes": {"name": "web-1", "image": "x", "exitCode": "3", "team": "a"}},
+        "timeNano": 1_700_000_000_123_456_789,
+    }
+    parsed = DockerEvent.from_api(HOST, raw)
+    assert parsed.key == (CID, "die", 1_700_000_000_123_456_789)
+    assert (parsed.exit_code, parsed.name, parsed.labels) == (3, "web-1", {"team": "a"})
+    assert since_param(parsed.time_nano) == "1700000000.123456789"
+    assert since_param(5 * NS + 7) == "5.000000007"
+    empty = DockerEvent.from_api(HOST, {"Actor": None})
+    assert (empty.type, empty.actor_id, empty.time_nano, empty.exit_code) == ("", "", 0, None)
+
+
+# ---- configuration -----------------------------------------------------------------------------------
+
+GOOD = """
+[[notify.routes]]
+channel = "C0ALERTS"
+events = ["died", "oom", "unhealthy", "restart_loop"]
+hosts = ["*"]
+containers = ["*"]
+
+[notify]
+restart_loop = { restarts = 3, within = "5m" }
+"""
+
+
+def test_the_documented_example_loads(tmp_path: Path) -> None:
+    """The TOML of the issue loads into routes and restart-loop thresholds the rules use."""
+    path = tmp_path / "chatops.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    config = read_config_file(path)
+    rules = Rules(config.notify)
+    assert rules.routes[0].channel == "C0ALERTS"
+    assert (rules.loop_restarts, rules.loop_within_ns, rules.stable_ns) == (3, 300 * NS, 30 * NS)
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            '[[notify.routes]]\nchannel = "C0A"\nevents = ["dead"]\n',
+            "notify.routes.1.events: unknown event 'dead'; known: died, oom,",
+        ),
+        (
+            '[[notify.routes]]\nchannel = "C0A"\ncontainers = ["team=shop"]\n',
+            "notify.routes.1.containers: 'team=shop' is not a name glob",
+        ),
+        (
+            '[[notify.routes]]\nchannel = "C0A"\ncontainers = ["label:"]\n',
+            "notify.routes.1.containers: 'label:' needs a key",
+        ),
+        ('[[notify.routes]]\nchannel = "C0A"\nhosts = ["prod-[1"]\n', "notify.routes.1.hosts: unclosed '['"),
+        (
+            '[[notify.routes]]\nchannel = "#alerts"\n',
+            "notify.routes.1.channel: '#alerts' is not a Slack channel",
+        ),
+        ('[[notify.routes]]\nchannel = "C0A"\nevents = []\n', "notify.routes.1.events: empty"),
+        (
+            '[notify]\nrestart_loop = { within = "5 minutes" }\n',
+            "notify.restart_loop.within: '5 minutes' is not",
+        ),
+        ('[notify]\nrestart_loop = { stable = "0s" }\n', "notify.restart_loop.stable: '0s' must be longer"),
+        ("[notify]\nrestart_loop = { restarts = 0 }\n", "notify.restart_loop.restarts: Input should be"),
+        ('[[notify.routes]]\nchannel = "C0A"\nevent = ["died"]\n', "notify.routes.0.event: Extra inputs"),
+    ],
+)
+def test_a_malformed_route_stops_start_up_with_one_line(tmp_path: Path, toml: str, message: str) -> None:
+    """Unknown kinds, bad patterns, bad channels and bad durations are one ConfigError line naming the key."""
+    path = tmp_path / "chatops.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        read_config_file(path)
+    text = str(caught.value)
+    assert text.startswith(f"CHATOPS_CONFIG: {path}: ")
+    assert message in text
+    assert "\n" not in text
