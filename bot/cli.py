@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _router(settings: Settings, store: Store) -> Router:
+    routes = [
+        f"{', '.join(r.events)} from {', '.join(r.containers)} on {', '.join(r.hosts)} -> <#{r.channel}>"
+        for r in settings.file.notify.routes
+    ]
     return Router(
         [Engine(host) for host in hosts_from_settings(settings)],
         workers=settings.chatops_workers,
@@ -56,6 +60,7 @@ def _router(settings: Settings, store: Store) -> Router:
         store=store,
         confirm_ttl=settings.chatops_confirm_ttl,
         own_container_id=own_container_id(),
+        notify_routes=routes,
     )
 
 
@@ -118,6 +123,7 @@ def _serve_slack(settings: Settings, router: Router) -> int:
 
         notifications = NotificationService(settings, hosts_from_settings(settings))
         notifications.start()
+        router.notify_test = notifications.send_test
     try:
         if settings.socket_mode:
             serve_socket_mode(app, settings)

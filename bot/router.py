@@ -98,6 +98,8 @@ class Router:
         store: Store | None = None,
         confirm_ttl: float = 300.0,
         own_container_id: str | None = None,
+        notify_routes: Sequence[str] = (),
+        notify_test: Callable[[str], Sequence[str]] | None = None,
     ) -> None:
         if not engines:
             raise ValueError("the router needs at least one Docker host")
@@ -108,11 +110,17 @@ class Router:
         self.store = store or Store(":memory:")
         self.confirm_ttl = confirm_ttl
         self.own_container_id = own_container_id
+        self.notify_routes = tuple(notify_routes)
+        self.notify_test = notify_test
         self._local: dict[str, LocalOperation] = {
             "help": self._help,
             "whoami": self._whoami,
             "can_i": self._can_i,
             "audit": self._audit,
+            "notify_status": self._notify_status,
+            "notify_mute": self._notify_mute,
+            "notify_unmute": self._notify_unmute,
+            "notify_test": self._notify_test,
         }
         self._pool = DaemonPool(workers, "chatops-command")
         missing = [s.operation for s in catalog.specs if not self._has_operation(s.operation)]
@@ -558,6 +566,41 @@ class Router:
         )
         who = f" of <@{args.user}>" if args.user else ""
         return TextResult(f"the last {len(rows)} audit rows{who}", body)
+
+    def _notify_status(self, args: Any, invocation: Invocation, host: str) -> TextResult:
+        """`notify status`: the routes from the config and the mutes in force."""
+        lines = ["routes:", *(f"  {route}" for route in self.notify_routes or ("(none configured)",))]
+        mutes = self.store.mutes()
+        lines.append("mutes:")
+        for mute_host, container, until, by in mutes:
+            left = max(0, round((until - time.time()) / 60))
+            lines.append(f"  {container} on {mute_host}: {left} min left (by <@{by}>)")
+        if not mutes:
+            lines.append("  (none)")
+        summary = f"{len(self.notify_routes)} route(s), {len(mutes)} mute(s)"
+        return TextResult(summary, "\n".join(lines))
+
+    def _notify_mute(self, args: Any, invocation: Invocation, host: str) -> TextResult:
+        """`notify mute CONTAINER DURATION`."""
+        until = time.time() + args.seconds
+        self.store.mute(host, args.container, until, invocation.user_id)
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(until))
+        return TextResult(f"muted {args.container} on host {host} until {when}")
+
+    def _notify_unmute(self, args: Any, invocation: Invocation, host: str) -> TextResult:
+        """`notify unmute CONTAINER`."""
+        if not self.store.unmute(host, args.container):
+            raise NotFound(f"{args.container} is not muted on host {host}")
+        return TextResult(f"unmuted {args.container} on host {host}")
+
+    def _notify_test(self, args: Any, invocation: Invocation, host: str) -> TextResult:
+        """`notify test`: a test message to every routed channel (only while notifications run)."""
+        if self.notify_test is None:
+            raise NotFound(
+                "notifications are not running here", hint="configure [[notify.routes]] and run the bot"
+            )
+        channels = self.notify_test(invocation.user_id)
+        return TextResult(f"test notification queued for {len(channels)} channel(s): {', '.join(channels)}")
 
 
 class DaemonPool:

@@ -53,6 +53,13 @@ CREATE TABLE IF NOT EXISTS audit (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_user ON audit (user_id, id);
+CREATE TABLE IF NOT EXISTS notify_mutes (
+    host TEXT NOT NULL,
+    container TEXT NOT NULL,
+    until REAL NOT NULL,
+    muted_by TEXT NOT NULL,
+    PRIMARY KEY (host, container)
+);
 """
 
 
@@ -234,6 +241,43 @@ class Store:
             rows = self._db.execute("SELECT * FROM audit ORDER BY id").fetchall()
         for row in rows:
             yield AuditRow(*row)
+
+    # ---- notification mutes ---------------------------------------------------------------------------
+
+    def mute(self, host: str, container: str, until: float, muted_by: str) -> None:
+        """Silence notifications about `container` on `host` until `until` (Unix seconds)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO notify_mutes VALUES (?, ?, ?, ?)", (host, container, until, muted_by)
+            )
+
+    def unmute(self, host: str, container: str) -> bool:
+        """Lift a mute; False when there was none."""
+        with self._lock:
+            cursor = self._db.execute(
+                "DELETE FROM notify_mutes WHERE host = ? AND container = ?", (host, container)
+            )
+            return cursor.rowcount == 1
+
+    def is_muted(self, host: str, container: str) -> bool:
+        """True while a mute on this container holds (the notification rules ask this)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM notify_mutes WHERE host = ? AND container = ? AND until > ?",
+                (host, container, time.time()),
+            ).fetchone()
+        return row is not None
+
+    def mutes(self) -> list[tuple[str, str, float, str]]:
+        """Mutes still in force: (host, container, until, muted_by)."""
+        with self._lock:
+            return list(
+                self._db.execute(
+                    "SELECT host, container, until, muted_by FROM notify_mutes"
+                    " WHERE until > ? ORDER BY until",
+                    (time.time(),),
+                ).fetchall()
+            )
 
     def close(self) -> None:
         """Close the database."""

@@ -395,3 +395,33 @@ class PullArgs(Args):
     """`pull IMAGE[:TAG|@DIGEST]`."""
 
     image: ImageRef
+
+
+MAX_MUTE_SECONDS = 30 * 86_400
+
+
+class NotifyMuteArgs(Args):
+    """`notify mute CONTAINER DURATION`."""
+
+    container: ContainerName
+    duration: str = "1h"
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        now = time.time()
+        if not DURATION.fullmatch(value) or not 0 < now - point_in_time(value, now) <= MAX_MUTE_SECONDS:
+            raise ValueError(f"{value!r}: expected a duration up to 30 days (30m, 1h, 2h30m)")
+        return value
+
+    @property
+    def seconds(self) -> float:
+        """The mute's length in seconds."""
+        now = time.time()
+        return now - point_in_time(self.duration, now)
+
+
+class NotifyUnmuteArgs(Args):
+    """`notify unmute CONTAINER`."""
+
+    container: ContainerName

@@ -478,6 +478,40 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ),
         examples=("audit", "audit --user U0123ABCD --limit 50"),
     ),
+    CommandSpec(
+        name="notify status",
+        summary="Show the notification routes and the mutes in force",
+        args_model=a.NoArgs,
+        operation="notify_status",
+        action_class=ADMIN,
+    ),
+    CommandSpec(
+        name="notify mute",
+        summary="Silence notifications about a container for a while (default 1h, at most 30 days)",
+        args_model=a.NotifyMuteArgs,
+        operation="notify_mute",
+        action_class=ADMIN,
+        positionals=(
+            Positional("container", "CONTAINER"),
+            Positional("duration", "DURATION", required=False),
+        ),
+        examples=("notify mute web-1 1h",),
+    ),
+    CommandSpec(
+        name="notify unmute",
+        summary="Lift a container's mute",
+        args_model=a.NotifyUnmuteArgs,
+        operation="notify_unmute",
+        action_class=ADMIN,
+        positionals=(Positional("container", "CONTAINER"),),
+    ),
+    CommandSpec(
+        name="notify test",
+        summary="Post a test notification to every routed channel",
+        args_model=a.NoArgs,
+        operation="notify_test",
+        action_class=ADMIN,
+    ),
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 from slack_sdk import WebClient
@@ -10,10 +11,11 @@ from slack_sdk import WebClient
 from bot.engine import Host
 from bot.notify.events import Notification
 from bot.notify.messages import outgoing_messages
-from bot.notify.outbox import Outbox
+from bot.notify.outbox import Outbox, OutgoingMessage
 from bot.notify.rules import Rules
 from bot.notify.watcher import HostWatcher, SqliteCursorStore, start_watchers
 from bot.settings import Settings
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,8 @@ class NotificationService:
         # no RateLimitErrorRetryHandler here: the outbox paces channels and honours Retry-After itself
         self.client = WebClient(token=token, base_url=settings.slack_api_url, timeout=10)
         self.outbox = Outbox(settings.chatops_state_path, self.client)
-        self.rules = Rules(settings.file.notify)
+        self.mutes = Store(settings.chatops_state_path)
+        self.rules = Rules(settings.file.notify, mutes=self.mutes)
         self.watchers: list[HostWatcher] = []
         self.cursors: SqliteCursorStore | None = None
 
@@ -36,6 +39,20 @@ class NotificationService:
         """The watchers' sink: queue the notification for every channel it is routed to."""
         for message in outgoing_messages(note):
             self.outbox.enqueue(message)
+
+    def send_test(self, user_id: str) -> list[str]:
+        """`notify test`: one test message to every routed channel; returns the channels."""
+        channels = sorted({route.channel for route in self.settings.file.notify.routes})
+        stamp = f"{time.time():.6f}"
+        for channel in channels:
+            self.outbox.enqueue(
+                OutgoingMessage(
+                    channel=channel,
+                    text=f":bell: test notification from docker-chatops, asked by <@{user_id}>",
+                    dedupe_key=f"test:{stamp}:{channel}",
+                )
+            )
+        return channels
 
     def start(self) -> None:
         """Start the outbox (re-sending what was pending), then one watcher per host."""
@@ -53,3 +70,4 @@ class NotificationService:
         if self.cursors is not None:
             self.cursors.close()
         self.outbox.stop(5.0)
+        self.mutes.close()
