@@ -6,6 +6,7 @@ Start-up problems (a bad setting, a malformed config file) print one line and ex
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import signal
@@ -124,6 +125,10 @@ def _serve_slack(settings: Settings, router: Router) -> int:
         notifications = NotificationService(settings, hosts_from_settings(settings))
         notifications.start()
         router.notify_test = notifications.send_test
+    # Everything built so far lives as long as the process: keep it out of the collector's full passes,
+    # which would otherwise pause every thread (the event readers too) to walk it again and again.
+    gc.collect()
+    gc.freeze()
     try:
         if settings.socket_mode:
             serve_socket_mode(app, settings)

@@ -3,7 +3,8 @@
 `Rules` is built once from `[notify]`; `evaluate(event, state)` reads one event and the per-host
 `RuleState` (what the rules remember between events) and returns the notifications to send. `tick` lets time
 pass (a restart loop that stays up is recovered; an OOM kill the container survived is reported). Neither
-ever calls Docker or blocks: logs and health output are added later, off the reader thread, by the watcher.
+ever calls Docker or blocks: logs and health output are added later, off the reader thread, by the watcher,
+which also asks `muted` (a database read) there.
 
 Kinds: `died` (non-zero exit the container chose itself), `oom` (out of memory: an `oom` event before the
 exit), `stopped` (exit 0, or an exit after `docker stop`/`kill`: a `kill` event came first), `started`,
@@ -15,16 +16,20 @@ a route that received an episode's opener also receives its updates and its `rec
 
 from __future__ import annotations
 
+import json
+import logging
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from fnmatch import fnmatchcase
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.models import Target
 from bot.notify.events import DockerEvent, Notification, opted_out
 from bot.policy.scopes import ContainerPattern
 from bot.settings import NotifyConfig, parse_duration
+
+log = logging.getLogger(__name__)
 
 NS = 1_000_000_000
 OOM_GRACE_NS = 2 * NS  # an `oom` with no `die` this long after it: a process died, the container lives on
@@ -82,6 +87,30 @@ class _Memory:
     unhealthy_episode: str | None = None
     unhealthy_channels: tuple[str, ...] = ()
 
+    @property
+    def remembered(self) -> bool:
+        """True when this memory holds something the next events could not teach again."""
+        return bool(self.loop_episode or self.unhealthy_episode or self.restarts or self.oom_at is not None)
+
+    def to_json(self) -> dict[str, object]:
+        """The fields as JSON values (deque and tuples as lists)."""
+        fields = {name: getattr(self, name) for name in _MEMORY_FIELDS}
+        fields["restarts"] = list(self.restarts)
+        return fields
+
+    @classmethod
+    def from_json(cls, fields: dict[str, Any]) -> _Memory:
+        """The memory `to_json` wrote; unknown keys are ignored, missing ones keep their defaults."""
+        known = {name: fields[name] for name in _MEMORY_FIELDS if name in fields}
+        known["restarts"] = deque(int(t) for t in known.get("restarts", ()))
+        for name in ("loop_channels", "unhealthy_channels"):
+            known[name] = tuple(str(c) for c in known.get(name, ()))
+        known["labels"] = {str(k): str(v) for k, v in dict(known.get("labels", {})).items()}
+        return cls(**known)
+
+
+_MEMORY_FIELDS = tuple(f.name for f in fields(_Memory))
+
 
 class RuleState:
     """Per-host memory of the rules (episodes, health, recent restarts). One owner thread at a time."""
@@ -97,6 +126,33 @@ class RuleState:
         for memory in self.containers.values():
             keys.extend(k for k in (memory.loop_episode, memory.unhealthy_episode) if k)
         return keys
+
+    def snapshot(self) -> str:
+        """JSON of what must outlive the bot: every container with an open episode, recent restarts or an
+        OOM kill still to report. The rest is relearned from the next events (they carry name and labels).
+
+        Saved with the stream cursor, so a restarted bot goes on where it stopped: a restart loop keeps
+        its thread and its recovery still edits the original message.
+        """
+        kept = {cid: memory for cid, memory in self.containers.items() if memory.remembered}
+        return json.dumps(
+            {cid: memory.to_json() for cid, memory in sorted(kept.items())}, separators=(",", ":")
+        )
+
+    @classmethod
+    def restore(cls, text: str) -> RuleState:
+        """The state a `snapshot` describes; an unreadable snapshot is an empty memory, never an error."""
+        state = cls()
+        try:
+            saved = json.loads(text)
+            state.containers = {str(cid): _Memory.from_json(fields) for cid, fields in saved.items()}
+        except (ValueError, TypeError, AttributeError) as exc:
+            log.warning("notify: ignoring an unreadable saved rule memory (%s)", exc)
+            state.containers = {}
+        state.watched = {
+            cid for cid, kept in state.containers.items() if kept.loop_episode or kept.oom_at is not None
+        }
+        return state
 
 
 class Rules:
@@ -367,18 +423,25 @@ class Rules:
     def _announceable(
         self, notes: list[Notification], event: DockerEvent | None, state: RuleState | None = None
     ) -> list[Notification]:
-        """Drop what must never be announced: containers labelled chatops.notify=false, muted containers."""
+        """Drop what must never be announced: containers labelled chatops.notify=false."""
         if not notes:
             return notes
         kept: list[Notification] = []
         for note in notes:
             labels = event.attributes if event is not None else _labels_of(state, note.container_id)
-            if note.container_id and opted_out(labels):
-                continue
-            if note.container and self.mutes is not None and self.mutes.is_muted(note.host, note.container):
-                continue
-            kept.append(note)
+            if not (note.container_id and opted_out(labels)):
+                kept.append(note)
         return kept
+
+    def muted(self, note: Notification) -> bool:
+        """True when someone muted this notification's container (`notify mute`).
+
+        Asked by the watcher's delivery thread, never by `evaluate`: the mute store is a database, and the
+        event reader must not wait on one.
+        """
+        if not note.container or self.mutes is None:
+            return False
+        return self.mutes.is_muted(note.host, note.container)
 
 
 def _labels_of(state: RuleState | None, container_id: str) -> dict[str, str]:

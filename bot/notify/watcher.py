@@ -32,7 +32,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import docker
 
@@ -63,6 +63,7 @@ EVENT_FILTERS = {
 }
 ENRICHED_KINDS = frozenset({"died", "oom", "unhealthy", "restart_loop"})
 _SEEN_KEYS = 4096
+EventKey = tuple[str, str, int]  # (id, Action, timeNano): `DockerEvent.key`
 _UP = frozenset({"running", "paused", "restarting"})
 _DOWN = frozenset({"exited", "dead", "created"})
 
@@ -80,15 +81,35 @@ class CursorStore(Protocol):
 
 
 class StateStore(Protocol):
-    """Where the last known container states survive a restart."""
+    """Where the last known container states and the rules' memory survive a restart."""
 
     def load_states(self, host: str) -> dict[str, ContainerState] | None:
         """The states saved for `host`, or None when none were ever saved (the first start)."""
         ...
 
-    def save_states(self, host: str, states: Iterable[ContainerState], removed: Iterable[str]) -> None:
-        """Upsert `states`, delete the ids in `removed`."""
+    def load_rules(self, host: str) -> tuple[str | None, list[EventKey]]:
+        """The rules' memory saved for `host` (`RuleState.snapshot`, or None) and the keys of the events
+        already handled at the saved cursor's very timeNano (`since` replays those)."""
         ...
+
+    def checkpoint(self, host: str, changes: Checkpoint) -> None:
+        """Save states, removals, the rules' memory and the cursor of one moment, all or nothing."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """What changed since the last save, taken together under the watcher's lock so it is one moment:
+    the events after `cursor` are exactly those the saved states and rule memory have not seen yet."""
+
+    states: list[ContainerState]
+    removed: list[str]
+    rules: str | None  # None: unchanged
+    cursor: int | None  # None: unchanged
+    at_cursor: list[EventKey] | None = None  # with a new cursor: the events handled at its timeNano
+
+    def __bool__(self) -> bool:
+        return bool(self.states or self.removed) or self.rules is not None or self.cursor is not None
 
 
 _SCHEMA = """
@@ -96,6 +117,11 @@ CREATE TABLE IF NOT EXISTS notify_cursor (
     host TEXT PRIMARY KEY,
     time_nano INTEGER,
     updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notify_rules (
+    host TEXT PRIMARY KEY,
+    memory TEXT,
+    at_cursor TEXT
 );
 CREATE TABLE IF NOT EXISTS notify_states (
     host TEXT NOT NULL,
@@ -163,23 +189,47 @@ class SqliteCursorStore:
             states[cid] = ContainerState(cid, name, image, state, health, exit_code, created, parsed)
         return states
 
-    def save_states(self, host: str, states: Iterable[ContainerState], removed: Iterable[str]) -> None:
-        """Upsert `states` and delete `removed` in one transaction; marks the host as saved."""
+    def load_rules(self, host: str) -> tuple[str | None, list[EventKey]]:
+        """The rules' memory saved for `host` (or None) and the events handled at the cursor's timeNano."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT memory, at_cursor FROM notify_rules WHERE host = ?", (host,)
+            ).fetchone()
+        if row is None:
+            return None, []
+        try:
+            keys = [(str(i), str(a), int(t)) for i, a, t in json.loads(row[1] or "[]")]
+        except (ValueError, TypeError):
+            keys = []
+        return (str(row[0]) if row[0] is not None else None), keys
+
+    def checkpoint(self, host: str, changes: Checkpoint) -> None:
+        """Upsert states, delete removals, replace the rules' memory and move the cursor in one transaction;
+        marks the host as saved."""
         rows = [
             (host, s.id, s.name, s.image, s.state, s.health, s.exit_code, s.created, s.labels_json())
-            for s in states
+            for s in changes.states
         ]
         with self._lock, self._db:
             self._db.executemany(
-                "DELETE FROM notify_states WHERE host = ? AND id = ?", [(host, i) for i in removed]
+                "DELETE FROM notify_states WHERE host = ? AND id = ?", [(host, i) for i in changes.removed]
             )
             self._db.executemany(
                 "INSERT OR REPLACE INTO notify_states VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
             )
+            if changes.rules is not None or changes.at_cursor is not None:
+                at_cursor = json.dumps(changes.at_cursor) if changes.at_cursor is not None else None
+                self._db.execute(
+                    "INSERT INTO notify_rules (host, memory, at_cursor) VALUES (?, ?, ?)"
+                    " ON CONFLICT (host) DO UPDATE SET memory = coalesce(excluded.memory, memory),"
+                    " at_cursor = coalesce(excluded.at_cursor, at_cursor)",
+                    (host, changes.rules, at_cursor),
+                )
             self._db.execute(
-                "INSERT INTO notify_cursor (host, time_nano, updated_at) VALUES (?, NULL, ?)"
-                " ON CONFLICT (host) DO NOTHING",
-                (host, time.time()),
+                "INSERT INTO notify_cursor (host, time_nano, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (host) DO UPDATE SET time_nano = coalesce(excluded.time_nano, time_nano),"
+                " updated_at = excluded.updated_at",
+                (host, changes.cursor, time.time()),
             )
 
     def close(self) -> None:
@@ -273,9 +323,10 @@ class HostWatcher:
         self._stream: Any = None
         self._cursor: int | None = None
         self._saved_cursor: int | None = None
+        self._saved_rules: str | None = None
         self._skew = 0
-        self._seen: set[tuple[str, str, int]] = set()
-        self._seen_order: deque[tuple[str, str, int]] = deque()
+        self._seen: set[EventKey] = set()
+        self._seen_order: deque[EventKey] = deque()
         self._known: dict[str, ContainerState] | None = None
         self._dirty: set[str] = set()
         self._removed: set[str] = set()
@@ -296,6 +347,12 @@ class HostWatcher:
         self._cursor = self._saved_cursor = self.cursors.get(self.host.name)
         if self.states is not None:
             self._known = self.states.load_states(self.host.name)
+            self._saved_rules, at_cursor = self.states.load_rules(self.host.name)
+            if self._saved_rules is not None:
+                self.rule_state = RuleState.restore(self._saved_rules)
+            for key in at_cursor:  # `since` is inclusive: these come again and were handled already
+                if key[2] == self._cursor:
+                    self._remember(key)
         self._start_reader()
         for name, target in (("watchdog", self._watchdog_loop), ("deliver", self._deliver_loop)):
             thread = threading.Thread(target=target, name=f"notify-{name}-{self.host.name}", daemon=True)
@@ -409,10 +466,7 @@ class HostWatcher:
             if key in self._seen:
                 self.duplicates += 1
                 return True
-            self._seen.add(key)
-            self._seen_order.append(key)
-            if len(self._seen_order) > _SEEN_KEYS:
-                self._seen.discard(self._seen_order.popleft())
+            self._remember(key)
             if self._cursor is None or event.time_nano > self._cursor:
                 self._cursor = event.time_nano
             self._skew = time.time_ns() - event.time_nano
@@ -428,6 +482,13 @@ class HostWatcher:
             self.observe(event)
         self._emit(notes)
         return True
+
+    def _remember(self, key: EventKey) -> None:
+        """Note an event as handled, forgetting the oldest beyond `_SEEN_KEYS` (under the lock)."""
+        self._seen.add(key)
+        self._seen_order.append(key)
+        if len(self._seen_order) > _SEEN_KEYS:
+            self._seen.discard(self._seen_order.popleft())
 
     def _apply_known(self, event: DockerEvent) -> None:
         """Keep the last known state of a container up to date from its events (called under the lock)."""
@@ -542,23 +603,36 @@ class HostWatcher:
         return notes
 
     def _persist(self) -> None:
+        """Save what changed since the last save, as one moment (see `Checkpoint`)."""
         with self._lock:
             cursor = self._cursor if self._cursor != self._saved_cursor else None
             if self._known is not None:
                 states = [self._known[c] for c in self._dirty if c in self._known]
             else:
                 states = []
-            removed = list(self._removed)
+            memory = self.rule_state.snapshot() if self.states is not None else None
+            at_cursor = [key for key in self._seen_order if key[2] == cursor] if cursor is not None else None
+            rules = memory if memory != self._saved_rules else None
+            changes = Checkpoint(states, list(self._removed), rules, cursor, at_cursor)
             self._dirty.clear()
             self._removed.clear()
+        if not changes:
+            return
         try:
-            if self.states is not None and (states or removed):
-                self.states.save_states(self.host.name, states, removed)
-            if cursor is not None:
+            if self.states is not None:
+                self.states.checkpoint(self.host.name, changes)
+            if cursor is not None and cast(object, self.cursors) is not self.states:
                 self.cursors.put(self.host.name, cursor)
-                self._saved_cursor = cursor
         except Exception as exc:
-            log.warning("notify: cannot save the cursor of host %s: %s", self.host.name, exc)
+            with self._lock:  # try again at the next save
+                self._dirty.update(state.id for state in changes.states)
+                self._removed.update(changes.removed)
+            log.warning("notify: cannot save the state of host %s: %s", self.host.name, exc)
+            return
+        if cursor is not None:
+            self._saved_cursor = cursor
+        if changes.rules is not None:
+            self._saved_rules = changes.rules
 
     # ---- enrichment and delivery ---------------------------------------------------------------------
 
@@ -612,7 +686,8 @@ class HostWatcher:
                 log.warning("notify: enrichment failed: %s", exc)
                 continue
             try:
-                self.sink(note)
+                if not self.rules.muted(note):
+                    self.sink(note)
             except Exception as exc:
                 log.warning("notify: the sink refused %s for %s: %s", note.kind, note.container, exc)
 

@@ -316,6 +316,32 @@ def test_a_restart_loop_is_one_episode_with_updates_then_recovered(
     assert [n.exit_code for n in sink.of(name, "died")] == [1, 1, 1]
 
 
+def test_a_restart_loop_keeps_its_episode_across_a_watcher_restart(
+    watch: Callable[..., HostWatcher], make_container: Callable[..., str], tmp_path: Path
+) -> None:
+    """The bot restarts mid-episode: no second opener, later restarts still go to the first episode's thread,
+    and the recovery still edits the first message (the rule memory is saved with the cursor)."""
+    store = SqliteCursorStore(tmp_path / "state.db")
+    sink = Recorder()
+    first = watch(sink, events=PROBLEMS, store=store)
+    crash_six_times = (
+        "n=$(cat /c 2>/dev/null || echo 0); n=$((n+1)); echo $n > /c; [ $n -gt 6 ] && exec sleep 300; exit 1"
+    )
+    name = make_container("loop", crash_six_times, restart_policy={"Name": "always"})
+    (loop,) = sink.wait(name, "restart_loop", timeout=15.0)
+    first.stop()
+    time.sleep(0.3)  # a restart or two happen while no watcher runs; the stream replays them from the cursor
+    watch(sink, events=PROBLEMS, store=store)
+    (recovered,) = sink.wait(name, "recovered", timeout=20.0)
+    updates = sink.of(name, "restart_loop_update")
+    assert len(sink.of(name, "restart_loop")) == 1
+    assert [u.restart_count for u in updates] == [4, 5, 6]
+    assert {u.thread_key for u in updates} == {loop.episode_key}
+    assert (recovered.update_key, recovered.restart_count) == (loop.episode_key, 6)
+    assert [n.exit_code for n in sink.of(name, "died")] == [1, 1, 1]
+    store.close()
+
+
 def test_an_oom_kill_is_reported_as_oom_where_the_kernel_allows_it(
     watch: Callable[..., HostWatcher], make_container: Callable[..., str], docker_api: Any
 ) -> None:

@@ -232,12 +232,24 @@ class Mutes:
 
 
 def test_muted_containers_are_never_announced() -> None:
-    """A muted container makes no notification; others on the same host still do."""
+    """A muted container's notification is muted; others on the same host are not."""
     mutes = Mutes((HOST, "web-1"))
     rules, state = make_rules(mutes=mutes), RuleState()
-    assert run(rules, state, event("die", 1, exitCode="1")) == []
-    assert kinds(run(rules, state, event("die", 2, cid=OTHER, name="db-1", exitCode="1"))) == ["died"]
+    (muted,) = run(rules, state, event("die", 1, exitCode="1"))
+    (loud,) = run(rules, state, event("die", 2, cid=OTHER, name="db-1", exitCode="1"))
+    assert (rules.muted(muted), rules.muted(loud)) == (True, False)
     assert mutes.asked == [(HOST, "web-1"), (HOST, "db-1")]
+
+
+def test_evaluate_never_asks_the_mute_store() -> None:
+    """The event reader never waits on the mute database: only the delivery side asks `muted`."""
+    mutes = Mutes((HOST, "web-1"))
+    rules, state = make_rules(mutes=mutes), RuleState()
+    run(rules, state, event("start", 0), event("die", 1, exitCode="1"), event("health_status: unhealthy", 2))
+    rules.tick(HOST, 60 * NS, state)
+    assert mutes.asked == []
+    image_note = Notification("image_removed", HOST, "", "", "x", ("C0ALERTS",), 0, "k")
+    assert not rules.muted(image_note)
 
 
 # ---- restart loops -----------------------------------------------------------------------------------
@@ -430,3 +442,32 @@ def test_a_malformed_route_stops_start_up_with_one_line(tmp_path: Path, toml: st
     assert text.startswith(f"CHATOPS_CONFIG: {path}: ")
     assert message in text
     assert "\n" not in text
+
+
+def test_an_episode_survives_a_snapshot_and_restore() -> None:
+    """A restored memory goes on with the same episode: updates in its thread, the recovery edits it."""
+    rules, state = make_rules(), RuleState()
+    crashes = [event(a, t, exitCode="1") for n in range(3) for a, t in (("start", n), ("die", n + 0.5))]
+    (opener,) = [n for n in run(rules, state, *crashes, event("start", 3)) if n.kind == "restart_loop"]
+    restored = RuleState.restore(state.snapshot())
+    assert restored.open_episodes() == state.open_episodes() == [opener.episode_key]
+    (update,) = run(rules, restored, event("die", 3.5, exitCode="1"))
+    assert (update.kind, update.thread_key, update.restart_count) == (
+        "restart_loop_update",
+        opener.episode_key,
+        4,
+    )
+    assert run(rules, restored, event("start", 4)) == []
+    (recovered,) = rules.tick(HOST, 40 * NS, restored)
+    assert (recovered.kind, recovered.update_key) == ("recovered", opener.episode_key)
+
+
+def test_the_snapshot_keeps_only_what_events_cannot_teach_again() -> None:
+    """Quiet containers are not saved; an unreadable snapshot restores as an empty memory."""
+    rules, state = make_rules(), RuleState()
+    run(rules, state, event("start", 0), event("die", 1, cid=OTHER, exitCode="1"))
+    assert state.snapshot() == "{}"
+    run(rules, state, event("health_status: unhealthy", 2))
+    assert list(RuleState.restore(state.snapshot()).containers) == [CID]
+    for garbage in ("", "[1, 2]", '{"x": 5}', '{"x": {"restarts": ["a"]}}'):
+        assert RuleState.restore(garbage).containers == {}
