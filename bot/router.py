@@ -36,6 +36,7 @@ from bot.models import (
     TextResult,
 )
 from bot.policy import Decision, Policy, Principal
+from bot.pool import DaemonPool, Deadlines, PoolBusy
 from bot.store import PendingPlan, Store
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,8 @@ class Router:
             "notify_unmute": self._notify_unmute,
             "notify_test": self._notify_test,
         }
-        self._pool = DaemonPool(workers, "chatops-command")
+        self._pool = DaemonPool(workers, "chatops-command", max_pending=max(64, 16 * workers))
+        self._deadlines = Deadlines("chatops-deadlines", on_error=_log_deadline_error)
         missing = [s.operation for s in catalog.specs if not self._has_operation(s.operation)]
         if missing:
             raise ValueError(f"catalog operations without an implementation: {', '.join(missing)}")
@@ -147,7 +149,12 @@ class Router:
 
         host = invocation.host or self.default_host
         audit_id = self._audit_start(invocation, host)
-        future = self._pool.submit(lambda: self.handle(invocation, audit_id))
+        try:
+            future = self._pool.submit(lambda: self.handle(invocation, audit_id))
+        except PoolBusy:
+            self.store.audit_finish(audit_id, decision="none", rule="", outcome="refused: busy", duration=0.0)
+            once(self._busy(invocation))
+            return
 
         def expire() -> None:
             # A command still queued never runs once its user was told it timed out; one already running
@@ -160,9 +167,7 @@ class Router:
             )
             once(reply)
 
-        timer = threading.Timer(timeout, expire)
-        timer.daemon = True
-        timer.start()
+        timer = self._deadlines.call_later(timeout, expire)
 
         def finished(done: Future[Reply]) -> None:
             timer.cancel()
@@ -187,7 +192,10 @@ class Router:
             if not future.cancelled() and future.exception() is not None:
                 log.error("background job failed", exc_info=future.exception())
 
-        self._pool.submit(job).add_done_callback(logged)
+        try:
+            self._pool.submit(job).add_done_callback(logged)
+        except PoolBusy:
+            log.warning("dropping a background job: %d commands are already waiting", self._pool.pending)
 
     def handle_within(self, invocation: Invocation, timeout: float) -> Reply:
         """`dispatch` and wait: the reply, or a timeout reply after `timeout` seconds."""
@@ -204,6 +212,15 @@ class Router:
         )
         step = Step(invocation.text, problem=problem)
         return Reply(invocation.text, host, Outcome.FAILED, (step,), timeout)
+
+    def _busy(self, invocation: Invocation) -> Reply:
+        host = invocation.host or self.default_host
+        problem = Problem(
+            "Busy",
+            f"{invocation.text!r} was not started: {self._pool.pending} commands are already waiting",
+            hint="the engine may be slow or hung; nothing was run, try again in a moment",
+        )
+        return Reply(invocation.text, host, Outcome.FAILED, (Step(invocation.text, problem=problem),))
 
     def close(self) -> None:
         """Stop the worker pool without waiting for hung commands."""
@@ -603,43 +620,6 @@ class Router:
         return TextResult(f"test notification queued for {len(channels)} channel(s): {', '.join(channels)}")
 
 
-class DaemonPool:
-    """A fixed set of daemon worker threads: a command stuck in a hung engine never blocks process exit.
-
-    (`ThreadPoolExecutor` joins its workers at interpreter exit, so one hung Docker call would hang the
-    shell after it already told the user about the timeout.)
-    """
-
-    def __init__(self, workers: int, name: str) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
-        self._threads = [
-            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(workers)
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def submit(self, fn: Callable[[], T]) -> Future[T]:
-        """Queue `fn`; its future holds the result or the exception."""
-        future: Future[T] = Future()
-        self._jobs.put((future, fn))
-        return future
-
-    def _work(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            future, fn = job
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn())
-            except BaseException as exc:  # handed to the waiting caller, not lost
-                future.set_exception(exc)
-
-    def shutdown(self) -> None:
-        """Let idle workers end; busy ones are daemons and end with the process."""
-        for _ in self._threads:
-            self._jobs.put(None)
-
-
 class _Verdict:
     """What the policy said across a chain, for the audit row."""
 
@@ -694,3 +674,7 @@ def _outcome(exc: ChatOpsError) -> Outcome:
         if isinstance(exc, error_type):
             return outcome
     return Outcome.FAILED
+
+
+def _log_deadline_error(exc: BaseException) -> None:
+    log.error("a command timeout handler failed", exc_info=exc)
