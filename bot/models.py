@@ -136,7 +136,7 @@ class BuildCacheRow:
 
 # ---- acting: what a mutating command will touch, and what it did -----------------------------------------
 
-TargetKind = Literal["container", "image", "volume", "network"]
+TargetKind = Literal["container", "image", "volume", "network", "build-cache"]
 
 
 @dataclass(frozen=True, slots=True)

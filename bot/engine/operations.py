@@ -722,12 +722,9 @@ class Engine:
             for b in df_items(data, "BuildCache", "BuildCacheUsage")
             if not b.get("InUse") and (args.all or not b.get("Shared"))
         ]
-        if cache:
-            size = sum(b.size for b in cache)
-            reclaim += size
-            notes.append(
-                f"build cache: {len(cache)} record{'s' if len(cache) != 1 else ''} ({human_size(size)})"
-            )
+        # Build cache belongs to no container: only a binding whose scope is everything (`*`) may prune it.
+        targets += [Target("build-cache", b.id, b.id, {}, b.size, b.type) for b in cache]
+        reclaim += sum(b.size for b in cache)
         return Plan("system prune", self.name, "prune", tuple(targets), reclaim=reclaim, notes=tuple(notes))
 
     # ---- pull --------------------------------------------------------------------------------------------

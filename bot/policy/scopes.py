@@ -97,7 +97,12 @@ class ContainerPattern:
         return self.kind == "glob" and self.text == ANY
 
     def matches(self, target: Target) -> bool:
-        """True when `target` (a container, image, volume or network) is in this pattern's scope."""
+        """True when `target` (a container, image, volume or network) is in this pattern's scope.
+
+        Build cache records belong to no container, so only `*` covers them.
+        """
+        if target.kind == "build-cache":
+            return self.everything
         if self.kind == "glob":
             return fnmatchcase(target.name, self.text)
         if self.kind == "project":

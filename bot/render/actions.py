@@ -33,10 +33,12 @@ _PAST = {
     "unpause": "unpaused",
     "rm": "removed",
 }
-_KINDS = ("container", "image", "volume", "network")
+_KINDS = ("container", "image", "volume", "network", "build-cache")
+_NOUNS = {"build-cache": "build cache record"}
 
 
 def _count(n: int, noun: str) -> str:
+    noun = _NOUNS.get(noun, noun)
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
@@ -94,6 +96,9 @@ def _table(kind: str, targets: Sequence[Target]) -> str:
     elif kind == "volume":
         header = ["VOLUME NAME", "SIZE", "KIND"]
         rows = [[t.name, _size(t.size), t.detail] for t in targets]
+    elif kind == "build-cache":
+        header = ["CACHE ID", "TYPE", "SIZE"]
+        rows = [[t.id[:25], t.detail, _size(t.size)] for t in targets]
     else:
         header = ["NETWORK ID", "NAME", "DRIVER"]
         rows = [[truncate_id(t.id), t.name, t.detail] for t in targets]

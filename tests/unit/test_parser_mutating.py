@@ -320,3 +320,19 @@ def test_plan_rendering() -> None:
     )
     assert summarize_plan(plan) == "image prune -a on prod: 1 image, 1 volume, reclaim 964MB"
     assert render_plan(Plan("container prune", "prod", "prune", ())) == "Nothing to remove on prod."
+
+
+def test_a_system_prune_plan_lists_the_build_cache_it_clears() -> None:
+    """Build cache records are targets of their own (so the policy sees them), with their own table."""
+    cache = (
+        Target("build-cache", "k3l8fdm1yq0x2", "k3l8fdm1yq0x2", size=2_000_000, detail="regular"),
+        Target("build-cache", "p9a7", "p9a7", size=48_000_000, detail="source.local"),
+    )
+    plan = Plan("system prune", "prod", "prune", cache, reclaim=50_000_000)
+    assert render_plan(plan) == (
+        "This will remove 2 build cache records on prod (reclaim 50MB):\n\n"
+        "CACHE ID        TYPE           SIZE\n"
+        "k3l8fdm1yq0x2   regular        2MB\n"
+        "p9a7            source.local   48MB"
+    )
+    assert summarize_plan(plan) == "system prune on prod: 2 build cache records, reclaim 50MB"

@@ -278,6 +278,19 @@ def test_images_volumes_and_networks_match_name_globs_and_labels() -> None:
     assert not decide(p, who(), "network prune", Target("network", "n1", "backend")).allowed
 
 
+def test_build_cache_is_only_in_the_scope_of_everything() -> None:
+    """`system prune` clears the build cache, which belongs to no container: a scoped binding may prune its
+    own containers but not the cache, however its globs or labels read; `*` may."""
+    cache = Target("build-cache", "k3l8fdm1yq0x2", "k3l8fdm1yq0x2", {}, 4096, "regular")
+    web = container("web-1")
+    scoped = policy({"role": "admin", "users": ["*"], "containers": ["web-*", "k3*", "*-*", "label:x"]})
+    assert decide(scoped, who(), "system prune", web).allowed
+    decision = decide(scoped, who(), "system prune", web, cache)
+    assert not decision.allowed
+    assert "k3l8fdm1yq0x2" in decision.reason
+    assert decide(policy({"role": "admin", "users": ["*"]}), who(), "system prune", web, cache).allowed
+
+
 def test_read_commands_are_not_container_scoped() -> None:
     """Reads depend only on user, group, channel and host; not on container scope or protection."""
     p = policy({"role": "viewer", "users": ["*"], "containers": ["web-*"]})
