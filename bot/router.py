@@ -101,6 +101,7 @@ class Router:
         own_container_id: str | None = None,
         notify_routes: Sequence[str] = (),
         notify_test: Callable[[str], Sequence[str]] | None = None,
+        notify_report: Callable[[str, str], Sequence[str]] | None = None,
     ) -> None:
         if not engines:
             raise ValueError("the router needs at least one Docker host")
@@ -113,6 +114,7 @@ class Router:
         self.own_container_id = own_container_id
         self.notify_routes = tuple(notify_routes)
         self.notify_test = notify_test
+        self.notify_report = notify_report
         self._local: dict[str, LocalOperation] = {
             "help": self._help,
             "whoami": self._whoami,
@@ -122,6 +124,7 @@ class Router:
             "notify_mute": self._notify_mute,
             "notify_unmute": self._notify_unmute,
             "notify_test": self._notify_test,
+            "notify_report": self._notify_report,
         }
         self._pool = DaemonPool(workers, "chatops-command", max_pending=max(64, 16 * workers))
         self._deadlines = Deadlines("chatops-deadlines", on_error=_log_deadline_error)
@@ -185,8 +188,9 @@ class Router:
 
         future.add_done_callback(finished)
 
-    def background(self, job: Callable[[], None]) -> None:
-        """Run `job` on the router's pool (for work like App Home that answers through its own channel)."""
+    def background(self, job: Callable[[], None]) -> bool:
+        """Run `job` on the router's pool (for work like App Home that answers through its own channel);
+        False when the pool is full and the job was dropped."""
 
         def logged(future: Future[None]) -> None:
             if not future.cancelled() and future.exception() is not None:
@@ -196,6 +200,8 @@ class Router:
             self._pool.submit(job).add_done_callback(logged)
         except PoolBusy:
             log.warning("dropping a background job: %d commands are already waiting", self._pool.pending)
+            return False
+        return True
 
     def handle_within(self, invocation: Invocation, timeout: float) -> Reply:
         """`dispatch` and wait: the reply, or a timeout reply after `timeout` seconds."""
@@ -618,6 +624,24 @@ class Router:
             )
         channels = self.notify_test(invocation.user_id)
         return TextResult(f"test notification queued for {len(channels)} channel(s): {', '.join(channels)}")
+
+    def _notify_report(self, args: Any, invocation: Invocation, host: str) -> TextResult:
+        """`notify report`: the disk report of this host, now, to the routes taking "disk"."""
+        if self.notify_report is None:
+            raise NotFound(
+                "disk reports go to notification channels, and notifications are not running here",
+                hint='run the bot with a [[notify.routes]] entry listening to "disk"; here, `system df`, '
+                "`images -f dangling=true` and `ps -a -f status=exited` show the same figures",
+            )
+        channels = self.notify_report(invocation.user_id, host)
+        if not channels:
+            raise NotFound(
+                f'no notification route takes "disk" reports from host {host}',
+                hint='add "disk" to the events of a [[notify.routes]] entry whose hosts match this host',
+            )
+        return TextResult(
+            f"disk report of host {host} queued for {len(channels)} channel(s): {', '.join(channels)}"
+        )
 
 
 class _Verdict:

@@ -21,7 +21,7 @@ from bot.render.blocks import SlackMessage, render_container_actions, render_pro
 from bot.router import Invocation, Router
 from bot.settings import Settings
 from bot.slack.groups import GroupResolver
-from bot.slack.home import publish_home
+from bot.slack.home import HomeGate, publish_home
 from bot.slack.text import door_request
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ def build_app(settings: Settings, router: Router) -> App:
     app.action("run_inspect")(door.on_rerun)
     app.action("run_remedy")(door.on_rerun)
     app.action("run_restart")(door.on_rerun)
+    app.action("run_prune")(door.on_rerun)
     app.action("plan_confirm")(door.on_plan)
     app.action("plan_approve")(door.on_plan)
     app.action("plan_cancel")(door.on_cancel)
@@ -68,6 +69,7 @@ class SlackDoor:
         self.settings = settings
         self.router = router
         self.groups = groups or GroupResolver(settings.file.group_ids())
+        self.home = HomeGate()
 
     def _invocation(
         self, client: WebClient, text: str, user_id: str, channel_id: str, team_id: str, **extra: Any
@@ -196,7 +198,19 @@ class SlackDoor:
         if event.get("tab", "home") != "home":
             return
         user_id = str(event.get("user", ""))
-        self.router.background(lambda: publish_home(client, self.router, user_id))
+        if not user_id or not self.home.claim(user_id):
+            return
+
+        def build() -> None:
+            published = False
+            try:
+                publish_home(client, self.router, user_id)
+                published = True
+            finally:
+                self.home.release(user_id, published=published)
+
+        if not self.router.background(build):
+            self.home.release(user_id, published=False)
 
     def _answer(
         self,

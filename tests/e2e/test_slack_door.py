@@ -194,6 +194,19 @@ def test_http_app_home_is_published(http_bot: BotProcess, slack: Any) -> None:
     assert "Containers:" in text
 
 
+def test_app_home_opened_again_and_again_is_built_once(http_bot: BotProcess, slack: Any) -> None:
+    """Five quick visits to the Home tab build one dashboard for that user; another user still gets one."""
+    for n in range(5):
+        event = {**app_home_opened_event(user_id="U778"), "event_ts": f"{1_700_000_000 + n}.000100"}
+        body, headers = signed_event(SECRET, event)
+        assert http_bot.post(body, headers)[0] == 200
+    body, headers = signed_event(SECRET, app_home_opened_event(user_id="U779"))
+    assert http_bot.post(body, headers)[0] == 200
+    slack.wait_for("views.publish", count=2, timeout=20)
+    time.sleep(1.0)  # time for a second build of U778, were there one
+    assert [len(slack.views(user)) for user in ("U778", "U779")] == [1, 1]
+
+
 def test_socket_mode_answers_and_reconnects(
     socket_bot: BotProcess, slack: Any, few_containers: list[str]
 ) -> None:

@@ -14,6 +14,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.engine import Engine, Host
 from bot.models import Outcome, Reply
 from bot.router import Invocation, Router
+from bot.slack.home import HomeGate
 from bot.slack.runner import SlackHttpApp
 from bot.slack.text import door_request
 from bot.store import Store
@@ -150,3 +151,19 @@ def test_dispatch_delivers_exactly_once_even_when_the_result_comes_late(tmp_path
     assert delivered[0].outcome is Outcome.FAILED
     assert delivered[0].problem is not None
     assert delivered[0].problem.kind == "Timeout"
+
+
+def test_home_gate_builds_once_per_user_until_the_dashboard_is_stale() -> None:
+    """One build per user at a time; none while the published one is fresh; a failed build may retry."""
+    now = [0.0]
+    gate = HomeGate(fresh_for=10.0, clock=lambda: now[0])
+    assert gate.claim("U1")
+    assert not gate.claim("U1")  # still building
+    assert gate.claim("U2")
+    gate.release("U1", published=True)
+    now[0] = 9.9
+    assert not gate.claim("U1")  # fresh
+    gate.release("U2", published=False)
+    assert gate.claim("U2")  # the failed build does not count
+    now[0] = 10.1
+    assert gate.claim("U1")
