@@ -71,7 +71,6 @@ sets it up ≤ 10 ms; the longest `_handle` of (b) ≤ 10 ms (both batches). The
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import json
 import math
@@ -83,10 +82,9 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +93,7 @@ from typing import Any
 
 import docker
 import docker.errors
+from fleet import LABEL, Fleet, interrupts_deferred, pool  # bench/ is on sys.path: run as a script
 from slack_sdk import WebClient
 
 from bot.engine import Host
@@ -111,7 +110,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from fakes.web_api import FakeWebApi  # noqa: E402 - needs tests/ on sys.path
 
-LABEL = "chatops.bench"
 DEFAULT_IMAGE = "chatops-test/busybox:latest"
 DEFAULT_URL = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 API_TIMEOUT = 60.0
@@ -560,28 +558,11 @@ class Sink:
         return taken
 
 
-class Containers:
-    """The containers of this run: created and started concurrently, removed by label, nobody else's."""
+class Containers(Fleet):
+    """The containers of this run, created and started concurrently from a child process."""
 
     def __init__(self, url: str, image: str, workers: int, run_id: str | None = None) -> None:
-        self.url = url
-        self.image = image
-        self.workers = workers
-        self.run_id = run_id or uuid.uuid4().hex[:8]
-        self.prefix = f"bench-{self.run_id}-"
-        self.label = f"{LABEL}={self.run_id}"
-        self._local = threading.local()
-        self._clients: list[Any] = []
-        self._clients_lock = threading.Lock()
-
-    def api(self) -> Any:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = docker.APIClient(base_url=self.url, version="auto", timeout=API_TIMEOUT)
-            self._local.client = client
-            with self._clients_lock:
-                self._clients.append(client)
-        return client
+        super().__init__(url, image, workers, timeout=API_TIMEOUT, run_id=run_id)
 
     def _run_one(self, batch: int, index: int) -> None:
         command = ["false"] if index % 4 == 3 else ["true"]
@@ -608,47 +589,6 @@ class Containers:
             for future in as_completed([executor.submit(self._run_one, batch, i) for i in range(count)]):
                 future.result()
         return time.perf_counter() - started
-
-    def owned(self) -> list[str]:
-        listed = self.api().containers(all=True, filters={"label": [self.label]})
-        return [
-            c["Id"]
-            for c in listed
-            if (c.get("Labels") or {}).get(LABEL) == self.run_id
-            and any(name.lstrip("/").startswith(self.prefix) for name in c.get("Names") or ())
-        ]
-
-    def _remove(self, container_id: str) -> None:
-        with contextlib.suppress(docker.errors.NotFound):
-            self.api().remove_container(container_id, force=True)
-
-    def remove_all(self) -> tuple[int, float]:
-        started = time.perf_counter()
-        ids = self.owned()
-        with pool(self.workers) as executor:
-            for future in as_completed([executor.submit(self._remove, i) for i in ids]):
-                future.result()
-        left = self.owned()
-        if left:
-            raise RuntimeError(f"{len(left)} containers labelled {self.label} are still there")
-        return len(ids), time.perf_counter() - started
-
-    def close(self) -> None:
-        with self._clients_lock:
-            for client in self._clients:
-                client.close()
-
-
-@contextmanager
-def pool(workers: int) -> Iterator[ThreadPoolExecutor]:
-    """A thread pool that drops its queued work at once on Ctrl-C instead of finishing it."""
-    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bench")
-    try:
-        yield executor
-    except BaseException:
-        executor.shutdown(wait=True, cancel_futures=True)
-        raise
-    executor.shutdown(wait=True)
 
 
 @dataclass(slots=True)
@@ -862,16 +802,6 @@ def load_bot_modules() -> str:
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
-
-
-@contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Ignore Ctrl-C while cleaning up, so that a second Ctrl-C cannot leave containers behind."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

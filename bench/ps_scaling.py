@@ -57,12 +57,9 @@ import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -70,12 +67,12 @@ from typing import Any
 
 import docker
 import docker.errors
+from fleet import LABEL, Fleet, interrupts_deferred, pool  # bench/ is on sys.path: run as a script
 
 from bot.engine import Engine, Host
 from bot.models import Outcome, PsResult, Reply
 from bot.router import Invocation, Router
 
-LABEL = "chatops.bench"
 DEFAULT_IMAGE = "chatops-test/busybox:latest"
 DEFAULT_URL = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 API_TIMEOUT = 120.0
@@ -154,30 +151,12 @@ def process(argv: Sequence[str], min_lines: int = 0) -> Callable[[], None]:
 # --- the containers --------------------------------------------------------------------------------------
 
 
-class Fleet:
-    """The containers of one run: created concurrently, removed by label, nobody else's ever touched."""
+class GrowingFleet(Fleet):
+    """The containers of one run, created concurrently ("created", never started) until there are N."""
 
     def __init__(self, url: str, image: str, workers: int) -> None:
-        self.url = url
-        self.image = image
-        self.workers = workers
-        self.run_id = uuid.uuid4().hex[:8]
-        self.prefix = f"bench-{self.run_id}-"
-        self.label = f"{LABEL}={self.run_id}"
+        super().__init__(url, image, workers, timeout=API_TIMEOUT)
         self.count = 0
-        self._local = threading.local()
-        self._clients: list[Any] = []
-        self._clients_lock = threading.Lock()
-
-    def api(self) -> Any:
-        """This thread's low-level client (docker-py does not promise thread safety)."""
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = docker.APIClient(base_url=self.url, version="auto", timeout=API_TIMEOUT)
-            self._local.client = client
-            with self._clients_lock:
-                self._clients.append(client)
-        return client
 
     def _create(self, index: int) -> None:
         self.api().create_container(
@@ -191,64 +170,11 @@ class Fleet:
         """Create containers until this run owns `total`; returns (how many were created, seconds)."""
         indexes = range(self.count, total)
         started = time.perf_counter()
-        with _pool(self.workers) as pool:
-            for future in as_completed([pool.submit(self._create, i) for i in indexes]):
+        with pool(self.workers) as executor:
+            for future in as_completed([executor.submit(self._create, i) for i in indexes]):
                 future.result()
                 self.count += 1
         return len(indexes), time.perf_counter() - started
-
-    def owned(self) -> list[str]:
-        """The ids of this run's containers: by label, and by name prefix as a second guard."""
-        listed = self.api().containers(all=True, filters={"label": [self.label]})
-        return [
-            c["Id"]
-            for c in listed
-            if (c.get("Labels") or {}).get(LABEL) == self.run_id
-            and any(name.lstrip("/").startswith(self.prefix) for name in c.get("Names") or ())
-        ]
-
-    def _remove(self, container_id: str) -> None:
-        with suppress(docker.errors.NotFound):
-            self.api().remove_container(container_id, force=True)
-
-    def remove_all(self) -> tuple[int, float]:
-        """Remove every container of this run; returns (how many, seconds)."""
-        started = time.perf_counter()
-        ids = self.owned()
-        with _pool(self.workers) as pool:
-            for future in as_completed([pool.submit(self._remove, i) for i in ids]):
-                future.result()
-        left = self.owned()
-        if left:
-            raise RuntimeError(f"{len(left)} containers labelled {self.label} are still there")
-        return len(ids), time.perf_counter() - started
-
-    def close(self) -> None:
-        with self._clients_lock:
-            for client in self._clients:
-                client.close()
-
-
-@contextmanager
-def _pool(workers: int) -> Iterator[ThreadPoolExecutor]:
-    """A thread pool that drops its queued work at once on Ctrl-C instead of finishing it."""
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bench")
-    try:
-        yield pool
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-
-
-@contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Ignore Ctrl-C while cleaning up, so that a second Ctrl-C cannot leave containers behind."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -362,7 +288,7 @@ def check_router(reply: Reply, at_least: int) -> None:
         raise RuntimeError(f"router listed {len(result.rows)} containers, expected at least {at_least}")
 
 
-def sample(fleet: Fleet, doors: Doors, n: int, repeat: int) -> Sample:
+def sample(fleet: GrowingFleet, doors: Doors, n: int, repeat: int) -> Sample:
     """Grow the fleet to `n` containers and time every door."""
     created, seconds = fleet.grow_to(n)
     rows = len(doors.raw())
@@ -544,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
     started = time.perf_counter()
     signal.signal(signal.SIGTERM, _terminate)
-    fleet = Fleet(options.url, options.image, options.workers)
+    fleet = GrowingFleet(options.url, options.image, options.workers)
     try:
         fleet.api().inspect_image(options.image)
     except docker.errors.ImageNotFound:

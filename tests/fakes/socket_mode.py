@@ -16,15 +16,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
-LOCALHOST = "127.0.0.1"
+from .server import LOCALHOST, BackgroundServer
+
 ENVELOPE_TYPES = frozenset({"slash_commands", "interactive", "events_api"})
 _T = TypeVar("_T")
 
@@ -53,8 +53,12 @@ class Envelope:
     time: float
 
 
-class FakeSocketMode:
+class FakeSocketMode(BackgroundServer[Server]):
     """Slack's Socket Mode server on 127.0.0.1, a free port; start()/stop() or use it as a context manager."""
+
+    description = "the fake Socket Mode server"
+    thread_name = "fake-slack-socket"
+    scheme = "ws"
 
     def __init__(
         self,
@@ -64,6 +68,7 @@ class FakeSocketMode:
         ping_timeout: float = 5.0,
         close_timeout: float = 2.0,
     ) -> None:
+        super().__init__()
         self.app_id = app_id
         self._ping_interval = (
             ping_interval  # None: the server sends no pings of its own (it always answers pongs)
@@ -71,8 +76,6 @@ class FakeSocketMode:
         self._ping_timeout = ping_timeout
         self._close_timeout = close_timeout
         self._cond = threading.Condition(threading.RLock())
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
         self._last_port = 0  # a client reconnecting after stop() gets this closed port: connection refused
         self._tickets: set[str] = set()
         self._open: dict[int, ServerConnection] = {}  # connection id -> connection, oldest first
@@ -84,10 +87,8 @@ class FakeSocketMode:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        self._server = serve(
+    def _make_server(self) -> Server:
+        server = serve(
             self._handle,
             LOCALHOST,
             0,
@@ -98,36 +99,18 @@ class FakeSocketMode:
             close_timeout=self._close_timeout,
             open_timeout=5,
         )
-        self._last_port = int(self._server.socket.getsockname()[1])
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-slack-socket", daemon=True
-        )
-        self._thread.start()
-        return self
+        self._last_port = self._bound_port(server)
+        return server
 
-    def stop(self) -> None:
-        """Close every connection (1001 going away) and the listening socket; wait for the handler threads."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is None:
-            return
+    def _serve(self, server: Server) -> None:
+        server.serve_forever()
+
+    def _shutdown(self, server: Server) -> None:
+        """Close every connection (1001 going away) and the listening socket; the handlers then end."""
         server.shutdown()
-        if thread is not None:
-            thread.join(timeout=10)
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the fake Socket Mode server is not started")
-        return int(self._server.socket.getsockname()[1])
+    def _bound_port(self, server: Server) -> int:
+        return int(server.socket.getsockname()[1])
 
     def issue_url(self) -> str:
         """A one-time ws://127.0.0.1:PORT/link/?ticket=… URL, as apps.connections.open answers it."""

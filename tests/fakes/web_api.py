@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-LOCALHOST = "127.0.0.1"
+from .server import LOCALHOST, BackgroundServer
+
 MAX_BODY_BYTES = 64 * 1024 * 1024
 MESSAGE_BLOCK_LIMIT = 50  # chat.postMessage, chat.update, chat.postEphemeral, response_url
 VIEW_BLOCK_LIMIT = 100  # views.publish (App Home)
@@ -232,12 +232,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
-class FakeWebApi:
+class FakeWebApi(BackgroundServer[_HttpServer]):
     """Slack's Web API on 127.0.0.1, a free port, in a background thread.
 
     Use it as a context manager (``with FakeWebApi() as slack:``) or call start()/stop(). Point slack-sdk at
     it with ``WebClient(base_url=slack.api_url, token=slack.bot_token)``.
     """
+
+    description = "the fake Slack Web API"
+    thread_name = "fake-slack-web"
 
     def __init__(
         self,
@@ -253,6 +256,7 @@ class FakeWebApi:
         app_id: str = "A1",
         connections_open: Callable[[], str] | None = None,
     ) -> None:
+        super().__init__()
         self.bot_token = bot_token
         self.app_token = app_token
         self.team_id = team_id
@@ -264,8 +268,6 @@ class FakeWebApi:
         self.app_id = app_id
         self._connections_open = connections_open
         self._cond = threading.Condition(threading.RLock())
-        self._server: _HttpServer | None = None
-        self._thread: threading.Thread | None = None
         self._requests: list[RecordedRequest] = []
         self._messages: list[Message] = []
         self._uploads: dict[str, Upload] = {}
@@ -293,49 +295,18 @@ class FakeWebApi:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> Self:
-        """Bind 127.0.0.1 on a free port and serve in a background thread."""
-        if self._server is not None:
-            return self
-        self._server = _HttpServer(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-slack-web",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+    def _make_server(self) -> _HttpServer:
+        return _HttpServer(self)
 
-    def stop(self) -> None:
-        """Stop serving, close the socket and wait for every handler thread. Safe to call twice."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is None:
-            return
+    def _serve(self, server: _HttpServer) -> None:
+        server.serve_forever(poll_interval=0.05)
+
+    def _shutdown(self, server: _HttpServer) -> None:
         server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=10)
+        server.server_close()  # joins every handler thread (block_on_close)
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the fake Slack Web API is not started")
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        """http://127.0.0.1:PORT, with no trailing slash."""
-        return f"http://{LOCALHOST}:{self.port}"
+    def _bound_port(self, server: _HttpServer) -> int:
+        return int(server.server_address[1])
 
     @property
     def api_url(self) -> str:
