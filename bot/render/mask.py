@@ -2,7 +2,8 @@
 
 `mask_env` hides every value of a `KEY=value` entry. `mask_secrets` hides only what looks like a secret
 (tokens with a known shape, secret-looking assignments, credentials in URLs, private key blocks) and keeps
-the key, so a masked log line still reads: `DB_PASSWORD=•••`, `"token": "•••"`, `xoxb-•••`.
+the key, so a masked log line still reads: `DB_PASSWORD=•••`, `"token": "•••"`, `xoxb-•••`. Programs known
+to take a password glued to a short flag have it masked there too: `mysql -uroot -p•••` (see `_PROGRAMS`).
 
 Every pattern is compiled once; text without any trigger word costs one scan per pattern.
 """
@@ -118,6 +119,7 @@ _SAFE_TAILS = frozenset(
 )
 # Keys whose values are masked even when they are short words or numbers (a PIN, "letmein").
 _PASSWORD_WORDS = frozenset({"password", "passwd", "pwd", "passphrase", "pass"})
+_PASSWORD_SUFFIXES = ("password", "passwd", "passphrase")
 # Values that are not secrets: placeholders, booleans, already-masked text.
 _NOT_SECRET_VALUES = frozenset(
     {
@@ -171,6 +173,8 @@ def _key_kind(key: str) -> str | None:
     if not words or words[-1] in _SAFE_TAILS:
         return None
     if any(word in _PASSWORD_WORDS for word in words if word != "pass" or len(words) > 1):
+        return "password"
+    if any(word.endswith(_PASSWORD_SUFFIXES) for word in words):  # PGPASSWORD, dbpasswd: one word, no "_"
         return "password"
     if any(word in _SECRET_WORDS for word in words):
         return "secret"
@@ -268,6 +272,116 @@ _KEYWORD_BLOB = re.compile(
     r"(?:[ \t]+(?:is|was)|[ \t]*[=:])?[ \t]+)"
     r"(?P<secret>[a-z0-9+/_=\-]{20,}+)"
 )
+# ---- passwords glued to a short flag: `mysql -uroot -pSECRET` ----------------------------------------------
+#
+# `-pSECRET` cannot be judged by its shape: `docker run -p8080:80`, `ps -p 1`, `mkdir -p dir`, `mysql -P3306`
+# are no secrets. So it is judged by the program: only after the name of a program listed in `_PROGRAMS`,
+# within the same shell command, is its password flag's glued value masked.
+
+
+@dataclass(frozen=True, slots=True)
+class _PasswordFlag:
+    """How a program takes a password on its command line.
+
+    `letter`: the short flag whose glued value is the password, case-sensitive (mysql's `-p` is the password,
+    `-P` the port). Only the glued form counts: for mysql a lone `-p` prompts and the next word is the
+    database. `long_option`: a long option whose abbreviations (at least "pass": `--pass=`, `--passwo=`) also
+    carry the password after "=" (the full `--password=…` is masked by the assignment rule anyway).
+    """
+
+    letter: str
+    long_option: str | None = None
+
+
+_MYSQL_CLIENTS = (  # MySQL's and MariaDB's client programs: --password[=pw], -p[pw]
+    "mysql",
+    "mysqladmin",
+    "mysqlbinlog",
+    "mysqlcheck",
+    "mysqldump",
+    "mysqlimport",
+    "mysqlpump",
+    "mysqlshow",
+    "mysqlslap",
+    "mysql_upgrade",
+    "mariadb",
+    "mariadb-admin",
+    "mariadb-backup",
+    "mariabackup",
+    "mariadb-binlog",
+    "mariadb-check",
+    "mariadb-dump",
+    "mariadb-import",
+    "mariadb-show",
+    "mariadb-slap",
+    "mariadb-upgrade",
+)
+_ARCHIVERS = ("7z", "7za", "7zr", "7zz", "rar", "unrar")  # -p{password}
+_PROGRAMS: dict[str, _PasswordFlag] = {
+    **dict.fromkeys(_MYSQL_CLIENTS, _PasswordFlag("p", "password")),
+    **dict.fromkeys(_ARCHIVERS, _PasswordFlag("p")),
+    "sshpass": _PasswordFlag("p"),  # sshpass -pSECRET ssh host: getopt takes a glued value too
+}
+_PROGRAM_TRIGGERS = ("mysql", "mariadb", "mariabackup", "7z", "rar", "sshpass")
+# A program name is a whole word (`/usr/bin/mysql` counts, `xmysql` and `mysql.cnf` do not) followed by a
+# blank. Its arguments run to the end of the line or to a shell separator (`;`, `&`, `|`, a backtick or a
+# parenthesis) outside quotes; a word that starts like a flag (`-pa;b`, from an exec-form command) runs to
+# the next blank, separators included, so that no part of a glued value is left out.
+_QUOTED = r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\""
+_PROGRAM_NAME = "|".join(  # the look-behind after each name: not the tail of a longer word
+    rf"{re.escape(name)}(?<![\w.\-]{re.escape(name)})" for name in sorted(_PROGRAMS, key=len, reverse=True)
+)
+_FLAG_WORD = rf"--?[a-z](?:{_QUOTED})?+[^\s]*+"
+_PLAIN_WORD = rf"(?:{_QUOTED}|[^\s;&|`()'\"])++"
+_PROGRAM = re.compile(
+    rf"(?P<program>{_PROGRAM_NAME})(?=[ \t])(?P<args>(?:[ \t]++(?:{_FLAG_WORD}|{_PLAIN_WORD}))*+)"
+)
+# In the original text of the arguments: `-pVALUE` or `--name=VALUE`. The value is one quoted string (then
+# only quotes may follow it before a blank: `sh -c 'mysql -p"pw"'`) or everything up to the next blank, of
+# which the callback drops what closes the word in a shell: quotes (the end of a `sh -c '…'` around the
+# command) and separators (`mysql -pX; ls`); a separator inside the word (`-pa;b`) is part of the value.
+_WORD_TRAILERS = "'\";&|)`"
+_GLUED_FLAG = re.compile(
+    r"(?<![^ \t'\"])(?P<flag>-[A-Za-z]|--[A-Za-z][\w\-]*=)"
+    rf"(?P<value>(?:{_QUOTED})(?=['\"]*+(?:\s|$))|[^\s]+)"
+)
+
+
+def _glued_password(flag: str, option: _PasswordFlag) -> bool:
+    """Whether `flag` ("-p" or "--name=") carries the program's password glued to it."""
+    if not flag.startswith("--"):
+        return flag[1] == option.letter
+    name = flag[2:-1].lower()
+    return option.long_option is not None and len(name) >= 4 and option.long_option.startswith(name)
+
+
+def _mask_program_flags(found: _Found) -> str:
+    """Mask the first glued password of a listed program, and its abbreviated long password options.
+
+    Only the first short flag counts: a program's own options come before the command it runs
+    (`sshpass -pSECRET ssh -p2222 host`). A value that is a placeholder (`-p$MYSQL_ROOT_PASSWORD`) stays.
+    """
+    option = _PROGRAMS[found.group("program").lower()]
+    args = found.group("args")
+    parts: list[str] = []
+    done = 0
+    short_seen = False
+    for match in _GLUED_FLAG.finditer(args):
+        flag, value = match.group("flag"), match.group("value")
+        if not _glued_password(flag, option) or (short_seen and not flag.startswith("--")):
+            continue
+        short_seen = short_seen or not flag.startswith("--")
+        quote = value[0] if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'" else ""
+        inner = value[1:-1] if quote else value.rstrip(_WORD_TRAILERS)
+        if not inner or _is_placeholder(inner):
+            continue
+        parts.append(args[done : match.start("value")] + f"{quote}{MASK}{quote}")
+        done = match.start("value") + (len(value) if quote else len(inner))
+    if not parts:
+        return found.group()
+    return found.group("program") + "".join(parts) + args[done:]
+
+
 _KEY_QUALIFIER = re.compile(r"(?:api|access|secret|private|signing|encryption|master|auth|session)[ _\-]?$")
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _FLAG_CHARS = _WORD_CHARS | {"-"}
@@ -410,6 +524,7 @@ _RULES = (
     _Rule(_URL_CREDENTIALS, _keep_and_mask, ("://",)),
     _Rule(_ASSIGNMENT, _mask_assignment, _SECRET_KEY_TRIGGERS),
     _Rule(_FLAG, _mask_flag, _SECRET_KEY_TRIGGERS),
+    _Rule(_PROGRAM, _mask_program_flags, _PROGRAM_TRIGGERS),
     _Rule(_SLACK_TOKEN, _mask_prefixed_token, ("xox", "xapp-")),
     _Rule(
         _CODE_HOST_TOKEN,
@@ -468,10 +583,11 @@ def mask_secrets(text: str) -> str:
     """Replace what looks like a secret in free text with "•••", keeping keys and token prefixes readable.
 
     Covers Slack, GitHub, GitLab, Stripe, Google and AWS key shapes, JWTs, private key blocks, credentials in
-    URLs, `Authorization:` headers, secret-looking assignments (`password=…`, `"token": "…"`, `--secret …`)
-    and long random blobs after key-ish words. Ordinary text — container IDs, digests, timestamps, commit
-    URLs, "password reset email sent" — is left alone. Works on one line or many (private key blocks span
-    lines).
+    URLs, `Authorization:` headers, secret-looking assignments (`password=…`, `"token": "…"`, `--secret …`),
+    long random blobs after key-ish words, and the password glued to a short flag of a program known to take
+    it that way (`mysql -uroot -p•••`, see `_PROGRAMS`). Ordinary text — container IDs, digests, timestamps,
+    commit URLs, "password reset email sent" — is left alone. Works on one line or many (private key blocks
+    span lines).
     """
     lowered = _lower(text)
     if "private key" in lowered:

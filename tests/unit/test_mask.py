@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.render.mask import MASK, mask_env, mask_secrets
 
@@ -44,6 +46,23 @@ SECRETS = [
     ("Server=db;User Id=sa;Password=P@ss;Database=app", "Server=db;User Id=sa;Password=•••;Database=app"),
     ("mysql --password hunter2 -h db", "mysql --password ••• -h db"),
     ("run --db-password=hunter2", "run --db-password=•••"),
+    ("PGPASSWORD=hunter2 psql -h db", "PGPASSWORD=••• psql -h db"),
+    # a password glued to a short flag, after a program known to take it that way
+    ("mysql -uroot -pSECRET", "mysql -uroot -p•••"),
+    ("mysql -h db -P3306 -uroot -ps3cret appdb", "mysql -h db -P3306 -uroot -p••• appdb"),
+    ("mysqladmin -uroot -phunter2 ping", "mysqladmin -uroot -p••• ping"),
+    (
+        "/usr/bin/mysqldump -u root -p'my pw' app > dump.sql",
+        "/usr/bin/mysqldump -u root -p'•••' app > dump.sql",
+    ),
+    ('mariadb-dump -p"a b" app', 'mariadb-dump -p"•••" app'),
+    ("sh -c 'mysql -uroot -proot db' && echo ok", "sh -c 'mysql -uroot -p••• db' && echo ok"),
+    ("mysql -pX1; ls -pY", "mysql -p•••; ls -pY"),
+    ("mysql -pa;b", "mysql -p•••"),
+    ("mysql --pass=hunter2 db", "mysql --pass=••• db"),
+    ("mysql --password hunter2 -h db", "mysql --password ••• -h db"),
+    ("sshpass -pSECRET ssh -p2222 host", "sshpass -p••• ssh -p2222 host"),
+    ("7z x -pS3cret backup.7z", "7z x -p••• backup.7z"),
     # headers and bearer tokens
     ("Authorization: Bearer abc.def.ghi", "Authorization: Bearer •••"),
     ("authorization: Basic dXNlcjpwYXNz", "authorization: Basic •••"),
@@ -104,6 +123,17 @@ ORDINARY = [
     "bearer authentication failed",
     'level=info msg="listening on http://0.0.0.0:8080" pid=1',
     "2026-11-27 17:42:44,123 INFO [main] key=42 value=hello",
+    # short flags that carry no password: other programs, mysql's port and prompt, placeholders
+    "docker run -p8080:80 -p 3306:3306 mysql:8",
+    "ps -p 1",
+    "mkdir -p /var/lib/mysql",
+    "mysql -h db -P3306 -uroot -p appdb",
+    "mysqladmin ping -h localhost -uroot -p$MYSQL_ROOT_PASSWORD",
+    'mysql -uroot -p"${MYSQL_ROOT_PASSWORD}"',
+    "mysqld --port=3306 -u mysql",
+    "xmysql -pabc",
+    "mysql.cnf -pabc",
+    "mysql --pa=3306",
 ]
 
 
@@ -111,6 +141,38 @@ ORDINARY = [
 def test_mask_secrets_leaves_ordinary_text_alone(text: str) -> None:
     """Container IDs, digests, timestamps, commit URLs and prose about passwords are not masked."""
     assert mask_secrets(text) == text
+
+
+MYSQL_LIKE = ["mysql", "mysqladmin", "mysqldump", "mariadb", "mariadb-dump", "/usr/local/bin/mysql"]
+# No quotes, blanks, "$", "=", "-" or "_": nothing another rule (assignment, token prefix) would mask first.
+VALUE_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!@#%^*+,.:/~?"
+passwords = st.text(VALUE_ALPHABET, min_size=1, max_size=40).filter(
+    lambda pw: not pw.isalpha() and set(pw) != {"*"}  # "no", "true", "***" read as placeholders
+)
+
+
+@given(program=st.sampled_from(MYSQL_LIKE), password=passwords, quoted=st.booleans(), wrapped=st.booleans())
+def test_mask_secrets_hides_any_password_glued_to_mysql_dash_p(
+    program: str, password: str, quoted: bool, wrapped: bool
+) -> None:
+    """Whatever the password, `mysql -pPASSWORD` becomes `mysql -p•••` and the rest of the line stays."""
+    value, masked = (f'"{password} x"', f'"{MASK}"') if quoted else (password, MASK)
+    line = f"{program} -h db -P3306 -uroot -p{value} appdb"
+    expected = f"{program} -h db -P3306 -uroot -p{masked} appdb"
+    if wrapped:
+        line, expected = f"sh -c '{line}'", f"sh -c '{expected}'"
+    assert mask_secrets(line) == expected
+
+
+@given(
+    command=st.sampled_from(["docker run", "docker create", "ps", "mkdir", "ssh", "nc -l", "psql -h db"]),
+    value=st.from_regex(r"[0-9]{1,5}(?::[0-9]{1,5})?", fullmatch=True),
+    separate=st.booleans(),
+)
+def test_mask_secrets_leaves_dash_p_of_other_programs_alone(command: str, value: str, separate: bool) -> None:
+    """`-p` means a port, a pid or "parents" to other programs: their lines are never changed."""
+    line = f"{command} -p{' ' if separate else ''}{value} mysql"
+    assert mask_secrets(line) == line
 
 
 def test_mask_secrets_hides_a_private_key_block_across_lines() -> None:
@@ -197,8 +259,24 @@ def test_mask_secrets_masks_a_thousand_line_log_in_a_few_milliseconds() -> None:
         'password: "' + "a" * 100_000,
         "-----BEGIN RSA PRIVATE KEY-----" * 3_000,
         "authorization: " * 6_000,
+        "mysql " * 17_000,
+        "mysql" + " -p'" * 25_000,
+        "mysql -p" + '\\"' * 50_000,
     ],
-    ids=["key", "pass", "flags", "eyj", "url", "colon", "quote", "pem", "authorization"],
+    ids=[
+        "key",
+        "pass",
+        "flags",
+        "eyj",
+        "url",
+        "colon",
+        "quote",
+        "pem",
+        "authorization",
+        "mysql",
+        "mysql-quotes",
+        "mysql-escapes",
+    ],
 )
 def test_mask_secrets_stays_linear_on_hostile_input(text: str) -> None:
     """A container cannot stall the bot with a crafted 100 kB line: no pattern backtracks quadratically."""
