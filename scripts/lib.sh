@@ -114,6 +114,13 @@ package_installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
 }
 
+# The default engine's own process (its pidfile), not just any dockerd: a test's second daemon does not count.
+main_dockerd_running() {
+    local pid
+    pid="$(cat /var/run/docker.pid 2>/dev/null)" || return 1
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
+}
+
 ensure_engine() {
     local waited
     if engine_answers; then
@@ -136,7 +143,7 @@ ensure_engine() {
     if ! static_busybox >/dev/null && ! package_installed busybox-static; then missing+=(busybox-static); fi
     if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
 
-    if ! engine_answers && ! pgrep -x dockerd >/dev/null; then
+    if ! engine_answers && ! main_dockerd_running; then
         say "engine: starting dockerd in the background (log: $DOCKERD_LOG)"
         setsid nohup dockerd </dev/null >>"$DOCKERD_LOG" 2>&1 &
     fi
