@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import PurePosixPath
 from typing import Any
 
 from bot.models import HelpEntry, HelpResult, InfoResult, InspectResult, LogsResult, Port, VersionResult
@@ -456,29 +457,59 @@ _SECRET_FLAG = re.compile(
 )
 
 
-def _masked_argv(words: Sequence[Any]) -> list[Any]:
-    """A command line's words, masked as the joined line would be: a secret flag's value word too."""
+def _masked_argv(words: Sequence[Any], programs: Sequence[str] = ()) -> list[Any]:
+    """A command line's words, masked as the joined line would be: a secret flag's value word too, and a
+    password glued to a short flag (`-pSECRET`) after a program known to take it (`programs`: the ones
+    run before these words, e.g. the container's Path for its Args)."""
     masked: list[Any] = []
     hide_next = False
+    runs = [PurePosixPath(p).name for p in programs if p]
     for word in words:
         if not isinstance(word, str):
             masked.append(_masked_json(word))
             hide_next = False
             continue
-        masked.append(MASK if hide_next and word else mask_secrets(word))
+        masked.append(MASK if hide_next and word else _masked_word(word, runs))
         hide_next = bool(_SECRET_FLAG.match(word))
+        if len(runs) < _PROGRAM_WORDS:
+            runs.append(PurePosixPath(word).name)
     return masked
 
 
-def _masked_json(value: Any, key: str = "") -> Any:
+_PROGRAM_WORDS = 3  # a password-taking program is among the first words (`env`, `sh`, a wrapper, then it)
+
+
+def _masked_word(word: str, programs: Sequence[str]) -> str:
+    """`mask_secrets(word)`, and a short flag word also as the joined line `PROGRAM WORD` would be masked."""
+    masked = mask_secrets(word)
+    if masked != word or not word.startswith("-"):
+        return masked
+    for program in programs:
+        in_context = mask_secrets(f"{program} {word}")
+        if in_context != f"{program} {word}" and in_context.startswith(f"{program} "):
+            return in_context[len(program) + 1 :]
+    return masked
+
+
+def _argv_programs(data: Mapping[str, Any], key: str) -> list[str]:
+    """What runs before the words under `key`: the Path before Args, the Entrypoint before Cmd."""
+    before = data.get("Path") if key == "Args" else data.get("Entrypoint") if key == "Cmd" else None
+    if isinstance(before, str):
+        return [before]
+    if isinstance(before, list | tuple):
+        return [word for word in before if isinstance(word, str)]
+    return []
+
+
+def _masked_json(value: Any, key: str = "", parent: Mapping[str, Any] | None = None) -> Any:
     """A plain copy of the JSON with every `Env` list masked and secret-looking strings masked in place."""
     if isinstance(value, Mapping):
-        return {str(k): _masked_json(v, str(k)) for k, v in value.items()}
+        return {str(k): _masked_json(v, str(k), value) for k, v in value.items()}
     if isinstance(value, list | tuple):
         if key == "Env":
             return [mask_env(item) if isinstance(item, str) else _masked_json(item) for item in value]
         if key in _ARGV_KEYS:
-            return _masked_argv(value)
+            return _masked_argv(value, _argv_programs(parent or {}, key))
         return [_masked_json(item) for item in value]
     if isinstance(value, str) and value:
         if key:

@@ -426,3 +426,26 @@ def test_raw_json_masks_the_value_word_after_a_secret_flag() -> None:
     for secret in ("Hunter2x9", "k-123", "t-1"):
         assert secret not in text
     assert '"80"' in text
+
+
+def test_raw_json_masks_glued_passwords_after_the_program_that_runs() -> None:
+    """`mysql -uroot -pSECRET` split into Path and Args (or Entrypoint and Cmd) is masked like the joined
+    line; the same flag shape after another program, or docker-style ports, stays as it is."""
+    data = {
+        "Path": "/usr/bin/mysql",
+        "Args": ["-uroot", "-pS3cretPw", "-P3306", "shop"],
+        "Config": {
+            "Entrypoint": ["mysqldump"],
+            "Cmd": ["-u", "backup", "-pDumpPw1", "--all-databases"],
+            "Labels": {"args": "-p8080:80"},
+        },
+        "HostConfig": {"Init": None},
+    }
+    (parsed,) = json.loads(render_inspect(InspectResult(kind="container", data=data, now=0.0, raw=True)))
+    assert parsed["Args"] == ["-uroot", "-p•••", "-P3306", "shop"]
+    assert parsed["Config"]["Cmd"] == ["-u", "backup", "-p•••", "--all-databases"]
+    assert parsed["Config"]["Labels"] == {"args": "-p8080:80"}
+    other = {"Path": "/bin/ps", "Args": ["-p1234", "-ocomm"], "Config": {"Cmd": ["nginx", "-pfoo"]}}
+    (parsed,) = json.loads(render_inspect(InspectResult(kind="container", data=other, now=0.0, raw=True)))
+    assert parsed["Args"] == ["-p1234", "-ocomm"]
+    assert parsed["Config"]["Cmd"] == ["nginx", "-pfoo"]
