@@ -54,6 +54,10 @@ def _router(settings: Settings, store: Store) -> Router:
         f"{', '.join(r.events)} from {', '.join(r.containers)} on {', '.join(r.hosts)} -> <#{r.channel}>"
         for r in settings.file.notify.routes
     ]
+    notify = settings.file.notify
+    reports = [
+        f"{r.kind} report at `{r.cron}` ({notify.timezone}) for {', '.join(r.hosts)}" for r in notify.reports
+    ]
     return Router(
         [Engine(host) for host in hosts_from_settings(settings)],
         workers=settings.chatops_workers,
@@ -62,6 +66,7 @@ def _router(settings: Settings, store: Store) -> Router:
         confirm_ttl=settings.chatops_confirm_ttl,
         own_container_id=own_container_id(),
         notify_routes=routes,
+        notify_reports=reports,
     )
 
 
@@ -125,6 +130,7 @@ def _serve_slack(settings: Settings, router: Router) -> int:
         notifications = NotificationService(settings, hosts_from_settings(settings))
         notifications.start()
         router.notify_test = notifications.send_test
+        router.notify_report = notifications.send_report
     # Everything built so far lives as long as the process: keep it out of the collector's full passes,
     # which would otherwise pause every thread (the event readers too) to walk it again and again.
     gc.collect()

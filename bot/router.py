@@ -100,6 +100,7 @@ class Router:
         confirm_ttl: float = 300.0,
         own_container_id: str | None = None,
         notify_routes: Sequence[str] = (),
+        notify_reports: Sequence[str] = (),
         notify_test: Callable[[str], Sequence[str]] | None = None,
         notify_report: Callable[[str, str], Sequence[str]] | None = None,
     ) -> None:
@@ -113,6 +114,7 @@ class Router:
         self.confirm_ttl = confirm_ttl
         self.own_container_id = own_container_id
         self.notify_routes = tuple(notify_routes)
+        self.notify_reports = tuple(notify_reports)
         self.notify_test = notify_test
         self.notify_report = notify_report
         self._local: dict[str, LocalOperation] = {
@@ -591,8 +593,10 @@ class Router:
         return TextResult(f"the last {len(rows)} audit rows{who}", body)
 
     def _notify_status(self, args: Any, invocation: Invocation, host: str) -> TextResult:
-        """`notify status`: the routes from the config and the mutes in force."""
+        """`notify status`: the routes and scheduled reports from the config and the mutes in force."""
         lines = ["routes:", *(f"  {route}" for route in self.notify_routes or ("(none configured)",))]
+        if self.notify_reports:
+            lines += ["reports:", *(f"  {report}" for report in self.notify_reports)]
         mutes = self.store.mutes()
         lines.append("mutes:")
         for mute_host, container, until, by in mutes:
@@ -600,7 +604,8 @@ class Router:
             lines.append(f"  {container} on {mute_host}: {left} min left (by <@{by}>)")
         if not mutes:
             lines.append("  (none)")
-        summary = f"{len(self.notify_routes)} route(s), {len(mutes)} mute(s)"
+        reports = f", {len(self.notify_reports)} report(s)" if self.notify_reports else ""
+        summary = f"{len(self.notify_routes)} route(s){reports}, {len(mutes)} mute(s)"
         return TextResult(summary, "\n".join(lines))
 
     def _notify_mute(self, args: Any, invocation: Invocation, host: str) -> TextResult:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -27,6 +29,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.notify.cron import CronSchedule, parse_cron
 from bot.policy import ContainerPattern, Policy
 from bot.policy.scopes import check_glob
 
@@ -135,13 +138,44 @@ class RestartLoopConfig(BaseModel):
     stable: str = "30s"
 
 
+REPORT_KINDS = ("disk",)
+
+
+class ReportConfig(BaseModel):
+    """`[[notify.reports]]`: a report (`kind`) posted at the `cron` times, one per matching host.
+
+    It goes to every route whose `events` name the kind and whose `hosts` match (container patterns do not
+    apply: a disk report is about a whole host).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str = "disk"
+    cron: str
+    hosts: tuple[str, ...] = ("*",)
+
+
+def notify_zone(name: str) -> tzinfo:
+    """The time zone cron times are read in (an IANA name); else a `ValueError` naming `notify.timezone`."""
+    if name == "UTC":
+        return UTC  # needs no time zone database
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        example = 'write an IANA name such as "Europe/Berlin" or "UTC"'
+        raise ValueError(f"notify.timezone: unknown time zone {name!r} ({example})") from None
+
+
 class NotifyConfig(BaseModel):
-    """`[notify]`: the routes of Docker event notifications and the restart-loop thresholds."""
+    """`[notify]`: the routes of Docker event notifications, the restart-loop thresholds, and the reports
+    posted on a schedule (`cron` times read in `timezone`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     routes: tuple[RouteConfig, ...] = ()
     restart_loop: RestartLoopConfig = RestartLoopConfig()
+    timezone: str = "UTC"
+    reports: tuple[ReportConfig, ...] = ()
 
     def check(self) -> None:
         """Raise one `ValueError` naming the first bad value (`notify.routes.1.events: unknown event …`)."""
@@ -167,6 +201,33 @@ class NotifyConfig(BaseModel):
         loop = self.restart_loop
         parse_duration(loop.within, "notify.restart_loop.within")
         parse_duration(loop.stable, "notify.restart_loop.stable")
+        self.schedules()
+
+    def schedules(self) -> list[tuple[ReportConfig, CronSchedule]]:
+        """Every report with its parsed schedule; a `ValueError` naming the first bad one
+        (`notify.reports.1.cron: minute field: 60 is out of range 0-59`)."""
+        zone = notify_zone(self.timezone)
+        found: list[tuple[ReportConfig, CronSchedule]] = []
+        for number, report in enumerate(self.reports, start=1):
+            where = f"notify.reports.{number}"
+            if report.kind not in REPORT_KINDS:
+                known = ", ".join(REPORT_KINDS)
+                raise ValueError(f"{where}.kind: unknown report {report.kind!r}; known: {known}")
+            try:
+                schedule = parse_cron(report.cron, zone)
+            except ValueError as exc:
+                raise ValueError(f"{where}.cron: {exc}") from None
+            if not report.hosts:
+                raise ValueError(f'{where}.hosts: empty; write ["*"] for every host')
+            for host in report.hosts:
+                check_glob(host, f"{where}.hosts")
+            if not any(report.kind in route.events for route in self.routes):
+                raise ValueError(
+                    f"{where}: no route listens to {report.kind!r}, so the report would go nowhere; "
+                    f'add "{report.kind}" to the events of a [[notify.routes]] entry'
+                )
+            found.append((report, schedule))
+        return found
 
 
 class FileConfig(BaseModel):

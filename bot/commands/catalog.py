@@ -512,6 +512,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         operation="notify_test",
         action_class=ADMIN,
     ),
+    CommandSpec(
+        name="notify report",
+        summary='Post the disk report of the host now to the channels whose routes take "disk"',
+        args_model=a.NoArgs,
+        operation="notify_report",
+        action_class=ADMIN,
+        examples=("notify report",),
+    ),
 )
 
 

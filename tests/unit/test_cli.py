@@ -94,3 +94,25 @@ def test_help_and_version_flags() -> None:
     """`--help` lists the subcommands and `--version` prints the package version."""
     assert "shell" in run_bot("--help").stdout
     assert run_bot("--version").stdout.startswith("docker-chatops 0.1.0")
+
+
+def test_notify_status_lists_routes_reports_and_mutes(tmp_path: Path) -> None:
+    """`notify status` needs no engine: every route, every scheduled report (with its zone), the mutes."""
+    config = tmp_path / "chatops.toml"
+    config.write_text(
+        '[notify]\ntimezone = "Europe/Berlin"\n'
+        '[[notify.routes]]\nchannel = "C0ALERTS"\nevents = ["died", "disk"]\ncontainers = ["web-*"]\n'
+        '[[notify.reports]]\ncron = "0 8 * * 1-5"\n',
+        encoding="utf-8",
+    )
+    env = {
+        "CHATOPS_CONFIG": str(config),
+        "CHATOPS_STATE_PATH": str(tmp_path / "state.db"),
+        "DOCKER_HOST": f"unix://{tmp_path}/docker.sock",
+    }
+    result = run_bot("shell", "-c", "notify status", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "died, disk from web-* on * -> <#C0ALERTS>" in result.stdout
+    assert "reports:\n  disk report at `0 8 * * 1-5` (Europe/Berlin) for *" in result.stdout
+    assert "1 route(s), 1 report(s), 0 mute(s)" in result.stdout
+    assert "mutes:\n  (none)" in result.stdout

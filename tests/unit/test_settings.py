@@ -128,3 +128,101 @@ def test_missing_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     monkeypatch.setenv("CHATOPS_CONFIG", str(tmp_path / "nope.toml"))
     with pytest.raises(ConfigError, match="file not found"):
         load_settings(None)
+
+
+# ---- scheduled reports: `[notify] timezone` and `[[notify.reports]]` -------------------------------------
+
+DISK_ROUTE = '[[notify.routes]]\nchannel = "C0DISK"\nevents = ["disk"]\n'
+
+
+def test_reports_config_loads_with_its_time_zone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report with a cron and a zone parses; its schedule reads times in that zone."""
+    config = tmp_path / "chatops.toml"
+    config.write_text(
+        '[notify]\ntimezone = "Europe/Berlin"\n'
+        + DISK_ROUTE
+        + '[[notify.reports]]\nkind = "disk"\ncron = "0 8 * * 1-5"\nhosts = ["prod-*"]\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CHATOPS_CONFIG", str(config))
+    notify = load_settings(None).file.notify
+    ((report, schedule),) = notify.schedules()
+    assert report.hosts == ("prod-*",)
+    assert schedule.hours == (8,)
+    assert str(schedule.zone) == "Europe/Berlin"
+
+
+def test_timezone_defaults_to_utc_without_a_database() -> None:
+    """With no `timezone`, cron times are UTC (which needs no time zone database)."""
+    from datetime import UTC  # noqa: PLC0415 - imports of the appended report tests stay with them
+
+    from bot.settings import NotifyConfig, notify_zone  # noqa: PLC0415
+
+    assert NotifyConfig().timezone == "UTC"
+    assert notify_zone("UTC") is UTC
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            DISK_ROUTE + '[[notify.reports]]\ncron = "60 8 * * *"\n',
+            "notify.reports.1.cron: minute field: 60 is out of range 0-59",
+        ),
+        (
+            DISK_ROUTE + '[[notify.reports]]\ncron = "0 8 * *"\n',
+            "notify.reports.1.cron: '0 8 * *' has 4 field(s); write 5",
+        ),
+        (
+            DISK_ROUTE + '[[notify.reports]]\ncron = "0 0 30 2 *"\n',
+            "notify.reports.1.cron: '0 0 30 2 *' never fires",
+        ),
+        (
+            DISK_ROUTE
+            + '[[notify.reports]]\ncron = "@daily"\n'
+            + '[[notify.reports]]\ncron = "0 8 * * mon-fry"\n',
+            "notify.reports.2.cron: day of week field: 'fry' is not a number or a name",
+        ),
+        (
+            DISK_ROUTE + '[[notify.reports]]\nkind = "cpu"\ncron = "@daily"\n',
+            "notify.reports.1.kind: unknown report 'cpu'; known: disk",
+        ),
+        (
+            DISK_ROUTE + '[[notify.reports]]\ncron = "@daily"\nhosts = []\n',
+            "notify.reports.1.hosts: empty",
+        ),
+        (
+            DISK_ROUTE + '[[notify.reports]]\ncron = "@daily"\nhosts = ["prod-[1"]\n',
+            "notify.reports.1.hosts: unclosed '['",
+        ),
+        (
+            '[[notify.routes]]\nchannel = "C0A"\nevents = ["died"]\n[[notify.reports]]\ncron = "@daily"\n',
+            "notify.reports.1: no route listens to 'disk', so the report would go nowhere",
+        ),
+        (
+            '[notify]\ntimezone = "Mars/Olympus"\n' + DISK_ROUTE,
+            "notify.timezone: unknown time zone 'Mars/Olympus'",
+        ),
+        ('[notify]\ntimezone = "../etc/passwd"\n', "notify.timezone: unknown time zone '../etc/passwd'"),
+        (DISK_ROUTE + "[[notify.reports]]\nkind = 'disk'\n", "notify.reports.0.cron: Field required"),
+        (DISK_ROUTE + '[[notify.reports]]\ncron = "@daily"\nat = "8:00"\n', "notify.reports.0.at: Extra"),
+        (
+            '[[notify.routes]]\nchannel = "C0A"\nevents = ["disc"]\n',
+            "notify.routes.1.events: unknown event 'disc'",
+        ),
+    ],
+)
+def test_bad_report_config_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, expected: str
+) -> None:
+    """A bad schedule, report kind, host pattern, time zone or a report nobody listens to stops start-up
+    with one line naming the key."""
+    config = tmp_path / "chatops.toml"
+    config.write_text(content, encoding="utf-8")
+    monkeypatch.setenv("CHATOPS_CONFIG", str(config))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None)
+    message = str(caught.value)
+    assert message.startswith("CHATOPS_CONFIG: ")
+    assert expected in message
+    assert "\n" not in message
