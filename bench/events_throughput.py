@@ -5,13 +5,14 @@ Two parts:
 
   (a) pipeline  in-process, no engine. The work the notification path does for every event, one event
                 after the other on one thread: decode the event's JSON (docker-py does that on the reader
-                thread), `DockerEvent.from_api`, `Rules.evaluate` (with a real mute `Store` on a temporary
-                SQLite file, as the bot gives it), then what `NotificationService.deliver` does with each
-                notification: `outgoing_messages` and `Outbox.enqueue` into a real `Outbox` on a temporary
-                SQLite file. The events are realistic Engine API messages (Actor.Attributes with a dozen image
-                labels, exitCode on `die`) for `--containers` (300) container ids that crash and restart
-                (restart loops), turn unhealthy and recover, get OOM-killed, are restarted by hand, or live
-                briefly (create … destroy), plus the odd image `delete`; four routes match some of them.
+                thread), `DockerEvent.from_api`, `Rules.evaluate`, then what the watcher's deliverer does
+                with each notification: `Rules.muted` (one read of a real mute `Store` on a temporary SQLite
+                file, as the bot gives it), and `NotificationService.deliver`: `outgoing_messages` and
+                `Outbox.enqueue` into a real `Outbox` on a temporary SQLite file. The events are realistic
+                Engine API messages (Actor.Attributes with a dozen image labels, exitCode on `die`) for
+                `--containers` (300) container ids that crash and restart (restart loops), turn unhealthy
+                and recover, get OOM-killed, are restarted by hand, or live briefly (create … destroy), plus
+                the odd image `delete`; four routes match some of them.
                 The outbox is *started*, against the tests' fake Slack (`tests/fakes`, in this process): that
                 is how the bot runs it, with one sender thread per channel waking on every enqueue and taking
                 the same lock and SQLite file as `enqueue`, so their cost is in the figure. (Not starting it
@@ -23,8 +24,8 @@ Two parts:
 
                 Printed per run: events/s over the whole loop (the goal: at least 2,000), and per event the
                 "reader" time (decode + parse + evaluate: what the watcher's reader thread does, minus its own
-                bookkeeping) and the "pipeline" time (the reader time + outgoing_messages + enqueue, which
-                the bot does on the watcher's deliverer thread) as p50 / p99 / p99.9 / max.
+                bookkeeping) and the "pipeline" time (the reader time + muted + outgoing_messages + enqueue,
+                which the bot does on the watcher's deliverer thread) as p50 / p99 / p99.9 / max.
 
   (b) watcher   a real `HostWatcher` on the real engine. Once it is connected (subscribed, listed,
                 reconciled) `--batch` (300) containers with unique names and a bench label are created and
@@ -399,6 +400,8 @@ def pipeline_run(
                     made = rules.evaluate(event, state)
                     t1 = clock()
                     for note in made:
+                        if rules.muted(note):  # the watcher's deliverer asks this before the sink
+                            continue
                         for message in outgoing_messages(note):
                             enqueued += outbox.enqueue(message)
                     t2 = clock()
@@ -455,7 +458,8 @@ def part_a(options: argparse.Namespace, slack: FakeWebApi) -> list[PipelineRun]:
 
 
 class TimedMutes:
-    """The mute `Store` as the rules see it; every `is_muted` (one SQLite read per notification) timed."""
+    """The mute `Store` as the rules see it; every `is_muted` (one SQLite read per notification, asked on the
+    watcher's deliverer thread) timed."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -470,7 +474,8 @@ class TimedMutes:
 
 
 class TimedRules(Rules):
-    """Rules that time every `evaluate` (called by the reader under the watcher's lock) and `is_muted`."""
+    """Rules that time every `evaluate` (called by the reader under the watcher's lock) and `is_muted`
+    (called through `muted` by the deliverer)."""
 
     def __init__(self, config: NotifyConfig, mutes: Store) -> None:
         self.timed_mutes = TimedMutes(mutes)
@@ -737,7 +742,7 @@ def print_batch(batch: int, r: BatchResult) -> None:
     print(f"      lag timeNano → handled  {r.lag}")
     print(f"      _handle (all events)    {r.handle}  ({r.handle.count:,} events)")
     print(f"        of which evaluate     {r.evaluate}  (also the watchdog's re-list events)")
-    print(f"          of which is_muted   {r.is_muted}  (Store, one SQLite read per notification)")
+    print(f"      is_muted (deliverer)    {r.is_muted}  (Store, one SQLite read per notification)")
     print(f"      sink (deliver thread)   {r.deliver}  ({r.notes:,} notifications, {r.enqueued:,} enqueued)")
     print(f"      {r.gc.describe()}")
 
@@ -776,14 +781,16 @@ def check_goals(runs: Sequence[PipelineRun], batches: Sequence[BatchResult]) -> 
         )
     )
     if batches:
-        worst_b = max(b.handle.max for b in batches)
+        # `docker-chatops run` calls gc.freeze() after start-up: the frozen batches are the bot as it runs
+        judged = [b for b in batches if b.frozen] or list(batches)
+        worst_b = max(b.handle.max for b in judged)
         shown = ", ".join(f"{'frozen' if b.frozen else 'gc as is'} {b.handle.max:.2f} ms" for b in batches)
         complete = all(b.complete for b in batches)
         results.append(
             goal(
                 worst_b <= BLOCK_GOAL_MS,
-                f"(b) HostWatcher._handle never took more than {BLOCK_GOAL_MS:g} ms on one event "
-                f"(max per batch: {shown})",
+                f"(b) HostWatcher._handle never took more than {BLOCK_GOAL_MS:g} ms on one event, with "
+                f"gc.freeze() as the bot runs (max per batch: {shown})",
             )
         )
         results.append(
