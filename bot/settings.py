@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.durations import duration_seconds
 from bot.errors import ConfigError
 from bot.notify.cron import CronSchedule, parse_cron
 from bot.policy import ContainerPattern, Policy
@@ -97,17 +98,14 @@ NOTIFY_KINDS = (
     "image_removed",
     "disk",
 )
-_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$")
 _ROUTE_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,30}$")
 
 
 def parse_duration(text: str, where: str) -> float:
     """Seconds in a Go-style duration (`90s`, `5m`, `1h30m`, `250ms`); else a `ValueError` naming `where`."""
-    match = _DURATION.match(text.strip())
-    if not text.strip() or match is None or not any(match.groups()):
+    total = duration_seconds(text.strip())
+    if total is None:
         raise ValueError(f'{where}: {text!r} is not a duration (write e.g. "30s", "5m" or "1h30m")')
-    hours, minutes, seconds, millis = match.groups()
-    total = int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0) + int(millis or 0) / 1000
     if total <= 0:
         raise ValueError(f"{where}: {text!r} must be longer than zero")
     return total

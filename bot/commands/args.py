@@ -14,28 +14,27 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.durations import duration_seconds
+
 # Docker's own grammar (moby: daemon/names, distribution/reference), kept a little stricter in length.
 _CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
 _IMAGE_REF = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._/:@+-]{0,254}$")
 _VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$")
 _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
 _FILTER_VALUE = re.compile(r"^[^\x00-\x1f\x7f]{0,256}$")
-DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
 _RFC3339ISH = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
 )
 UNIX_TS = re.compile(r"^\d{1,10}(?:\.\d{1,9})?$")
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _MAX_LOOKBACK = 100 * 365 * 86_400.0
 
 
 def point_in_time(value: str, now: float) -> float:
     """`--since` / `until=` as Unix seconds: a Go duration before `now` (10m, 1h30m), a Unix timestamp, or an
     RFC 3339 time. Raises ValueError with a clear message for anything else, impossible dates included."""
-    if DURATION.fullmatch(value):
-        seconds = sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value))
+    seconds = duration_seconds(value)
+    if seconds is not None:
         if seconds > _MAX_LOOKBACK:
             raise ValueError(f"{value!r} reaches back more than 100 years")
         return now - seconds
@@ -409,16 +408,15 @@ class NotifyMuteArgs(Args):
     @field_validator("duration")
     @classmethod
     def _duration(cls, value: str) -> str:
-        now = time.time()
-        if not DURATION.fullmatch(value) or not 0 < now - point_in_time(value, now) <= MAX_MUTE_SECONDS:
+        seconds = duration_seconds(value)
+        if seconds is None or not 0 < seconds <= MAX_MUTE_SECONDS:
             raise ValueError(f"{value!r}: expected a duration up to 30 days (30m, 1h, 2h30m)")
         return value
 
     @property
     def seconds(self) -> float:
         """The mute's length in seconds."""
-        now = time.time()
-        return now - point_in_time(self.duration, now)
+        return duration_seconds(self.duration) or 0.0
 
 
 class NotifyUnmuteArgs(Args):

@@ -1,0 +1,17 @@
+"""Go-style durations (`90s`, `5m`, `1h30m`, `1.5h`, `250ms`): the grammar of docker's `--since 10m`, used for
+command arguments and for the durations in the config file alike."""
+
+from __future__ import annotations
+
+import re
+
+GO_DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+")
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration_seconds(text: str) -> float | None:
+    """The seconds a Go duration stands for (a sum of number-unit parts, `1h30m` = 5400.0); None otherwise."""
+    if not GO_DURATION.fullmatch(text):
+        return None
+    return sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(text))
