@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from bot.commands import CATALOG, Catalog
+from bot.settings import read_config_file
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN = (
@@ -40,3 +42,13 @@ def test_readme_command_reference_matches_the_catalog() -> None:
     assert current == expected, (
         "README reference is stale: run UPDATE_README=1 pytest tests/unit/test_readme.py"
     )
+
+
+def test_every_config_example_in_the_readme_loads(tmp_path: Path) -> None:
+    """Each ```toml block of the README is a config file the bot accepts as it stands."""
+    blocks = re.findall(r"```toml\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) >= 3
+    for number, block in enumerate(blocks, start=1):
+        path = tmp_path / f"example-{number}.toml"
+        path.write_text(block, encoding="utf-8")
+        read_config_file(path)  # a ConfigError names the bad line
