@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from fnmatch import fnmatchcase
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.models import Target
 from bot.notify.events import DockerEvent, Notification, opted_out
@@ -99,17 +99,51 @@ class _Memory:
         return fields
 
     @classmethod
-    def from_json(cls, fields: dict[str, Any]) -> _Memory:
-        """The memory `to_json` wrote; unknown keys are ignored, missing ones keep their defaults."""
-        known = {name: fields[name] for name in _MEMORY_FIELDS if name in fields}
-        known["restarts"] = deque(int(t) for t in known.get("restarts", ()))
-        for name in ("loop_channels", "unhealthy_channels"):
-            known[name] = tuple(str(c) for c in known.get(name, ()))
-        known["labels"] = {str(k): str(v) for k, v in dict(known.get("labels", {})).items()}
-        return cls(**known)
+    def from_json(cls, saved: object) -> _Memory:
+        """The memory `to_json` wrote; unknown keys are ignored, missing ones keep their defaults, and a value
+        of the wrong type is a `ValueError` (never a memory that fails later, in `tick`)."""
+        if not isinstance(saved, dict):
+            raise ValueError(f"a memory is an object, not {type(saved).__name__}")
+        memory = cls()
+        for name, value in saved.items():
+            kind = _FIELD_TYPES.get(name)
+            if kind is not None:
+                setattr(memory, name, _typed(name, value, kind))
+        return memory
 
 
 _MEMORY_FIELDS = tuple(f.name for f in fields(_Memory))
+_FIELD_TYPES: dict[str, str] = {
+    **dict.fromkeys(("name", "image", "last_action"), "str"),
+    **dict.fromkeys(("health", "loop_episode", "unhealthy_episode"), "str?"),
+    **dict.fromkeys(("running", "killed", "died_killed"), "bool"),
+    **dict.fromkeys(("started_at", "loop_restarts"), "int"),
+    "oom_at": "int?",
+    "restarts": "ints",
+    **dict.fromkeys(("loop_channels", "unhealthy_channels"), "strs"),
+    "labels": "labels",
+}
+
+
+def _typed(name: str, value: object, kind: str) -> object:
+    """`value` as field `name` of kind `kind` holds it, or a `ValueError`."""
+    optional = kind.endswith("?")
+    if optional and value is None:
+        return None
+    base = kind.rstrip("?")
+    if base == "str" and isinstance(value, str):
+        return value
+    if base == "bool" and isinstance(value, bool):
+        return value
+    if base == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if base == "ints" and isinstance(value, list) and all(type(v) is int for v in value):
+        return deque(value)
+    if base == "strs" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    if base == "labels" and isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        return dict(value)
+    raise ValueError(f"{name}: {value!r} is not a {kind}")
 
 
 class RuleState:
@@ -145,10 +179,14 @@ class RuleState:
         state = cls()
         try:
             saved = json.loads(text)
-            state.containers = {str(cid): _Memory.from_json(fields) for cid, fields in saved.items()}
-        except (ValueError, TypeError, AttributeError) as exc:
+        except ValueError as exc:
+            saved = None
             log.warning("notify: ignoring an unreadable saved rule memory (%s)", exc)
-            state.containers = {}
+        for cid, entry in saved.items() if isinstance(saved, dict) else ():
+            try:
+                state.containers[str(cid)] = _Memory.from_json(entry)
+            except ValueError as exc:  # one bad entry costs that container's memory, not everyone's
+                log.warning("notify: ignoring the saved rule memory of %s (%s)", str(cid)[:12], exc)
         state.watched = {
             cid for cid, kept in state.containers.items() if kept.loop_episode or kept.oom_at is not None
         }

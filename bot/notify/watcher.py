@@ -22,12 +22,13 @@ import contextlib
 import itertools
 import json
 import logging
+import math
 import queue
 import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -324,6 +325,9 @@ class HostWatcher:
         self._cursor: int | None = None
         self._saved_cursor: int | None = None
         self._saved_rules: str | None = None
+        self._saved_at_cursor: list[EventKey] = []
+        self._tick_after: float | None = None  # monotonic time from which `rules.tick` may run
+        self._persisting = threading.Lock()  # one checkpoint at a time, in order
         self._skew = 0
         self._seen: set[EventKey] = set()
         self._seen_order: deque[EventKey] = deque()
@@ -379,6 +383,9 @@ class HostWatcher:
         for thread in (self._reader, watchdog):
             if thread is not None:
                 thread.join(timeout)
+        with self._lock:  # re-list changes still held back would be lost: their states are saved below
+            held_back = self._flush_pending(math.inf)
+        self._emit(held_back)
         self._pool.shutdown(wait=True)
         self._out.put(None)
         if deliverer is not None:
@@ -431,6 +438,9 @@ class HostWatcher:
                         break
                     notes = self._reconcile(rows)
                     self._connecting_since = None
+                    # Let the daemon's replay (events since the cursor, sent at once) land before time may
+                    # close a restored episode: its container may have died again while nobody watched.
+                    self._tick_after = time.monotonic() + self.settle
                 self._emit(notes)
                 with self._connected:
                     self._connections += 1
@@ -556,18 +566,32 @@ class HostWatcher:
     def _watchdog_loop(self) -> None:
         next_ping = time.monotonic() + self.ping_interval
         while not self._stopping.wait(self.tick_interval):
-            try:
+            # three independent chores: one failing must never stop the others (saving above all)
+            with self._logged("ping"):
                 if time.monotonic() >= next_ping:
                     next_ping = time.monotonic() + self.ping_interval
                     self._ping()
                     self._unstick()
-                with self._lock:
-                    notes = self.rules.tick(self.host.name, time.time_ns() - self._skew, self.rule_state)
-                    notes.extend(self._flush_pending(time.monotonic()))
-                self._emit(notes)
+            with self._logged("rules"):
+                self._tick()
+            with self._logged("save"):
                 self._persist()
-            except Exception as exc:
-                log.warning("notify: watchdog of host %s: %s", self.host.name, exc)
+
+    @contextlib.contextmanager
+    def _logged(self, chore: str) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            log.warning("notify: watchdog of host %s (%s): %s", self.host.name, chore, exc)
+
+    def _tick(self) -> None:
+        """Let time pass for the rules, once connected and caught up; settle the held-back re-list events."""
+        with self._lock:
+            notes = self._flush_pending(time.monotonic())
+            caught_up = self._tick_after is not None and time.monotonic() >= self._tick_after
+            if caught_up and self._connecting_since is None:
+                notes.extend(self.rules.tick(self.host.name, time.time_ns() - self._skew, self.rule_state))
+        self._emit(notes)
 
     def _ping(self) -> None:
         try:
@@ -603,7 +627,12 @@ class HostWatcher:
         return notes
 
     def _persist(self) -> None:
-        """Save what changed since the last save, as one moment (see `Checkpoint`)."""
+        """Save what changed since the last save, as one moment (see `Checkpoint`); one save at a time, so an
+        older moment is never written over a newer one."""
+        with self._persisting:
+            self._persist_once()
+
+    def _persist_once(self) -> None:
         with self._lock:
             cursor = self._cursor if self._cursor != self._saved_cursor else None
             if self._known is not None:
@@ -611,9 +640,11 @@ class HostWatcher:
             else:
                 states = []
             memory = self.rule_state.snapshot() if self.states is not None else None
-            at_cursor = [key for key in self._seen_order if key[2] == cursor] if cursor is not None else None
+            # every event handled at the cursor's very timeNano, also those handled after the cursor moved
+            at_cursor = [key for key in self._seen_order if key[2] == self._cursor]
+            changed_at_cursor = at_cursor if at_cursor != self._saved_at_cursor else None
             rules = memory if memory != self._saved_rules else None
-            changes = Checkpoint(states, list(self._removed), rules, cursor, at_cursor)
+            changes = Checkpoint(states, list(self._removed), rules, cursor, changed_at_cursor)
             self._dirty.clear()
             self._removed.clear()
         if not changes:
@@ -633,6 +664,8 @@ class HostWatcher:
             self._saved_cursor = cursor
         if changes.rules is not None:
             self._saved_rules = changes.rules
+        if changes.at_cursor is not None:
+            self._saved_at_cursor = changes.at_cursor
 
     # ---- enrichment and delivery ---------------------------------------------------------------------
 

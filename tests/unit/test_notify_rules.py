@@ -469,5 +469,12 @@ def test_the_snapshot_keeps_only_what_events_cannot_teach_again() -> None:
     assert state.snapshot() == "{}"
     run(rules, state, event("health_status: unhealthy", 2))
     assert list(RuleState.restore(state.snapshot()).containers) == [CID]
-    for garbage in ("", "[1, 2]", '{"x": 5}', '{"x": {"restarts": ["a"]}}'):
+    for garbage in ("", "[1, 2]", '{"x": 5}', '{"x": {"restarts": ["a"]}}', '{"x": {"oom_at": "soon"}}'):
         assert RuleState.restore(garbage).containers == {}
+    mixed = RuleState.restore(
+        '{"good": {"health": "unhealthy", "loop_channels": ["C1"]}, "bad": {"labels": null},'
+        ' "worse": {"loop_channels": "C123"}, "odd": {"running": 1}}'
+    )
+    assert list(mixed.containers) == ["good"]  # one bad entry costs only its own memory
+    assert mixed.containers["good"].loop_channels == ("C1",)
+    rules.tick(HOST, 60 * NS, mixed)  # and nothing restored can make `tick` fail
