@@ -33,7 +33,7 @@ class DaemonPool:
     def __init__(self, workers: int, name: str, max_pending: int = 256) -> None:
         self.max_pending = max_pending
         self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
-        self._pending = 0
+        self._waiting: set[Future[Any]] = set()  # queued, not yet taken, not cancelled
         self._count = threading.Lock()
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(workers)
@@ -43,24 +43,28 @@ class DaemonPool:
 
     @property
     def pending(self) -> int:
-        """Jobs queued and not yet taken by a worker."""
-        return self._pending
+        """Jobs waiting for a worker (a cancelled job stops counting at once)."""
+        return len(self._waiting)
 
     def submit(self, fn: Callable[[], T]) -> Future[T]:
         """Queue `fn`; its future holds the result or the exception. `PoolBusy` when the queue is full."""
-        with self._count:
-            if self._pending >= self.max_pending:
-                raise PoolBusy(f"{self._pending} jobs are already waiting")
-            self._pending += 1
         future: Future[T] = Future()
+        with self._count:
+            if len(self._waiting) >= self.max_pending:
+                raise PoolBusy(f"{len(self._waiting)} jobs are already waiting")
+            self._waiting.add(future)
+        future.add_done_callback(self._leave)  # a cancel while queued frees its place
         self._jobs.put((future, fn))
         return future
 
+    def _leave(self, future: Future[Any]) -> None:
+        with self._count:
+            self._waiting.discard(future)
+
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
-            with self._count:
-                self._pending -= 1
             future, fn = job
+            self._leave(future)
             if not future.set_running_or_notify_cancel():
                 continue
             try:

@@ -130,6 +130,7 @@ class Router:
         }
         self._pool = DaemonPool(workers, "chatops-command", max_pending=max(64, 16 * workers))
         self._deadlines = Deadlines("chatops-deadlines", on_error=_log_deadline_error)
+        self._replies = DaemonPool(2, "chatops-timeout-replies", max_pending=4096)
         missing = [s.operation for s in catalog.specs if not self._has_operation(s.operation)]
         if missing:
             raise ValueError(f"catalog operations without an implementation: {', '.join(missing)}")
@@ -170,7 +171,11 @@ class Router:
             self.store.audit_finish(
                 audit_id, decision="none", rule="", outcome=outcome, duration=timeout, only_if_running=True
             )
-            once(reply)
+            # not on the deadline thread: a slow Slack answer must not hold up every other timeout
+            try:
+                self._replies.submit(lambda: once(reply))
+            except PoolBusy:
+                once(reply)
 
         timer = self._deadlines.call_later(timeout, expire)
 
@@ -231,8 +236,9 @@ class Router:
         return Reply(invocation.text, host, Outcome.FAILED, (Step(invocation.text, problem=problem),))
 
     def close(self) -> None:
-        """Stop the worker pool without waiting for hung commands."""
+        """Stop the worker pools without waiting for hung commands."""
         self._pool.shutdown()
+        self._replies.shutdown()
 
     def handle(self, invocation: Invocation, audit_id: int | None = None) -> Reply:
         """Answer one invocation and audit it; never raises for anything a user can type."""

@@ -74,6 +74,28 @@ def test_the_pool_refuses_work_beyond_its_bound() -> None:
         pool.shutdown()
 
 
+def test_a_cancelled_job_frees_its_place_at_once() -> None:
+    """Cancelling a queued job (a command that timed out) makes room before any worker is free again."""
+    release = threading.Event()
+    pool = DaemonPool(1, "test-pool", max_pending=1)
+    try:
+        pool.submit(release.wait)
+        deadline = time.monotonic() + 5
+        while pool.pending and time.monotonic() < deadline:
+            time.sleep(0.01)
+        queued = pool.submit(lambda: "never")
+        with pytest.raises(PoolBusy):
+            pool.submit(lambda: "refused")
+        assert queued.cancel()
+        assert pool.pending == 0
+        later = pool.submit(lambda: "ran")
+        release.set()
+        assert later.result(5) == "ran"
+    finally:
+        release.set()
+        pool.shutdown()
+
+
 def test_a_flood_on_a_hung_engine_is_answered_busy_without_a_thread_per_command(
     frozen_docker_socket: str,
 ) -> None:
@@ -104,4 +126,5 @@ def test_a_flood_on_a_hung_engine_is_answered_busy_without_a_thread_per_command(
     assert kinds == ["Busy", "Timeout"]
     outcomes = [row.outcome for row in router.store.audit_rows(limit=500)]
     assert outcomes.count("refused: busy") == 40
+    assert router._pool.pending == 0  # the timed-out queued commands were cancelled and left the queue
     router.close()
