@@ -450,7 +450,7 @@ def _render_volume(data: Mapping[str, Any], now: float) -> str:
 # ---- raw JSON ----------------------------------------------------------------------------------------------
 
 
-_ARGV_KEYS = frozenset({"Cmd", "Args", "Entrypoint"})
+_ARGV_KEYS = frozenset({"Cmd", "Args", "Entrypoint", "Test"})  # Test: Config.Healthcheck.Test
 # a flag whose NEXT word is the secret: `--db-password hunter2`, `-p hunter2` is too ambiguous to guess
 _SECRET_FLAG = re.compile(
     r"^--?[\w.-]*(?:pass(?:word|wd)?|secret|token|api[-_]?key|credentials?)$", re.IGNORECASE
@@ -463,7 +463,9 @@ def _masked_argv(words: Sequence[Any], programs: Sequence[str] = ()) -> list[Any
     run before these words, e.g. the container's Path for its Args)."""
     masked: list[Any] = []
     hide_next = False
-    runs = [PurePosixPath(p).name for p in programs if p]
+    runs: list[str] = []  # the programs named so far, latest last
+    for program in programs:
+        _note_program(runs, program)
     for word in words:
         if not isinstance(word, str):
             masked.append(_masked_json(word))
@@ -471,12 +473,18 @@ def _masked_argv(words: Sequence[Any], programs: Sequence[str] = ()) -> list[Any
             continue
         masked.append(MASK if hide_next and word else _masked_word(word, runs))
         hide_next = bool(_SECRET_FLAG.match(word))
-        if len(runs) < _PROGRAM_WORDS:
-            runs.append(PurePosixPath(word).name)
+        _note_program(runs, word)
     return masked
 
 
-_PROGRAM_WORDS = 3  # a password-taking program is among the first words (`env`, `sh`, a wrapper, then it)
+_PROGRAM_WORDS = 4  # the last few program-like words before a flag: `env A=1 mysql`, `tini -- mysqldump`
+
+
+def _note_program(runs: list[str], word: object) -> None:
+    """Remember `word` when it may name a program (not a flag, not an assignment); keep the last few."""
+    if isinstance(word, str) and word and not word.startswith("-") and "=" not in word:
+        runs.append(PurePosixPath(word).name)
+        del runs[:-_PROGRAM_WORDS]
 
 
 def _masked_word(word: str, programs: Sequence[str]) -> str:

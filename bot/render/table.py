@@ -40,6 +40,7 @@ from bot.render.format import (
     tabulate,
     truncate_id,
 )
+from bot.render.mask import mask_secrets
 
 __all__ = [
     "render_compose_ls",
@@ -96,7 +97,15 @@ def _container_image(row: ContainerRow, trunc: bool) -> str:
 
 
 def _command(command: str, trunc: bool) -> str:
-    return go_quote(ellipsis(command, 20) if trunc else command)
+    """COMMAND as the CLI prints it, with secrets masked first (`mysql -p•••`, also in the cut-off form)."""
+    masked = _masked_command(command)
+    return go_quote(ellipsis(masked, 20) if trunc else masked)
+
+
+@functools.lru_cache(maxsize=4096)
+def _masked_command(command: str) -> str:
+    # replicas share their command line: a fleet of a thousand containers is masked a handful of times
+    return mask_secrets(command)
 
 
 def _container_size(row: ContainerRow) -> str:

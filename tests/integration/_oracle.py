@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from bot.render.mask import mask_secrets
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 20  # the bot gives up on a slow engine after 15 s
@@ -96,6 +99,24 @@ def run_docker(*args: str) -> Run:
     return run
 
 
+def _split(line: str) -> list[str]:
+    return re.split(r" {3,}", line.rstrip())
+
+
+def misaligned(lines: Sequence[str]) -> list[str]:
+    """How a table fails docker's tabwriter layout (every row's cells start where the header's columns do,
+    at least three spaces after the cell before), one problem a column."""
+    if not lines:
+        return []
+    header = lines[0]
+    starts = [m.end() for m in re.finditer(r" {3,}", header.rstrip())]
+    problems = []
+    for start in starts:
+        if any(len(line) > start and line[start - 3 : start] != "   " for line in lines):
+            problems.append(f"a row runs into the column starting at {start} ({header[start:].split()[0]!r})")
+    return problems
+
+
 def table(stdout: str, header: str) -> list[str]:
     """The lines from the one starting with `header` to the end, trailing blank lines dropped."""
     lines = stdout.splitlines()
@@ -130,6 +151,14 @@ class Comparison:
     bot_run: Run
 
     @property
+    def exact(self) -> bool:
+        """True when every line of the bot is byte for byte one of docker's (not mixed from both)."""
+        return not self.mismatches and all(
+            line in {lines[i] for lines in (self.before, self.after) if i < len(lines)}
+            for i, line in enumerate(self.bot)
+        )
+
+    @property
     def mismatches(self) -> list[str]:
         """Why the bot's lines are not those of the oracle (before or after), one reason a line."""
         problems = []
@@ -141,11 +170,29 @@ class Comparison:
                 f"{len(self.after)} after"
             )
             return problems
+        mixed = False
         for i, line in enumerate(self.bot):
             allowed = {lines[i] for lines in (self.before, self.after) if i < len(lines)}
-            if line not in allowed:
-                problems.append(f"line {i}: {line!r} is none of {sorted(allowed)!r}")
+            if line in allowed:
+                continue
+            if self._cells_from_either(i, line):
+                mixed = True
+                continue
+            problems.append(f"line {i}: {line!r} is none of {sorted(allowed)!r}")
+        if mixed and not problems:
+            problems.extend(misaligned(self.bot))
         return problems
+
+    def _cells_from_either(self, i: int, line: str) -> bool:
+        """True when each cell of the bot's line is docker's before or after: the bot looked at the clock
+        between docker's two looks, after one time column rolled over and before another did (CREATED "9
+        seconds ago" with STATUS "Up 8 seconds"), which neither docker line shows. Widths may then differ."""
+        if i >= len(self.before) or i >= len(self.after):
+            return False
+        cells, before, after = _split(line), _split(self.before[i]), _split(self.after[i])
+        return len(cells) == len(before) == len(after) and all(
+            cell in (old, new) for cell, old, new in zip(cells, before, after, strict=True)
+        )
 
     def explain(self) -> str:
         """A readable account: each mismatch, then a unified diff from docker (before) to the bot."""
@@ -226,8 +273,28 @@ def _identity(header: str | None) -> Callable[[str], object]:
     return lambda line: tuple(line.split()[:3])
 
 
+def _cells(line: str) -> str:
+    return " | ".join(re.split(r" {3,}", line.rstrip()))
+
+
+def masked_alike(comparison: Comparison) -> Comparison:
+    """Where docker prints a secret the bot masks (`ps --no-trunc` of a `password=…` command), compare cell by
+    cell with docker's cells masked: the masked value is shorter, so the column widths rightly differ. Every
+    other listing stays a byte-for-byte comparison."""
+    docker = comparison.before + comparison.after
+    if all(mask_secrets(line) == line for line in docker):
+        return comparison
+    return Comparison(
+        [_cells(mask_secrets(line)) for line in comparison.before],
+        [_cells(line) for line in comparison.bot],
+        [_cells(mask_secrets(line)) for line in comparison.after],
+        comparison.bot_run,
+    )
+
+
 def compare(docker_args: Sequence[str], bot_text: str, header: str | None, attempts: int = 4) -> Comparison:
-    """Run docker, the bot, docker until the bot matches; return the last comparison.
+    """Run docker, the bot, docker until the bot matches byte for byte; return the last comparison, or one
+    that agreed cell by cell across a clock tick when no exact one came (see `Comparison.mismatches`).
 
     `header` picks the table out of each output; None means an id-per-line `-q` listing. A triple during
     which other clients of the shared engine added or removed objects (docker's before and after list
@@ -249,17 +316,21 @@ def compare(docker_args: Sequence[str], bot_text: str, header: str | None, attem
 
     deadline = time.monotonic() + CHURN_DEADLINE_S
     steady = 0
+    agreed_mixed: Comparison | None = None
     while True:
         before = run_docker(*docker_args)
         bot = run_bot(bot_text)
         after = run_docker(*docker_args)
-        comparison = Comparison(lines(before.stdout), lines(bot.stdout), lines(after.stdout), bot)
-        if not comparison.mismatches or bot.returncode != 0:
+        raw = Comparison(lines(before.stdout), lines(bot.stdout), lines(after.stdout), bot)
+        comparison = masked_alike(raw)
+        if comparison.exact or bot.returncode != 0:
             return comparison  # agreed, or the bot failed outright: the clock is not to blame
+        if not comparison.mismatches:
+            agreed_mixed = comparison  # agreed cell by cell across a clock tick; an exact one is better
         churned = [identity(line) for line in comparison.before] != [
             identity(line) for line in comparison.after
         ]
         steady += not churned
         if steady >= attempts or time.monotonic() > deadline:
-            return comparison
+            return agreed_mixed or comparison
         time.sleep(CHURN_PAUSE_S if churned else 0)

@@ -449,3 +449,20 @@ def test_raw_json_masks_glued_passwords_after_the_program_that_runs() -> None:
     (parsed,) = json.loads(render_inspect(InspectResult(kind="container", data=other, now=0.0, raw=True)))
     assert parsed["Args"] == ["-p1234", "-ocomm"]
     assert parsed["Config"]["Cmd"] == ["nginx", "-pfoo"]
+
+
+def test_raw_json_masks_glued_passwords_after_wrappers_and_in_health_checks() -> None:
+    """`env A=1 mysql -pX`, `tini -- mysqldump -pX` and a compose-style health check are masked too."""
+    data = {
+        "Path": "env",
+        "Args": ["A=1", "B=2", "LONG_NAME=3", "mysql", "-pS3cretPw"],
+        "Config": {
+            "Entrypoint": ["tini", "--", "x"],
+            "Cmd": ["mysqldump", "-pDumpPw1"],
+            "Healthcheck": {"Test": ["CMD", "mysqladmin", "ping", "-pProbePw9"]},
+        },
+    }
+    (parsed,) = json.loads(render_inspect(InspectResult(kind="container", data=data, now=0.0, raw=True)))
+    assert parsed["Args"][-1] == "-p•••"
+    assert parsed["Config"]["Cmd"] == ["mysqldump", "-p•••"]
+    assert parsed["Config"]["Healthcheck"]["Test"] == ["CMD", "mysqladmin", "ping", "-p•••"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -447,3 +448,13 @@ def test_compose_ls_summary() -> None:
         == "2 projects, 5 containers: 3 running (1 unhealthy), 2 exited (1 non-zero)"
     )
     assert summarize_compose_ls(ComposeLsResult(projects=())) == "0 projects, 0 containers"
+
+
+def test_ps_masks_secrets_in_the_command_column() -> None:
+    """A password on a container's command line never reaches the table, whole or cut off."""
+    row = replace(ps_result().rows[0], command="mysql -uroot -pSuperSecret123 shop")
+    for no_trunc in (True, False):
+        text = render_ps(replace(ps_result(no_trunc=no_trunc), rows=(row,)))
+        assert "SuperSecret123" not in text
+        assert "Supe" not in text
+    assert '"mysql -uroot -p••• shop"' in render_ps(replace(ps_result(no_trunc=True), rows=(row,)))
