@@ -79,9 +79,10 @@ class ReportScheduler:
                 due = self._next[index]
                 late = now - due.timestamp()
                 if late < LATE_GRACE:
+                    following = schedule.next_after(due)  # first: a schedule that cannot go on fires once
                     self._fire_one(report, schedule, due)
                     fired.append((index, due))
-                    self._next[index] = schedule.next_after(due)
+                    self._next[index] = following
                 else:
                     log.info("notify.reports.%d: skipping %s, missed by %.0f s", index + 1, due, late)
                     self._next[index] = schedule.next_after(max(due, _instant(now - LATE_GRACE)))
@@ -109,9 +110,14 @@ class ReportScheduler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.run_due(self._clock())
-            upcoming = self.next_fire()
-            wait = self._max_nap if upcoming is None else upcoming - self._clock()
+            wait = self._max_nap
+            try:
+                self.run_due(self._clock())
+                upcoming = self.next_fire()
+                if upcoming is not None:
+                    wait = upcoming - self._clock()
+            except Exception:  # e.g. a schedule with no fire time left: log it, keep the others going
+                log.exception("the report schedule failed; trying again in %.0f s", self._max_nap)
             self._stop.wait(min(self._max_nap, max(wait, 0.0)))
 
 
@@ -195,12 +201,15 @@ class NotificationService:
                 continue
             try:
                 built = build_disk_report(engine)
+                key = f"report:disk:{host}:{stamp}"
+                messages = disk_report_messages(built, due, channels, key=key, context=context)
+                queued = sum(self.outbox.enqueue(message) for message in messages)
             except ChatOpsError as exc:
                 log.warning("the disk report of %s due at %s failed: %s", host, stamp, exc.message)
                 continue
-            key = f"report:disk:{host}:{stamp}"
-            messages = disk_report_messages(built, due, channels, key=key, context=context)
-            queued = sum(self.outbox.enqueue(message) for message in messages)
+            except Exception:  # one host's surprise never costs the other hosts their report
+                log.exception("the disk report of %s due at %s failed", host, stamp)
+                continue
             log.info("disk report of %s due at %s: queued for %d channel(s)", host, stamp, queued)
 
     def start(self) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -304,3 +304,37 @@ def test_no_schedules_no_thread() -> None:
     schedule.start()
     assert schedule.next_fire() is None
     schedule.stop()
+
+
+class _Flaky:
+    """A schedule firing every minute, whose next fire time cannot be computed while `fail` > 0."""
+
+    expression = "* * * * *"
+
+    def __init__(self) -> None:
+        self.fail = 0
+
+    def next_after(self, moment: datetime) -> datetime:
+        if self.fail > 0:
+            self.fail -= 1
+            raise ValueError("no fire time within the horizon")
+        return moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
+def test_a_schedule_error_is_logged_and_the_thread_lives_on() -> None:
+    """An exception from the schedule itself never ends the scheduler thread, nor fires a report twice."""
+    clock = FakeClock(stamp(2026, 3, 27, 8, 0))
+    fire, flaky = Recorder(), _Flaky()
+    schedule = ReportScheduler([(ReportConfig(cron="* * * * *"), flaky)], fire, clock=clock, max_nap=0.01)  # type: ignore[list-item]
+    schedule.start()
+    try:
+        wait_for(lambda: len(fire.calls) == 1)  # 08:00, due as it started
+        flaky.fail = 1
+        clock.set(stamp(2026, 3, 27, 8, 1, 1))
+        wait_for(lambda: len(fire.calls) == 2)
+        clock.set(stamp(2026, 3, 27, 8, 2, 1))
+        wait_for(lambda: len(fire.calls) == 3)
+        time.sleep(0.05)
+    finally:
+        schedule.stop()
+    assert [due.astimezone(BERLIN).strftime("%H:%M") for due in fire.calls] == ["08:00", "08:01", "08:02"]
