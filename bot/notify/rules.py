@@ -161,13 +161,19 @@ class RuleState:
             keys.extend(k for k in (memory.loop_episode, memory.unhealthy_episode) if k)
         return keys
 
-    def snapshot(self) -> str:
+    def snapshot(self, restarts_since: int | None = None) -> str:
         """JSON of what must outlive the bot: every container with an open episode, recent restarts or an
         OOM kill still to report. The rest is relearned from the next events (they carry name and labels).
+        Restarts before `restarts_since` (timeNano) can no longer open a loop and are forgotten first, so a
+        container that crashed once long ago is not saved again and again.
 
         Saved with the stream cursor, so a restarted bot goes on where it stopped: a restart loop keeps
         its thread and its recovery still edits the original message.
         """
+        if restarts_since is not None:
+            for memory in self.containers.values():
+                while memory.restarts and memory.restarts[0] < restarts_since:
+                    memory.restarts.popleft()
         kept = {cid: memory for cid, memory in self.containers.items() if memory.remembered}
         return json.dumps(
             {cid: memory.to_json() for cid, memory in sorted(kept.items())}, separators=(",", ":")

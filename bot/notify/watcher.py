@@ -639,7 +639,8 @@ class HostWatcher:
                 states = [self._known[c] for c in self._dirty if c in self._known]
             else:
                 states = []
-            memory = self.rule_state.snapshot() if self.states is not None else None
+            horizon = time.time_ns() - self._skew - self.rules.loop_within_ns
+            memory = self.rule_state.snapshot(horizon) if self.states is not None else None
             # every event handled at the cursor's very timeNano, also those handled after the cursor moved
             at_cursor = [key for key in self._seen_order if key[2] == self._cursor]
             changed_at_cursor = at_cursor if at_cursor != self._saved_at_cursor else None

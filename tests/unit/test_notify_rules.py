@@ -478,3 +478,11 @@ def test_the_snapshot_keeps_only_what_events_cannot_teach_again() -> None:
     assert list(mixed.containers) == ["good"]  # one bad entry costs only its own memory
     assert mixed.containers["good"].loop_channels == ("C1",)
     rules.tick(HOST, 60 * NS, mixed)  # and nothing restored can make `tick` fail
+
+
+def test_old_restarts_are_forgotten_before_saving() -> None:
+    """A container that restarted once is saved only while that restart could still open a loop."""
+    rules, state = make_rules(), RuleState()
+    run(rules, state, event("start", 0), event("die", 1, exitCode="1"), event("start", 2))
+    assert list(RuleState.restore(state.snapshot(restarts_since=0)).containers) == [CID]
+    assert state.snapshot(restarts_since=int(2 * NS) + 1) == "{}"
