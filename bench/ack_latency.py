@@ -28,7 +28,9 @@ Two phases, each with its own bot process:
                answers "'ps -a' did not finish within N s" (CHATOPS_COMMAND_TIMEOUT, 5 s here unless
                --command-timeout says otherwise; every command's timer runs from its dispatch, so a queued
                one is told as soon as a running one). Slack would show that answer to the user, so "told"
-               is the time until the user learns of the timeout.
+               is the time until the user learns of the timeout. The router's queue is bounded (16 commands
+               per worker, at least 64): a command beyond it is told at once that nothing was run ("was not
+               started: N commands are already waiting"), which counts as its one right answer too.
 
 Each phase sends `--requests` (200) commands twice, as two schemes, one after the other (the second starts
 once every answer of the first has arrived):
@@ -93,6 +95,7 @@ WARM_UP = 5
 HEALTHY_ANSWER_WAIT = 60.0
 QUIET = 1.5  # seconds without a new connection after which the released engine counts as drained
 TIMEOUT_TEXT = "did not finish within"
+BUSY_TEXT = "was not started:"  # the router's bounded queue is full: answered at once, nothing run
 
 
 # --- the bot and the frozen engine -----------------------------------------------------------------------
@@ -539,10 +542,20 @@ def check_goals(healthy: Phase | None, frozen: Phase | None, timeout: float) -> 
         once_goal(healthy, "the ps -a table in the channel", lambda m: m.response_type == "in_channel"),
         once_goal(
             frozen,
-            f'the timeout ("{TIMEOUT_TEXT} {timeout:g} s")',
-            lambda m: f"{TIMEOUT_TEXT} {timeout:g} s" in (m.text or ""),
+            f'the timeout ("{TIMEOUT_TEXT} {timeout:g} s") or, with the queue full, "{BUSY_TEXT}"',
+            lambda m: f"{TIMEOUT_TEXT} {timeout:g} s" in (m.text or "") or BUSY_TEXT in (m.text or ""),
         ),
     ]
+    if frozen is not None:
+        busy = sum(
+            1
+            for scheme in frozen.schemes
+            for messages in scheme.got.values()
+            for m in messages
+            if BUSY_TEXT in (m.text or "")
+        )
+        sent = sum(len(scheme.sent) for scheme in frozen.schemes)
+        print(f"      (frozen: {busy} of {sent} told at once that the queue was full and nothing was run)")
     for phase in (healthy, frozen):
         if phase is not None:
             problems = phase.log_problems
