@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes.slack import FakeSlack
+from fakes.slack import FakeSlack, block_actions_payload, signed_interaction, signed_slash_command
+from fakes.web_api import Message
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-signing-secret"  # noqa: S105 - the tests' own secret
@@ -165,3 +166,52 @@ def block_texts(blocks: Any) -> str:
     walk(blocks)
     text = "\n".join(found)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def command(bot: BotProcess, slack: FakeSlack, text: str, user: str, timeout: float = 20) -> list[Message]:
+    """`/docker TEXT` by `user`, signed and posted to the bot; the answers on its response_url."""
+    url = slack.new_response_url(user_id=user)
+    body, headers = signed_slash_command(SECRET, text, user_id=user, response_url=url)
+    assert bot.post(body, headers)[0] == 200
+    return wait_answer(slack, url, timeout)
+
+
+def click(
+    bot: BotProcess,
+    slack: FakeSlack,
+    action_id: str,
+    value: str,
+    user: str,
+    *,
+    replay: bool = False,
+    timeout: float = 20,
+) -> list[Message]:
+    """A click on the button `action_id` carrying `value` by `user` (posted twice with `replay`: the second
+    must get 409); the answers on its response_url."""
+    url = slack.new_response_url(user_id=user)
+    body, headers = signed_interaction(
+        SECRET, block_actions_payload(action_id, value, user_id=user, response_url=url)
+    )
+    assert bot.post(body, headers)[0] == 200
+    if replay:
+        assert bot.post(body, headers)[0] == 409
+    return wait_answer(slack, url, timeout)
+
+
+def wait_answer(slack: FakeSlack, url: str, timeout: float = 20) -> list[Message]:
+    """The answers on `url` once there is at least one; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if slack.responses(url):
+            return list(slack.responses(url))
+        time.sleep(0.05)
+    raise AssertionError(f"no answer on {url}")
+
+
+def button(message: Message, action_id: str) -> str:
+    """The value of the button `action_id` in `message`."""
+    for block in message.blocks or []:
+        for element in block.get("elements", []):
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                return str(element["value"])
+    raise AssertionError(f"no {action_id} in {block_texts(message.blocks)}")

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes.slack import block_actions_payload, signed_interaction, signed_slash_command
+from fakes.slack import signed_slash_command
 from fakes.web_api import Message
 from local_registry import unique_layer_image
 
 from bot.store import Store
 
-from .conftest import SECRET, BotProcess, block_texts, start_http_bot, stop_bot
+from .conftest import SECRET, BotProcess, block_texts, button, click, command, start_http_bot, stop_bot
 
 pytestmark = pytest.mark.integration
 
@@ -83,43 +83,6 @@ def destroys(docker_api: Any, name: str, since: float) -> int:
         since=since, until=time.time() + 0.5, filters={"type": "container", "event": "destroy"}, decode=True
     )
     return sum(1 for event in events if event.get("Actor", {}).get("Attributes", {}).get("name") == name)
-
-
-def command(bot: BotProcess, slack: Any, text: str, user: str) -> list[Message]:
-    url = slack.new_response_url(user_id=user)
-    body, headers = signed_slash_command(SECRET, text, user_id=user, response_url=url)
-    assert bot.post(body, headers)[0] == 200
-    return wait_answer(slack, url)
-
-
-def click(
-    bot: BotProcess, slack: Any, action_id: str, value: str, user: str, *, replay: bool = False
-) -> list[Message]:
-    url = slack.new_response_url(user_id=user)
-    body, headers = signed_interaction(
-        SECRET, block_actions_payload(action_id, value, user_id=user, response_url=url)
-    )
-    assert bot.post(body, headers)[0] == 200
-    if replay:
-        assert bot.post(body, headers)[0] == 409
-    return wait_answer(slack, url)
-
-
-def wait_answer(slack: Any, url: str, timeout: float = 20) -> list[Message]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if slack.responses(url):
-            return list(slack.responses(url))
-        time.sleep(0.05)
-    raise AssertionError(f"no answer on {url}")
-
-
-def button(message: Message, action_id: str) -> str:
-    for block in message.blocks or []:
-        for element in block.get("elements", []):
-            if isinstance(element, dict) and element.get("action_id") == action_id:
-                return str(element["value"])
-    raise AssertionError(f"no {action_id} in {block_texts(message.blocks)}")
 
 
 def audit_rows(tmp_path: Path) -> list[tuple[str, str, str]]:

@@ -17,9 +17,8 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
-from fakes.slack import signed_slash_command
 
-from .conftest import SECRET, BotProcess, block_texts, start_http_bot, stop_bot
+from .conftest import BotProcess, block_texts, command, start_http_bot, stop_bot
 
 pytestmark = pytest.mark.integration
 
@@ -40,15 +39,8 @@ def test_a_crash_is_posted_to_the_routed_channel(
     try:
         time.sleep(1.0)  # the watcher subscribes at start-up
         for text in (f"notify mute {prefix}-muted 1h", "notify test"):
-            url = slack.new_response_url(user_id="U0ADMIN")
-            body, headers = signed_slash_command(SECRET, text, user_id="U0ADMIN", response_url=url)
-            assert bot.post(body, headers)[0] == 200
-            deadline = time.monotonic() + 10
-            while not slack.responses(url) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert "queued" in block_texts(slack.responses(url)[0].blocks) or "muted" in block_texts(
-                slack.responses(url)[0].blocks
-            )
+            answer = block_texts(command(bot, slack, text, "U0ADMIN", timeout=10)[0].blocks)
+            assert "queued" in answer or "muted" in answer
         (test,) = slack.wait_for_messages(channel="C0ALERTS", timeout=10)
         assert test.text == ":bell: test notification from docker-chatops, asked by <@U0ADMIN>"
         runs = (

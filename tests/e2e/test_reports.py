@@ -7,17 +7,14 @@ import contextlib
 import io
 import json
 import tarfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import docker.errors
 import pytest
-from fakes.slack import block_actions_payload, signed_interaction, signed_slash_command
-from fakes.web_api import Message
 
-from .conftest import SECRET, BotProcess, block_texts, start_http_bot, stop_bot
+from .conftest import BotProcess, block_texts, button, click, command, start_http_bot, stop_bot
 
 pytestmark = pytest.mark.integration
 
@@ -71,39 +68,6 @@ def dangling_image(docker_api: Any, unique_name: Any) -> Iterator[str]:
         docker_api.remove_image(image_id, force=True)
 
 
-def wait_answer(slack: Any, url: str, timeout: float = 30) -> list[Message]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if slack.responses(url):
-            return list(slack.responses(url))
-        time.sleep(0.05)
-    raise AssertionError(f"no answer on {url}")
-
-
-def command(bot: BotProcess, slack: Any, text: str, user: str) -> Message:
-    url = slack.new_response_url(user_id=user)
-    body, headers = signed_slash_command(SECRET, text, user_id=user, response_url=url)
-    assert bot.post(body, headers)[0] == 200
-    return wait_answer(slack, url)[0]
-
-
-def click(bot: BotProcess, slack: Any, action_id: str, value: str, user: str) -> Message:
-    url = slack.new_response_url(user_id=user)
-    body, headers = signed_interaction(
-        SECRET, block_actions_payload(action_id, value, user_id=user, response_url=url)
-    )
-    assert bot.post(body, headers)[0] == 200
-    return wait_answer(slack, url)[-1]
-
-
-def button(message: Message, action_id: str) -> str:
-    for block in message.blocks or []:
-        for element in block.get("elements", []):
-            if isinstance(element, dict) and element.get("action_id") == action_id:
-                return str(element["value"])
-    raise AssertionError(f"no {action_id} in {block_texts(message.blocks)}")
-
-
 def image_exists(docker_api: Any, image_id: str) -> bool:
     try:
         docker_api.inspect_image(image_id)
@@ -117,7 +81,7 @@ def test_notify_report_posts_and_its_prune_button_is_confirmed_and_authorized(
 ) -> None:
     """An admin's `notify report` lands in C0DISK; a viewer's click on Prune is refused; the admin's click
     shows the plan, and confirming it removes the dangling image from the engine."""
-    answer = command(report_bot, slack, "notify report", "U0ADMIN")
+    answer = command(report_bot, slack, "notify report", "U0ADMIN", timeout=30)[0]
     assert "disk report of host local queued for 1 channel(s): C0DISK" in block_texts(answer.blocks)
     (report,) = slack.wait_for_messages(channel="C0DISK", timeout=30)
     text = block_texts(report.blocks)
@@ -128,23 +92,24 @@ def test_notify_report_posts_and_its_prune_button_is_confirmed_and_authorized(
     value = button(report, "run_prune")
     assert json.loads(value) == {"text": "image prune", "host": "local"}
 
-    denied = command(report_bot, slack, "notify report", "U0VIEWER")
+    denied = command(report_bot, slack, "notify report", "U0VIEWER", timeout=30)[0]
     assert "denied" in block_texts(denied.blocks)
 
-    refused = click(report_bot, slack, "run_prune", value, "U0VIEWER")
+    refused = click(report_bot, slack, "run_prune", value, "U0VIEWER", timeout=30)[-1]
     assert 'needs "remove"' in block_texts(refused.blocks)
     assert image_exists(docker_api, dangling_image)
 
-    plan = click(report_bot, slack, "run_prune", value, "U0ADMIN")
+    plan = click(report_bot, slack, "run_prune", value, "U0ADMIN", timeout=30)[-1]
     assert plan.response_type == "ephemeral"
     assert "Confirm to go ahead" in block_texts(plan.blocks)
     assert dangling_image.removeprefix("sha256:")[:12] in block_texts(plan.blocks)
     assert image_exists(docker_api, dangling_image)
-    done = click(report_bot, slack, "plan_confirm", button(plan, "plan_confirm"), "U0ADMIN")
-    for _ in range(3):  # another client of the shared engine changed the dangling images: the new plan
+    done = plan
+    for _ in range(4):  # another client of the shared engine changed the dangling images: the new plan
+        token = button(done, "plan_confirm")
+        done = click(report_bot, slack, "plan_confirm", token, "U0ADMIN", timeout=30)[-1]
         if "The plan changed" not in block_texts(done.blocks):
             break
-        done = click(report_bot, slack, "plan_confirm", button(done, "plan_confirm"), "U0ADMIN")
     assert "deleted: " + dangling_image in block_texts(done.blocks)
     assert not image_exists(docker_api, dangling_image)
     assert len(slack.messages(channel="C0DISK")) == 1
