@@ -14,7 +14,6 @@ blind has left nothing behind that says how it ended, and is not reported.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 from e2e.conftest import start_http_bot, stop_bot
 from fakes.slack import FakeSlack
+from notify_recorder import Recorder
 from second_daemon import SecondDaemon
 
 from bot.engine.hosts import Host
@@ -36,32 +36,6 @@ CHANNEL = "C0SECOND"
 KINDS = ["died", "oom", "stopped", "restart_loop", "recovered"]
 # PID 1 of a container ignores SIGTERM unless it traps it: these leave at once when the daemon stops them.
 ON_TERM_EXIT = "trap 'exit {code}' TERM; while :; do sleep 0.1; done"
-
-
-class Sink:
-    """Keeps the watcher's notifications; `wait` blocks until the expected ones are there."""
-
-    def __init__(self) -> None:
-        self.notes: list[Notification] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, note: Notification) -> None:
-        with self._cond:
-            self.notes.append(note)
-            self._cond.notify_all()
-
-    def about(self, name: str) -> list[Notification]:
-        """Every notification about the container `name`, in arrival order."""
-        with self._cond:
-            return [note for note in self.notes if note.container == name]
-
-    def wait(self, name: str, count: int = 1, timeout: float = 10.0) -> list[Notification]:
-        """Wait for `count` notifications about `name`; fail naming what arrived."""
-        with self._cond:
-            self._cond.wait_for(lambda: len(self.about(name)) >= count, timeout)
-        found = self.about(name)
-        assert len(found) >= count, f"{count} notification(s) about {name} expected; got {self.notes}"
-        return found
 
 
 @pytest.fixture
@@ -86,11 +60,11 @@ def store(tmp_path: Path) -> Iterator[SqliteCursorStore]:
 
 
 @pytest.fixture
-def watcher_on(store: SqliteCursorStore) -> Iterator[Callable[[str, Sink], HostWatcher]]:
+def watcher_on(store: SqliteCursorStore) -> Iterator[Callable[[str, Recorder], HostWatcher]]:
     """Start a watcher (quick timings) on a daemon URL, routing the test's containers; stopped afterwards."""
     started: list[HostWatcher] = []
 
-    def start(url: str, sink: Sink) -> HostWatcher:
+    def start(url: str, sink: Recorder) -> HostWatcher:
         config = NotifyConfig.model_validate({"routes": [{"channel": CHANNEL, "events": KINDS}]})
         watcher = HostWatcher(
             Host(HOST_NAME, url, 5.0),
@@ -165,7 +139,7 @@ def kinds(notes: list[Notification]) -> list[tuple[str, int | None, bool]]:
 
 def test_a_daemon_restart_under_a_running_watcher_reports_each_change_once(
     daemon: SecondDaemon,
-    watcher_on: Callable[[str, Sink], HostWatcher],
+    watcher_on: Callable[[str, Recorder], HostWatcher],
     store: SqliteCursorStore,
     unique_name: Callable[[str], str],
 ) -> None:
@@ -178,7 +152,7 @@ def test_a_daemon_restart_under_a_running_watcher_reports_each_change_once(
     run(api, loyal, ON_TERM_EXIT.format(code=4), restart="always")
     doomed_id = run(api, doomed, ON_TERM_EXIT.format(code=7))
     gate = Gate(daemon)
-    sink = Sink()
+    sink = Recorder()
     watcher = watcher_on(gate.url, sink)
     run(api, early, "exit 2")
     sink.wait(early)
@@ -195,7 +169,7 @@ def test_a_daemon_restart_under_a_running_watcher_reports_each_change_once(
     wait_status(api, late, "exited")
     time.sleep(0.5)  # the watcher keeps knocking at the closed gate
     assert watcher.connections == 1
-    assert sink.about(late) == []
+    assert sink.of(late) == []
 
     gate.open()
     assert watcher.wait_connected(2, timeout=10.0)
@@ -204,12 +178,12 @@ def test_a_daemon_restart_under_a_running_watcher_reports_each_change_once(
     sink.wait(after)
     time.sleep(1.5)  # three settle periods: anything synthesized from the re-list would be out by now
 
-    assert kinds(sink.about(early)) == [("died", 2, False)]
-    assert kinds(sink.about(victim)) == [("stopped", 3, False)]  # the daemon's SIGTERM: a stop, not a crash
-    assert kinds(sink.about(loyal)) == [("stopped", 4, False)]  # its start by the daemon is no news
-    assert kinds(sink.about(doomed)) == [("stopped", 7, False)]
-    assert kinds(sink.about(late)) == [("died", 5, False)]  # the new daemon replayed it: not "away"
-    assert kinds(sink.about(after)) == [("died", 6, False)]
+    assert kinds(sink.of(early)) == [("died", 2, False)]
+    assert kinds(sink.of(victim)) == [("stopped", 3, False)]  # the daemon's SIGTERM: a stop, not a crash
+    assert kinds(sink.of(loyal)) == [("stopped", 4, False)]  # its start by the daemon is no news
+    assert kinds(sink.of(doomed)) == [("stopped", 7, False)]
+    assert kinds(sink.of(late)) == [("died", 5, False)]  # the new daemon replayed it: not "away"
+    assert kinds(sink.of(after)) == [("died", 6, False)]
     assert len(sink.notes) == 6
     states = store.load_states(HOST_NAME)
     assert states is not None
@@ -219,7 +193,7 @@ def test_a_daemon_restart_under_a_running_watcher_reports_each_change_once(
 
 def test_changes_the_watcher_did_not_see_are_reported_once_after_reconciliation(
     daemon: SecondDaemon,
-    watcher_on: Callable[[str, Sink], HostWatcher],
+    watcher_on: Callable[[str, Recorder], HostWatcher],
     store: SqliteCursorStore,
     unique_name: Callable[[str], str],
 ) -> None:
@@ -231,7 +205,7 @@ def test_changes_the_watcher_did_not_see_are_reported_once_after_reconciliation(
     run(api, victim, ON_TERM_EXIT.format(code=3))
     doomed_id = run(api, doomed, ON_TERM_EXIT.format(code=7))
     gate = Gate(daemon)
-    sink = Sink()
+    sink = Recorder()
     watcher = watcher_on(gate.url, sink)
     run(api, early, "exit 2")
     sink.wait(early)
@@ -249,7 +223,7 @@ def test_changes_the_watcher_did_not_see_are_reported_once_after_reconciliation(
     api.remove_container(doomed, force=True)  # died and removed unseen: nothing says how it ended
     run(api, late, "exit 5")
     wait_status(api, late, "exited")
-    assert sink.notes == [sink.about(early)[0]]
+    assert sink.notes == [sink.of(early)[0]]
 
     gate.open()
     assert watcher.wait_connected(2, timeout=10.0)
@@ -260,11 +234,11 @@ def test_changes_the_watcher_did_not_see_are_reported_once_after_reconciliation(
     sink.wait(after)
     time.sleep(1.5)
 
-    assert kinds(sink.about(early)) == [("died", 2, False)]
-    assert kinds(sink.about(victim)) == [("died", 3, True)]
-    assert kinds(sink.about(late)) == [("died", 5, False)]  # the new daemon still held its events
-    assert kinds(sink.about(after)) == [("died", 6, False)]
-    assert sink.about(doomed) == []
+    assert kinds(sink.of(early)) == [("died", 2, False)]
+    assert kinds(sink.of(victim)) == [("died", 3, True)]
+    assert kinds(sink.of(late)) == [("died", 5, False)]  # the new daemon still held its events
+    assert kinds(sink.of(after)) == [("died", 6, False)]
+    assert sink.of(doomed) == []
     assert len(sink.notes) == 4
     states = store.load_states(HOST_NAME)
     assert states is not None

@@ -18,9 +18,10 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
+from notify_recorder import Recorder
 
 from bot.engine.hosts import Host
-from bot.notify.events import DockerEvent, Notification
+from bot.notify.events import DockerEvent
 from bot.notify.rules import Rules
 from bot.notify.watcher import EVENT_FILTERS, HostWatcher, SqliteCursorStore
 from bot.settings import NotifyConfig
@@ -29,32 +30,6 @@ ALL_KINDS = ["died", "oom", "unhealthy", "restart_loop", "recovered", "stopped",
 PROBLEMS = ["died", "oom", "unhealthy", "restart_loop", "recovered"]
 HOST_NAME = "local"
 RUN_LABEL = "ctest.notify.run"
-
-
-class Recorder:
-    """The sink: keeps every notification and lets a test wait for the ones it expects."""
-
-    def __init__(self) -> None:
-        self.notes: list[Notification] = []
-        self._changed = threading.Condition()
-
-    def __call__(self, note: Notification) -> None:
-        with self._changed:
-            self.notes.append(note)
-            self._changed.notify_all()
-
-    def of(self, container: str, kind: str | None = None) -> list[Notification]:
-        """What was received about one container (optionally of one kind)."""
-        with self._changed:
-            return [n for n in self.notes if n.container == container and kind in (None, n.kind)]
-
-    def wait(self, container: str, kind: str, count: int = 1, timeout: float = 10.0) -> list[Notification]:
-        """Wait until `count` notifications of `kind` about `container` arrived; fail after `timeout`."""
-        with self._changed:
-            self._changed.wait_for(lambda: len(self.of(container, kind)) >= count, timeout)
-        found = self.of(container, kind)
-        assert len(found) >= count, f"waited {timeout} s for {count} {kind} of {container}; got {self.notes}"
-        return found
 
 
 class FreezingProxy:
