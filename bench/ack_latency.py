@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import math
 import os
 import selectors
 import signal
@@ -79,6 +78,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+
+from figures import goal, ms, percentile, run_main  # bench/ is on sys.path: run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -311,16 +312,6 @@ def wait_answered(slack: FakeSlack, sent: Sequence[Sent], timeout: float) -> dic
 # --- figures ---------------------------------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile: the smallest value with at least p % of the values at or below it."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
-
-
 @dataclass(frozen=True, slots=True)
 class Stats:
     n: int
@@ -500,11 +491,6 @@ def bot_env(options: argparse.Namespace) -> dict[str, str]:
 # --- goals -----------------------------------------------------------------------------------------------
 
 
-def goal(ok: bool | None, text: str) -> bool | None:
-    print(f"{'SKIP' if ok is None else 'PASS' if ok else 'FAIL'}: {text}")
-    return ok
-
-
 def ack_goal(phase: Phase | None, limit: float, what: str) -> bool | None:
     scheme = phase.schemes[0] if phase else None
     stats = scheme.ack if scheme else None
@@ -625,10 +611,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; the bot was stopped", file=sys.stderr)
-        sys.exit(130)
+        run_main(main, "interrupted; the bot was stopped")
     except RuntimeError as exc:  # the bot did not start: its output says why
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

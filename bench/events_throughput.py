@@ -94,7 +94,8 @@ from typing import Any
 
 import docker
 import docker.errors
-from fleet import LABEL, Fleet, interrupts_deferred, pool  # bench/ is on sys.path: run as a script
+from figures import goal, percentile, run_main  # bench/ is on sys.path: run as a script
+from fleet import LABEL, Fleet, interrupts_deferred, pool
 from slack_sdk import WebClient
 
 from bot.engine import Host
@@ -152,14 +153,6 @@ class GcPauses:
             longest = f"max {max(times) * 1000:.2f} ms" if times else "—"
             parts.append(f"gen{generation} ×{len(times)} {longest}")
         return "GC: " + ", ".join(parts)
-
-
-def percentile(sorted_values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -750,11 +743,6 @@ def print_batch(batch: int, r: BatchResult) -> None:
 # --- goals and main --------------------------------------------------------------------------------------
 
 
-def goal(ok: bool | None, text: str) -> bool | None:
-    print(f"{'SKIP' if ok is None else 'PASS' if ok else 'FAIL'}: {text}")
-    return ok
-
-
 def check_goals(runs: Sequence[PipelineRun], batches: Sequence[BatchResult]) -> list[bool | None]:
     print("\nGoals")
     results: list[bool | None] = []
@@ -888,8 +876,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; the containers of this run were removed", file=sys.stderr)
-        sys.exit(130)
+    run_main(main, "interrupted; the containers of this run were removed")

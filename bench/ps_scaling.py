@@ -67,7 +67,8 @@ from typing import Any
 
 import docker
 import docker.errors
-from fleet import LABEL, Fleet, interrupts_deferred, pool  # bench/ is on sys.path: run as a script
+from figures import goal, ms, run_main  # bench/ is on sys.path: run as a script
+from fleet import LABEL, Fleet, interrupts_deferred, pool
 
 from bot.engine import Engine, Host
 from bot.models import Outcome, PsResult, Reply
@@ -326,10 +327,6 @@ LABELS = {
 }
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
-
-
 def ratio(top: float | None, bottom: float | None) -> float | None:
     return top / bottom if top is not None and bottom else None
 
@@ -389,11 +386,6 @@ def print_summary(samples: Sequence[Sample]) -> None:
 
 
 # --- goals -----------------------------------------------------------------------------------------------
-
-
-def goal(ok: bool | None, text: str) -> bool | None:
-    print(f"{'SKIP' if ok is None else 'PASS' if ok else 'FAIL'}: {text}")
-    return ok
 
 
 def check_goals(samples: Sequence[Sample]) -> list[bool | None]:
@@ -506,8 +498,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; the containers of this run were removed", file=sys.stderr)
-        sys.exit(130)
+    run_main(main, "interrupted; the containers of this run were removed")
