@@ -13,7 +13,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from fnmatch import fnmatchcase
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -28,6 +27,7 @@ from bot.commands import args as a
 from bot.engine import Engine
 from bot.models import ContainerRow, DiskUsageResult, ImageRow, Plan
 from bot.notify.outbox import OutgoingMessage
+from bot.policy.scopes import host_matches
 from bot.render.blocks import enforce_limits, escape_code, escape_mrkdwn
 from bot.render.format import human_size
 from bot.render.table import render_system_df, summarize_system_df
@@ -84,11 +84,6 @@ def report_channels(config: NotifyConfig, host: str) -> tuple[str, ...]:
         if KIND in route.events and host_matches(route.hosts, host) and route.channel not in found:
             found.append(route.channel)
     return tuple(found)
-
-
-def host_matches(patterns: Sequence[str], host: str) -> bool:
-    """True when one of the host globs (`*`, `prod-*`) matches `host`."""
-    return any(pattern == "*" or fnmatchcase(host, pattern) for pattern in patterns)
 
 
 # ---- the pieces, shared by the text and the blocks ---------------------------------------------------

@@ -21,12 +21,11 @@ import logging
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from fnmatch import fnmatchcase
 from typing import Protocol
 
 from bot.models import Target
 from bot.notify.events import DockerEvent, Notification, opted_out
-from bot.policy.scopes import ContainerPattern
+from bot.policy.scopes import ContainerPattern, host_matches
 from bot.settings import NotifyConfig, parse_duration
 
 log = logging.getLogger(__name__)
@@ -61,7 +60,7 @@ class Route:
         wanted = kind in self.kinds or (kind == "oom" and "died" in self.kinds)
         return (
             wanted
-            and any(h == "*" or fnmatchcase(host, h) for h in self.hosts)
+            and host_matches(self.hosts, host)
             and any(p.everything or p.matches(target) for p in self.containers)
         )
 

@@ -18,9 +18,10 @@ from bot.notify.cron import CronSchedule
 from bot.notify.events import Notification
 from bot.notify.messages import outgoing_messages
 from bot.notify.outbox import Outbox, OutgoingMessage
-from bot.notify.reports import build_disk_report, disk_report_messages, host_matches, report_channels
+from bot.notify.reports import build_disk_report, disk_report_messages, report_channels
 from bot.notify.rules import Rules
 from bot.notify.watcher import HostWatcher, SqliteCursorStore, start_watchers
+from bot.policy.scopes import host_matches
 from bot.settings import ReportConfig, Settings, notify_zone
 from bot.store import Store
 

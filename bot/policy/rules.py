@@ -14,12 +14,11 @@ import difflib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Literal, Protocol
 
 from bot.commands.catalog import ACTION_CLASSES, CATALOG, READ, CommandSpec
 from bot.models import Target
-from bot.policy.scopes import ANY, DM, ContainerPattern, check_glob, check_ids, protection
+from bot.policy.scopes import ANY, DM, ContainerPattern, check_glob, check_ids, host_matches, protection
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +150,7 @@ class Binding:
             or (principal.channel_id not in (ANY, DM) and principal.channel_id in self.channels)
             or (DM in self.channels and principal.in_dm)
         )
-        return who and where and any(fnmatchcase(host, pattern) for pattern in self.hosts)
+        return who and where and host_matches(self.hosts, host)
 
     def covers(self, target: Target) -> bool:
         """True when `target` is in this binding's object scope."""

@@ -9,6 +9,7 @@ turn it into one start-up line.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Literal
@@ -24,6 +25,11 @@ _GROUP_ID = re.compile(r"^S[A-Z0-9]+$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
 ANY = "*"
 DM = "dm"
+
+
+def host_matches(patterns: Iterable[str], host: str) -> bool:
+    """True when one of the host globs (`*`, `prod-*`) of a binding, route or report matches `host`."""
+    return any(pattern == ANY or fnmatchcase(host, pattern) for pattern in patterns)
 
 
 def check_glob(pattern: str, where: str) -> str:
