@@ -39,6 +39,38 @@ class Host:
     tls: docker.tls.TLSConfig | bool = False
 
 
+class RedirectRefused(requests.exceptions.RequestException):
+    """The Engine API answered a redirect (3xx). The bot never follows one: dockerd redirects a path holding
+    `..` to its cleaned form, and following it would send the request to an object nobody authorized."""
+
+
+def _refuse_redirects(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    # a response hook runs before requests would follow the redirect; raising here sends no second request
+    if response.is_redirect or 300 <= response.status_code < 400:
+        location = response.headers.get("Location", "?")
+        response.close()
+        answer = f"the Engine API answered {response.status_code} (redirect to {location[:200]})"
+        raise RedirectRefused(answer, response=response)
+    return response
+
+
+def open_api_client(host: Host, version: str = "auto", timeout: float | None = None) -> Any:
+    """A new low-level `docker.APIClient` for `host` that never follows a redirect.
+
+    Every Docker client of the bot comes from here (commands, the event watcher), so no path can reach the
+    Engine API through a 3xx. `timeout` defaults to the host's.
+    """
+    client = docker.APIClient(
+        base_url=host.url,
+        version=version,
+        timeout=host.timeout if timeout is None else timeout,
+        tls=host.tls,
+    )
+    client.max_redirects = 0
+    client.hooks["response"] = [_refuse_redirects]
+    return client
+
+
 class HostClient:
     """Lazily connected, per-thread low-level clients for one host."""
 
@@ -56,9 +88,7 @@ class HostClient:
             # Negotiating the version is a call to the engine: never hold the lock across it, or one hung
             # engine would serialize every worker behind that lock.
             version = self._version or "auto"
-            client = docker.APIClient(
-                base_url=self.host.url, version=version, timeout=self.host.timeout, tls=self.host.tls
-            )
+            client = open_api_client(self.host, version)
             with self._lock:
                 self._version = self._version or client.api_version
             self._local.client = client
@@ -110,6 +140,12 @@ def docker_errors(host: Host) -> Iterator[None]:
         if exc.status_code == 409:
             raise Conflict(_explanation(exc)) from exc
         raise OperationFailed(f"Docker on {host.name}: {_explanation(exc)}") from exc
+    except RedirectRefused as exc:
+        raise OperationFailed(
+            f"Docker on {host.name}: {exc}; the bot never follows redirects from the Engine API, so nothing "
+            "was sent there",
+            hint="an object reference that is not in Docker's own form (a path holding '..', '//' or '%')",
+        ) from exc
     except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
         # docker-py wraps failures of its version negotiation in a bare DockerException: look at the cause.
         if _caused_by(exc, requests.exceptions.Timeout):

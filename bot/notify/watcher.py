@@ -35,10 +35,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-import docker
-
 from bot.engine.convert import container_row
-from bot.engine.hosts import Host
+from bot.engine.hosts import Host, open_api_client
 from bot.notify.events import ContainerState, DockerEvent, Notification, since_param
 from bot.notify.rules import NS, Rules, RuleState
 from bot.render.mask import mask_secrets
@@ -252,12 +250,7 @@ class _Clients:
     def api(self) -> Any:
         client = getattr(self._local, "client", None)
         if client is None:
-            client = docker.APIClient(
-                base_url=self.host.url,
-                version=self._version or "auto",
-                timeout=self.host.timeout,
-                tls=self.host.tls,
-            )
+            client = open_api_client(self.host, self._version or "auto")
             with self._lock:
                 self._version = self._version or client.api_version
                 self._all.append(client)
