@@ -141,7 +141,14 @@ TargetKind = Literal["container", "image", "volume", "network", "build-cache"]
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One object a command acts on, with what the policy scopes on (name, labels) and the plan shows."""
+    """One object a command acts on, with what the policy scopes on (name, labels) and the plan shows.
+
+    `id` is what the engine sends the Engine API (the full ID the plan resolved). `ref` is how the command
+    named the object: echoed by the container verbs as the Docker CLI does, and, for an image named by a tag
+    or digest, that tag or digest exactly as the daemon lists it (`rmi app:1.0` untags only that tag).
+    `held_by` are the containers that hold this object (the containers of an image): their protection
+    extends to it.
+    """
 
     kind: TargetKind
     id: str
@@ -149,10 +156,12 @@ class Target:
     labels: Mapping[str, str] = field(default_factory=dict)
     size: int | None = None
     detail: str = ""
+    ref: str = ""
+    held_by: tuple[Target, ...] = ()
 
-    def fingerprint(self) -> tuple[str, str, str, int | None]:
+    def fingerprint(self) -> tuple[str, str, str, int | None, str]:
         """What identifies this target in a plan's hash (not its display detail)."""
-        return (self.kind, self.id, self.name, self.size)
+        return (self.kind, self.id, self.name, self.size, self.ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,11 +174,20 @@ class Plan:
     targets: tuple[Target, ...]
     reclaim: int | None = None
     notes: tuple[str, ...] = ()
+    # references that named no object (`No such container: x`): reported at run time, nothing sent for them
+    missing: tuple[str, ...] = ()
 
     def digest(self) -> str:
         """A SHA-256 over the command, host, verb, targets and space: equal plans, equal digests."""
         canonical = json.dumps(
-            [self.command, self.host, self.verb, [t.fingerprint() for t in self.targets], self.reclaim],
+            [
+                self.command,
+                self.host,
+                self.verb,
+                [t.fingerprint() for t in self.targets],
+                self.reclaim,
+                list(self.missing),
+            ],
             separators=(",", ":"),
         )
         return hashlib.sha256(canonical.encode()).hexdigest()

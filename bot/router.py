@@ -302,11 +302,12 @@ class Router:
         except ChatOpsError as exc:
             return done(_outcome(exc), [Step(invocation.text, problem=_problem(exc))])
         steps: list[Step] = []
-        for index, (command, plan) in enumerate(zip(commands, plans, strict=True)):
+        for index, (command, authorized) in enumerate(zip(commands, plans, strict=True)):
             try:
-                if index > 0 and plan is not None:
-                    self._recheck(engine, command, plan, index)
-                result = self._run(engine, command, invocation, host)
+                plan = authorized
+                if index > 0 and authorized is not None:
+                    plan = self._recheck(engine, command, authorized, index)
+                result = self._run(engine, command, invocation, host, plan)
             except ChatOpsError as exc:
                 steps.append(Step(command.text, problem=_problem(exc)))
                 return done(_outcome(exc), steps)
@@ -346,17 +347,21 @@ class Router:
         return plans
 
     @staticmethod
-    def _recheck(engine: Engine, command: Command, authorized: Plan, index: int) -> None:
+    def _recheck(engine: Engine, command: Command, authorized: Plan, index: int) -> Plan:
         """Before a later step of a chain runs, plan it again: the steps before it changed the engine, and it
-        may now touch objects nobody authorized (`stop X && container prune` would take X)."""
-        fresh = engine.plan(command.spec.operation, command.args)
-        allowed = {target.id for target in authorized.targets}
-        extra = [target.name for target in (fresh.targets if fresh else ()) if target.id not in allowed]
+        may now touch objects nobody authorized (`stop X && container prune` would take X). The fresh plan
+        is what runs: every object in it was authorized (its ID, and for an image the reference sent)."""
+        fresh = engine.plan(command.spec.operation, command.args, authorized.command)
+        if fresh is None:  # pragma: no cover - a command with a plan always has one
+            raise Denied(f"step {index + 1} ({command.text}) has no plan any more; it did not run")
+        allowed = {(target.kind, target.id, target.ref) for target in authorized.targets}
+        extra = [t.name for t in fresh.targets if (t.kind, t.id, t.ref) not in allowed]
         if extra:
             raise Denied(
                 f"step {index + 1} ({command.text}) would now also touch {', '.join(extra[:5])}, which was "
                 "not in the plan you were shown; it did not run. Run the command again for a fresh plan."
             )
+        return fresh
 
     def _confirmation_gate(
         self,
@@ -498,14 +503,22 @@ class Router:
             raise NotFound(f"no Docker host named {host!r}", hint=f"hosts: {', '.join(self.engines)}")
         return engine
 
-    def _run(self, engine: Engine, command: Command, invocation: Invocation, host: str) -> Result:
+    def _run(
+        self, engine: Engine, command: Command, invocation: Invocation, host: str, plan: Plan | None
+    ) -> Result:
+        """Run one step: a read with its arguments; a mutation with the plan the policy authorized (the
+        engine sends only what that plan resolved, never the typed text)."""
         local = self._local.get(command.spec.operation)
         if local is not None:
             return local(command.args, invocation, host)
         operation: Callable[..., Result] = getattr(engine, command.spec.operation)
+        if command.spec.action_class == READ:
+            return operation(command.args)
+        if plan is None:  # deny in doubt: a mutation never runs without the plan the policy saw
+            raise Denied(f"{command.text}: no plan was authorized for it; nothing ran")
         if command.spec.reports_progress and invocation.progress is not None:
-            return operation(command.args, progress=invocation.progress)
-        return operation(command.args)
+            return operation(command.args, plan, progress=invocation.progress)
+        return operation(command.args, plan)
 
     def _help(self, args: Any, invocation: Invocation, host: str) -> HelpResult:
         """`help`: only what the asker may run here, marking what asks to confirm or needs approval."""

@@ -9,17 +9,16 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.durations import duration_seconds
+from bot.references import CONTAINER_NAME, VOLUME_NAME, image_reference_problem
 
-# Docker's own grammar (moby: daemon/names, distribution/reference), kept a little stricter in length.
-_CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
-_IMAGE_REF = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._/:@+-]{0,254}$")
-_VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$")
+# `images [REPOSITORY[:TAG]]` takes a pattern (`busy*`, `*/app:1.*`); it only ever travels as a query filter
+_IMAGE_PATTERN = re.compile(r"^[a-zA-Z0-9*?][a-zA-Z0-9._/:@*?+-]{0,254}$", re.ASCII)
 _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
 _FILTER_VALUE = re.compile(r"^[^\x00-\x1f\x7f]{0,256}$")
 _RFC3339ISH = re.compile(
@@ -30,9 +29,10 @@ UNIX_TS = re.compile(r"^\d{1,10}(?:\.\d{1,9})?$")
 _MAX_LOOKBACK = 100 * 365 * 86_400.0
 
 
-def point_in_time(value: str, now: float) -> float:
+def point_in_time(value: str, now: float, zone: tzinfo = UTC) -> float:
     """`--since` / `until=` as Unix seconds: a Go duration before `now` (10m, 1h30m), a Unix timestamp, or an
-    RFC 3339 time. Raises ValueError with a clear message for anything else, impossible dates included."""
+    RFC 3339 time; a time without an offset is read in `zone` (UTC unless the settings say otherwise).
+    Raises ValueError with a clear message for anything else, impossible dates included."""
     seconds = duration_seconds(value)
     if seconds is not None:
         if seconds > _MAX_LOOKBACK:
@@ -48,7 +48,7 @@ def point_in_time(value: str, now: float) -> float:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
     except ValueError:
         raise ValueError(f"{value!r} is not a real date and time") from None
-    return (parsed if parsed.tzinfo else parsed.astimezone()).timestamp()
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).timestamp()
 
 
 MAX_LOG_LINES = 1000
@@ -64,10 +64,27 @@ def _checked(pattern: re.Pattern[str], what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-ContainerName = Annotated[str, _checked(_CONTAINER_NAME, "container name or ID")]
-ImageRef = Annotated[str, _checked(_IMAGE_REF, "image reference")]
-ObjectRef = Annotated[str, _checked(_IMAGE_REF, "container, image or volume name or ID")]
-VolumeName = Annotated[str, _checked(_VOLUME_NAME, "volume name")]
+def _image_reference(value: str) -> str:
+    problem = image_reference_problem(value)
+    if problem is not None:
+        raise ValueError(f"{value!r} is not a valid image reference: {problem}")
+    return value
+
+
+def _object_reference(value: str) -> str:
+    if CONTAINER_NAME.fullmatch(value) or VOLUME_NAME.fullmatch(value):
+        return value
+    problem = image_reference_problem(value)
+    if problem is not None:
+        raise ValueError(f"{value!r} is not a valid container, image or volume name or ID: {problem}")
+    return value
+
+
+ContainerName = Annotated[str, _checked(CONTAINER_NAME, "container name or ID")]
+ImageRef = Annotated[str, AfterValidator(_image_reference)]
+ImagePattern = Annotated[str, _checked(_IMAGE_PATTERN, "image reference or pattern")]
+ObjectRef = Annotated[str, AfterValidator(_object_reference)]
+VolumeName = Annotated[str, _checked(VOLUME_NAME, "volume name")]
 ProjectName = Annotated[str, _checked(_PROJECT_NAME, "compose project name")]
 
 Filters = Mapping[str, tuple[str, ...]]
@@ -174,7 +191,7 @@ class ImagesArgs(FilteredArgs):
     all: bool = False
     quiet: bool = False
     no_trunc: bool = False
-    reference: ImageRef | None = None
+    reference: ImagePattern | None = None
 
 
 class InspectArgs(Args):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, tzinfo
+from functools import partial
 from typing import Any, TypeVar
 
 from docker.utils import parse_repository_tag
@@ -36,7 +38,8 @@ from bot.models import (
     VersionResult,
     VolumesResult,
 )
-from bot.render.format import human_size, parse_normalized_named
+from bot.references import parse_normalized_named
+from bot.render.format import human_size
 
 T = TypeVar("T")
 PULL_PROGRESS_EVERY = 1.0  # seconds between two progress lines of `pull`
@@ -53,8 +56,9 @@ def _filters(filters: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]] | N
 class Engine:
     """The operations on one Docker host."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: Host, zone: tzinfo = UTC) -> None:
         self.host = host
+        self.zone = zone  # where a typed time without an offset (`until=2024-05-01T10:00`) is read
         self._client = HostClient(host)
 
     @property
@@ -130,7 +134,7 @@ class Engine:
         """`docker inspect`: a container, else an image, else a volume (or only `--type`)."""
         lookups: dict[InspectKind, Callable[[Any], Any]] = {
             "container": lambda api: api.inspect_container(args.target),
-            "image": lambda api: api.inspect_image(args.target),
+            "image": lambda api: api.inspect_image(self._image_id(args.target)),
             "volume": lambda api: api.inspect_volume(args.target),
         }
         kinds: list[InspectKind] = [args.type] if args.type else ["container", "image", "volume"]
@@ -143,9 +147,18 @@ class Engine:
         what = f"{args.type}" if args.type else "object"
         raise NotFound(f"No such {what}: {args.target}", hint=f'on host {self.name}; try "ps -a" or "images"')
 
+    def _image_id(self, ref: str) -> str:
+        """The full ID of the image `ref` names (tag, digest or ID prefix), resolved against the image
+        listing as `rmi` does, so only an ID ever reaches an image path; `NotFound` otherwise."""
+        rows = [image_row(i) for i in self._call(lambda api: api.images(all=True)) or ()]
+        row, how = plans.resolve_image(rows, ref)
+        if row is None:
+            raise NotFound(how)
+        return row.id
+
     def logs(self, args: a.LogsArgs) -> LogsResult:
         """`docker logs --tail N`, read up to a size cap."""
-        since = _since(args.since) if args.since else None
+        since = _since(args.since, self.zone) if args.since else None
 
         def read(api: Any) -> bytes:
             stream = api.logs(
@@ -206,6 +219,13 @@ class Engine:
         return ComposePsResult(project=args.project, rows=rows, now=time.time(), quiet=args.quiet)
 
     # ---- acting ----------------------------------------------------------------------------------------
+    #
+    # Every mutating operation takes the plan the policy saw and sends the Engine API only what that plan
+    # resolved: full container, image, network and build-cache IDs, volume names as the daemon listed them,
+    # and, for an image named by tag or digest, that tag or digest as the daemon lists it (checked against
+    # the planned image ID right before it is sent). A reference that resolved to nothing is a `NotFound`
+    # for that object and nothing is sent for it. Prunes remove the planned objects one by one: what was
+    # confirmed is what goes, even if the host changed meanwhile.
 
     def plan(self, operation: str, args: a.Args, command: str = "") -> Plan | None:
         """What `operation` with `args` would touch (None for commands without a plan: the reads).
@@ -224,79 +244,73 @@ class Engine:
     def _list_containers(self, *, all: bool = True, size: bool = False) -> list[dict[str, Any]]:
         return list(self._call(lambda api: api.containers(all=all, size=size)) or [])
 
-    def _each_container(
-        self, verb: str, refs: tuple[str, ...], act: Callable[[Any, str], Any]
-    ) -> ActionResult:
-        """Act on each container in turn, as the CLI does: echo each ref that worked, collect the errors."""
+    def _each_container(self, verb: str, plan: Plan, act: Callable[[Any, str], Any]) -> ActionResult:
+        """Act on each container the plan resolved, by its full ID, as the CLI does: echo each reference that
+        worked, collect the errors; a reference that named no container is reported, nothing sent for it."""
         done: list[str] = []
         errors: list[ChatOpsError] = []
-        for ref in refs:
+        for target in _of_kind(plan, "container"):
             try:
-                self._call(_bind_ref(act, ref))
+                self._call(_bind_ref(act, target.id))
             except EngineUnavailable:
                 raise
             except ChatOpsError as exc:
                 errors.append(exc)
             else:
-                done.append(ref)
-        result = ActionResult(verb=verb, lines=tuple(done))
-        if len(errors) == 1 and not done:
-            raise errors[0]
-        if errors:
-            raise PartialFailure(result, errors)
-        return result
+                done.append(target.ref or target.name)
+        errors += [NotFound(message) for message in plan.missing]
+        return _finished(ActionResult(verb=verb, lines=tuple(done)), errors)
 
-    def start(self, args: a.ContainersArgs) -> ActionResult:
+    def start(self, args: a.ContainersArgs, plan: Plan) -> ActionResult:
         """`docker start`."""
-        return self._each_container("start", args.containers, lambda api, ref: api.start(ref))
+        return self._each_container("start", plan, lambda api, cid: api.start(cid))
 
-    def stop(self, args: a.StopArgs) -> ActionResult:
+    def stop(self, args: a.StopArgs, plan: Plan) -> ActionResult:
         """`docker stop [-t N]` (without -t the container's own stop timeout applies)."""
-        return self._each_container(
-            "stop", args.containers, lambda api, ref: api.stop(ref, timeout=args.time)
-        )
+        return self._each_container("stop", plan, lambda api, cid: api.stop(cid, timeout=args.time))
 
-    def restart(self, args: a.StopArgs) -> ActionResult:
+    def restart(self, args: a.StopArgs, plan: Plan) -> ActionResult:
         """`docker restart [-t N]`."""
 
         # docker 20.10's CLI sends -t 10 unless told otherwise (docker-py cannot send "unset" here).
         seconds = args.time if args.time is not None else 10
-        return self._each_container(
-            "restart", args.containers, lambda api, ref: api.restart(ref, timeout=seconds)
-        )
+        return self._each_container("restart", plan, lambda api, cid: api.restart(cid, timeout=seconds))
 
-    def kill(self, args: a.KillArgs) -> ActionResult:
+    def kill(self, args: a.KillArgs, plan: Plan) -> ActionResult:
         """`docker kill [-s SIGNAL]`."""
-        return self._each_container(
-            "kill", args.containers, lambda api, ref: api.kill(ref, signal=args.signal)
-        )
+        return self._each_container("kill", plan, lambda api, cid: api.kill(cid, signal=args.signal))
 
-    def pause(self, args: a.ContainersArgs) -> ActionResult:
+    def pause(self, args: a.ContainersArgs, plan: Plan) -> ActionResult:
         """`docker pause`."""
-        return self._each_container("pause", args.containers, lambda api, ref: api.pause(ref))
+        return self._each_container("pause", plan, lambda api, cid: api.pause(cid))
 
-    def unpause(self, args: a.ContainersArgs) -> ActionResult:
+    def unpause(self, args: a.ContainersArgs, plan: Plan) -> ActionResult:
         """`docker unpause`."""
-        return self._each_container("unpause", args.containers, lambda api, ref: api.unpause(ref))
+        return self._each_container("unpause", plan, lambda api, cid: api.unpause(cid))
 
-    def rm(self, args: a.RmArgs) -> ActionResult:
-        """`docker rm [-f] [-v]`."""
+    def rm(self, args: a.RmArgs, plan: Plan) -> ActionResult:
+        """`docker rm [-f] [-v]` (with -v the daemon removes the container's anonymous volumes with it)."""
         return self._each_container(
-            "rm",
-            args.containers,
-            lambda api, ref: api.remove_container(ref, v=args.volumes, force=args.force),
+            "rm", plan, lambda api, cid: api.remove_container(cid, v=args.volumes, force=args.force)
         )
 
     def _plan_containers(self, verb: str, args: a.ContainersArgs) -> Plan:
         """The containers an OPERATE command names, resolved with one listing call."""
         found, problems = plans.resolve_containers(self._list_containers(), args.containers)
-        targets = tuple(plans.container_target(row) for _, row in found)
+        targets = tuple(plans.container_target(row, ref) for ref, row in found)
         notes = [f"{p} (docker will report it and go on with the others)" for p in problems]
         if verb in {"stop", "kill", "pause"}:
             idle = [row.name for _, row in found if row.state not in plans.RUNNING_STATES]
             if idle:
                 notes.append(f"not running: {', '.join(idle)}")
-        return Plan(command=verb, host=self.name, verb=verb, targets=targets, notes=tuple(notes))
+        return Plan(
+            command=verb,
+            host=self.name,
+            verb=verb,
+            targets=targets,
+            notes=tuple(notes),
+            missing=tuple(problems),
+        )
 
     def plan_start(self, args: a.ContainersArgs) -> Plan:
         """The containers `start` names."""
@@ -330,55 +344,71 @@ class Engine:
         targets: list[Target] = []
         volumes: list[Target] = []
         notes = list(problems)
-        for _, row in found:
+        for ref, row in found:
             if row.state in plans.RUNNING_STATES and not args.force:
                 # still a target: the policy must see every object named, even one docker will refuse
                 refused = f"{row.state}: docker refuses to remove it without -f (stop it first)"
-                targets.append(replace(plans.container_target(row), detail=refused))
+                targets.append(replace(plans.container_target(row, ref), detail=refused))
                 notes.append(f"{row.name} is {refused}")
                 continue
-            targets.append(plans.container_target(row))
+            targets.append(plans.container_target(row, ref))
             if args.volumes:
                 for name in plans.anonymous_volumes(by_id[row.id]):
                     volumes.append(Target("volume", name, name, detail=f"anonymous volume of {row.name}"))
         if args.volumes:
             notes.append("-v removes anonymous volumes only; named volumes stay")
-        return Plan("rm", self.name, "rm", (*targets, *volumes), notes=tuple(notes))
+        return Plan("rm", self.name, "rm", (*targets, *volumes), notes=tuple(notes), missing=tuple(problems))
 
     # ---- rmi ---------------------------------------------------------------------------------------------
 
-    def rmi(self, args: a.RmiArgs) -> ActionResult:
+    def _image_references(self) -> dict[str, str]:
+        """Every tag and digest reference on the host → the ID of the image it names (one listing)."""
+        refs: dict[str, str] = {}
+        for raw in self._call(lambda api: api.images(all=True)) or ():
+            row = image_row(raw)
+            for ref in (*row.repo_tags, *row.repo_digests):
+                refs[ref] = row.id
+        return refs
+
+    def rmi(self, args: a.RmiArgs, plan: Plan) -> ActionResult:
         """`docker rmi [-f] [--no-prune]`: the daemon's Untagged/Deleted lines; a conflict is explained."""
         lines: list[str] = []
         errors: list[ChatOpsError] = []
-        for ref in args.images:
+        images = _of_kind(plan, "image")
+        current = self._image_references() if any(t.ref for t in images) else {}
+        for target in images:
+            # a tag or digest is sent only while it still names the planned image
+            if target.ref and current.get(target.ref) != target.id:
+                errors.append(
+                    Conflict(
+                        f"{target.ref} no longer names the image the plan showed ({target.id[7:19]}); "
+                        "nothing was removed for it",
+                        hint="run the command again for a fresh plan",
+                    )
+                )
+                continue
             try:
                 answer = self._call(
                     _bind_ref(
-                        lambda api, r: api.remove_image(r, force=args.force, noprune=args.no_prune), ref
+                        lambda api, ref: api.remove_image(ref, force=args.force, noprune=args.no_prune),
+                        target.ref or target.id,
                     )
                 )
             except EngineUnavailable:
                 raise
             except Conflict as exc:
-                errors.append(self._explain_image_conflict(ref, exc))
+                errors.append(self._explain_image_conflict(target, exc))
             except ChatOpsError as exc:
                 errors.append(exc)
             else:
                 lines.extend(plans.image_delete_lines(answer or ()))
-        result = ActionResult(verb="rmi", lines=tuple(lines))
-        if len(errors) == 1 and not lines:
-            raise errors[0]
-        if errors:
-            raise PartialFailure(result, errors)
-        return result
+        errors += [NotFound(message) for message in plan.missing]
+        return _finished(ActionResult(verb="rmi", lines=tuple(lines)), errors)
 
-    def _explain_image_conflict(self, ref: str, exc: Conflict) -> Conflict:
+    def _explain_image_conflict(self, target: Target, exc: Conflict) -> Conflict:
         """Name the containers using the image and the way out (`stop C && rm C && rmi IMAGE`)."""
-        try:
-            image_id = str(self._call(lambda api: api.inspect_image(ref))["Id"])
-        except ChatOpsError:
-            return exc
+        image_id = target.id
+        ref = target.name
         users = plans.users_of(image_id, [container_row(c) for c in self._list_containers()])
         if not users:
             return Conflict(
@@ -409,63 +439,161 @@ class Engine:
 
     def plan_rmi(self, args: a.RmiArgs) -> Plan:
         """The images `rmi` deletes or only untags, with the containers using them (one images listing,
-        one containers listing)."""
+        one containers listing). A container's protection extends to its image (`held_by`)."""
         rows = [image_row(i) for i in self._call(lambda api: api.images(all=True)) or ()]
         containers = [container_row(c) for c in self._list_containers()]
         targets: list[Target] = []
         notes: list[str] = []
+        missing: list[str] = []
         reclaim = 0
         for ref in args.images:
             row, how = plans.resolve_image(rows, ref)
             if row is None:
                 notes.append(how)
+                missing.append(how)
                 continue
             users = plans.users_of(row.id, containers)
             running = [c for c in users if c.state in plans.RUNNING_STATES]
             tags = plans.tags_of(row)
-            others = [t for t in tags if t != plans.normalize_tag(ref)] + list(row.repo_digests)
+            canonical = plans.canonical_reference(ref, how)
+            others = [t for t in tags if t != canonical] + [d for d in row.repo_digests if d != canonical]
             used = f"; used by {plans.describe_users(users)}" if users else ""
+            image = partial(_rmi_target, row, ref, canonical or "", users)
+
             if how == "tag" and others:
-                targets.append(plans.image_target(row, ref, None, f"untag only (still {others[0]}){used}"))
+                targets.append(image(size=None, detail=f"untag only (still {others[0]}){used}"))
             elif users and not args.force:
                 # still a target: the policy must see every image named, even one docker will refuse
                 failing = f"will fail: used by {plans.describe_users(users)} (stop and rm them first)"
-                targets.append(plans.image_target(row, ref, None, failing))
+                targets.append(image(size=None, detail=failing))
                 notes.append(f"{ref} {failing}")
             elif running and how == "id":
                 failing = f"will fail: a running container uses it ({plans.describe_users(running)})"
-                targets.append(plans.image_target(row, ref, None, failing))
+                targets.append(image(size=None, detail=failing))
                 notes.append(f"{ref} {failing}")
             elif running:
-                detail = f"untag only: -f leaves a dangling <none> image{used}"
-                targets.append(plans.image_target(row, ref, None, detail))
+                targets.append(
+                    image(size=None, detail=f"untag only: -f leaves a dangling <none> image{used}")
+                )
             elif users:
-                detail = f"delete the image record; its layers stay while its containers exist{used}"
-                targets.append(plans.image_target(row, ref, None, detail))
+                targets.append(
+                    image(
+                        size=None,
+                        detail=f"delete the image record; its layers stay while its containers exist{used}",
+                    )
+                )
             else:
                 size = plans.unique_size(row)
                 reclaim += size
                 shown = ", ".join(tags) or "<none>"
-                targets.append(plans.image_target(row, ref, row.size, f"delete (tags: {shown})"))
+                targets.append(image(size=row.size, detail=f"delete (tags: {shown})"))
         if any(t.size is not None for t in targets):
             notes.append("space is approximate: layers shared with other images stay on disk")
-        return Plan("rmi", self.name, "rmi", tuple(targets), reclaim=reclaim, notes=tuple(notes))
+        return Plan(
+            "rmi",
+            self.name,
+            "rmi",
+            tuple(targets),
+            reclaim=reclaim,
+            notes=tuple(notes),
+            missing=tuple(missing),
+        )
 
-    # ---- prunes ------------------------------------------------------------------------------------------
+    # ---- prunes: the planned objects, one by one -----------------------------------------------------------
 
     def _df(self) -> dict[str, Any]:
         return dict(self._call(lambda api: api.df()) or {})
 
-    def container_prune(self, args: a.ContainerPruneArgs) -> ActionResult:
-        """`docker container prune`."""
-        answer = self._call(lambda api: api.prune_containers(filters=plans.api_filters(args.filters))) or {}
-        deleted = [str(i) for i in answer.get("ContainersDeleted") or ()]
-        space = int(answer.get("SpaceReclaimed") or 0)
-        notes: list[str] = []
-        if not deleted:
+    def _remove_each(
+        self, plan: Plan, kind: str, remove: Callable[[Any, str], Any]
+    ) -> tuple[list[tuple[Target, Any]], list[str]]:
+        """Remove each planned object of `kind` by its ID; (what went with the daemon's answer, a note for
+        each that could not go: it changed since the plan, e.g. a container started meanwhile)."""
+        removed: list[tuple[Target, Any]] = []
+        kept: list[str] = []
+        for target in _of_kind(plan, kind):
+            try:
+                answer = self._call(_bind_ref(remove, target.id))
+            except EngineUnavailable:
+                raise
+            except NotFound:
+                kept.append(f"{target.name}: already gone")
+            except ChatOpsError as exc:
+                kept.append(f"{target.name} was not removed: {_daemon_line(exc)}")
+            else:
+                removed.append((target, answer))
+        return removed, kept
+
+    def _prune_containers(self, plan: Plan) -> tuple[list[str], int, list[str]]:
+        removed, kept = self._remove_each(plan, "container", lambda api, cid: api.remove_container(cid))
+        lines = plans.section("Deleted Containers:", [t.id for t, _ in removed])
+        return lines, sum(t.size or 0 for t, _ in removed), kept
+
+    def _prune_networks(self, plan: Plan) -> tuple[list[str], list[str]]:
+        removed, kept = self._remove_each(plan, "network", lambda api, nid: api.remove_network(nid))
+        return plans.section("Deleted Networks:", [t.name for t, _ in removed]), kept
+
+    def _prune_volumes(self, plan: Plan) -> tuple[list[str], int, list[str]]:
+        removed, kept = self._remove_each(plan, "volume", lambda api, name: api.remove_volume(name))
+        lines = plans.section("Deleted Volumes:", [t.name for t, _ in removed])
+        return lines, sum(t.size or 0 for t, _ in removed), kept
+
+    def _prune_images(self, plan: Plan) -> tuple[list[str], int, list[str]]:
+        """Each planned image by ID (its dangling parents go with it, as in a prune); an image with several
+        tags is untagged tag by tag (each checked to still name it) until the last removal deletes it."""
+        lines: list[str] = []
+        kept: list[str] = []
+        space = 0
+        for target in _of_kind(plan, "image"):
+            try:
+                answer = self._remove_image(target)
+            except EngineUnavailable:
+                raise
+            except NotFound:
+                kept.append(f"{target.name}: already gone")
+            except ChatOpsError as exc:
+                kept.append(f"{target.name} was not removed: {_daemon_line(exc)}")
+            else:
+                lines += plans.image_delete_lines(answer, prune=True)
+                space += target.size or 0
+        return plans.section("Deleted Images:", lines), space, kept
+
+    def _remove_image(self, target: Target) -> list[Any]:
+        try:
+            return list(self._call(_bind_ref(lambda api, iid: api.remove_image(iid), target.id)) or ())
+        except Conflict:
+            tags = [ref for ref, iid in self._image_references().items() if iid == target.id]
+            if len(tags) < 2:
+                raise
+        answer: list[Any] = []
+        for tag in tags:  # each one names the planned image right now (just listed)
+            answer += self._call(_bind_ref(lambda api, ref: api.remove_image(ref), tag)) or ()
+        return answer
+
+    def _prune_build_cache(self, plan: Plan) -> tuple[list[str], int, list[str]]:
+        """Each planned build-cache record by its ID (the builder's `id` filter); nothing when none was
+        planned, so a plan without build-cache records never touches the cache."""
+        deleted: list[str] = []
+        kept: list[str] = []
+        space = 0
+        for target in _of_kind(plan, "build-cache"):
+            answer = self._call(
+                _bind_ref(lambda api, rid: api.prune_builds(filters={"id": [rid]}, all=True), target.id)
+            )
+            caches = [str(c) for c in (answer or {}).get("CachesDeleted") or ()]
+            if not caches:
+                kept.append(f"build cache {target.id}: already gone or in use")
+            deleted += caches
+            space += int((answer or {}).get("SpaceReclaimed") or 0)
+        return plans.section("Deleted build cache objects:", deleted), space, kept
+
+    def container_prune(self, args: a.ContainerPruneArgs, plan: Plan) -> ActionResult:
+        """`docker container prune`: the planned stopped containers."""
+        lines, space, notes = self._prune_containers(plan)
+        if not lines and not notes:
             running = len(self._call(lambda api: api.containers(quiet=True)) or ())
             notes.append(f"only stopped containers are pruned; {running} running (or paused) here")
-        return _prune_result("container prune", plans.section("Deleted Containers:", deleted), space, notes)
+        return _prune_result("container prune", lines, space, notes)
 
     def plan_container_prune(self, args: a.ContainerPruneArgs) -> Plan:
         """The stopped containers the prune takes, with their writable-layer sizes (one listing)."""
@@ -475,7 +603,8 @@ class Engine:
         chosen = [
             r
             for r in rows
-            if r.state not in plans.RUNNING_STATES and plans.matches(args.filters, r.labels, r.created, now)
+            if r.state not in plans.RUNNING_STATES
+            and plans.matches(args.filters, r.labels, r.created, now, self.zone)
         ]
         return Plan(
             "container prune",
@@ -483,19 +612,15 @@ class Engine:
             "prune",
             tuple(replace(plans.container_target(r), size=r.size_rw or 0) for r in chosen),
             reclaim=sum(r.size_rw or 0 for r in chosen),
+            notes=tuple(plans.until_notes(args.filters, now, self.zone)),
         )
 
-    def image_prune(self, args: a.ImagePruneArgs) -> ActionResult:
-        """`docker image prune [-a]`: the CLI sends dangling=true without -a, dangling=false with it."""
-        dangling = "false" if args.all else "true"
-        filters = plans.api_filters(args.filters, dangling=[dangling])
-        answer = self._call(lambda api: api.prune_images(filters=filters)) or {}
-        lines = plans.image_delete_lines(answer.get("ImagesDeleted") or (), prune=True)
-        space = int(answer.get("SpaceReclaimed") or 0)
-        notes: list[str] = []
-        if not lines:
+    def image_prune(self, args: a.ImagePruneArgs, plan: Plan) -> ActionResult:
+        """`docker image prune [-a]`: the planned images (dangling ones, or with -a every unused one)."""
+        lines, space, notes = self._prune_images(plan)
+        if not lines and not notes:
             notes.append(self._why_no_images(args))
-        return _prune_result("image prune", plans.section("Deleted Images:", lines), space, notes)
+        return _prune_result("image prune", lines, space, notes)
 
     def _why_no_images(self, args: a.ImagePruneArgs) -> str:
         if args.all:
@@ -517,16 +642,20 @@ class Engine:
     def _image_prune_plan(
         self, data: Mapping[str, Any], *, all: bool, filters: a.Filters, command: str
     ) -> Plan:
+        now = time.time()
         chosen = plans.prunable_images(
-            df_items(data, "Images", "ImageUsage"), all=all, filters=filters, now=time.time()
+            df_items(data, "Images", "ImageUsage"), all=all, filters=filters, now=now, zone=self.zone
         )
         targets = tuple(
-            plans.image_target(r, plans.image_name(r), r.size, ", ".join(plans.tags_of(r)) or "dangling")
+            plans.image_target(
+                r, plans.image_name(r), plans.unique_size(r), ", ".join(plans.tags_of(r)) or "dangling"
+            )
             for r in chosen
         )
         notes = [
             "space is approximate (like system df's RECLAIMABLE): each image's size less the layers it "
-            "shares with other images"
+            "shares with other images",
+            *plans.until_notes(filters, now, self.zone),
         ]
         if not all:
             notes.append("without -a only dangling (untagged) images are pruned")
@@ -539,26 +668,17 @@ class Engine:
             notes=tuple(notes),
         )
 
-    def _volume_filters(self, args: a.VolumePruneArgs | a.SystemPruneArgs, all: bool) -> dict[str, list[str]]:
-        filters = plans.api_filters({k: v for k, v in args.filters.items() if k != "until"})
-        if all and plans.api_at_least(self._api_version(), (1, 42)):
-            filters["all"] = ["true"]
-        return filters
-
-    def volume_prune(self, args: a.VolumePruneArgs) -> ActionResult:
-        """`docker volume prune [-a]`."""
-        filters = self._volume_filters(args, args.all)
-        answer = self._call(lambda api: api.prune_volumes(filters=filters)) or {}
-        deleted = [str(v) for v in answer.get("VolumesDeleted") or ()]
-        space = int(answer.get("SpaceReclaimed") or 0)
-        notes = list(self._volume_notes(args.all))
-        if not deleted:
+    def volume_prune(self, args: a.VolumePruneArgs, plan: Plan) -> ActionResult:
+        """`docker volume prune [-a]`: the planned unused volumes."""
+        lines, space, kept = self._prune_volumes(plan)
+        notes = [*self._volume_notes(args.all), *kept]
+        if not lines and not kept:
             data = self._df()
             in_use = sum(1 for v in df_items(data, "Volumes", "VolumeUsage") if _ref_count(v) > 0)
             notes.append(
                 f"volumes in use by a container (running or stopped) are never pruned: {in_use} in use"
             )
-        return _prune_result("volume prune", plans.section("Deleted Volumes:", deleted), space, notes)
+        return _prune_result("volume prune", lines, space, notes)
 
     def _volume_notes(self, all: bool) -> list[str]:
         version = self._api_version()
@@ -606,13 +726,10 @@ class Engine:
             notes=tuple(self._volume_notes(all)),
         )
 
-    def network_prune(self, args: a.NetworkPruneArgs) -> ActionResult:
-        """`docker network prune` (the daemon reports no space for networks)."""
-        answer = self._call(lambda api: api.prune_networks(filters=plans.api_filters(args.filters))) or {}
-        deleted = [str(n) for n in answer.get("NetworksDeleted") or ()]
-        lines = plans.section("Deleted Networks:", deleted)
-        notes = []
-        if not deleted:
+    def network_prune(self, args: a.NetworkPruneArgs, plan: Plan) -> ActionResult:
+        """`docker network prune`: the planned networks (the daemon reports no space for networks)."""
+        lines, notes = self._prune_networks(plan)
+        if not lines and not notes:
             notes.append(
                 "nothing to prune: the predefined networks (bridge, host, none) and networks a running "
                 "container is attached to are never pruned"
@@ -642,45 +759,34 @@ class Engine:
                 continue
             if str(net.get("Id")) in attached or net.get("Containers"):
                 continue
-            if not plans.matches(filters, labels, plans.parse_created(net.get("Created")), now):
+            if not plans.matches(filters, labels, plans.parse_created(net.get("Created")), now, self.zone):
                 continue
             targets.append(
                 Target("network", str(net.get("Id")), name, labels, None, str(net.get("Driver") or ""))
             )
-        return Plan(command, self.name, "prune", tuple(targets), notes=("networks take no disk space",))
+        notes = ("networks take no disk space", *plans.until_notes(filters, now, self.zone))
+        return Plan(command, self.name, "prune", tuple(targets), notes=notes)
 
-    def system_prune(self, args: a.SystemPruneArgs) -> ActionResult:
-        """`docker system prune [-a] [--volumes]`: containers, networks, volumes, images, build cache."""
-        lines: list[str] = []
-        notes: list[str] = []
-        space = 0
-        filters = plans.api_filters(args.filters)
-        answer = self._call(lambda api: api.prune_containers(filters=filters)) or {}
-        lines += plans.section("Deleted Containers:", [str(i) for i in answer.get("ContainersDeleted") or ()])
-        space += int(answer.get("SpaceReclaimed") or 0)
-        answer = self._call(lambda api: api.prune_networks(filters=filters)) or {}
-        lines += plans.section("Deleted Networks:", [str(n) for n in answer.get("NetworksDeleted") or ()])
+    def system_prune(self, args: a.SystemPruneArgs, plan: Plan) -> ActionResult:
+        """`docker system prune [-a] [--volumes]`: the planned containers, networks, volumes, images and
+        build-cache records, in the daemon's order."""
+        lines, space, notes = self._prune_containers(plan)
+        network_lines, kept = self._prune_networks(plan)
+        lines += network_lines
+        notes += kept
         if args.volumes:
-            volume_filters = self._volume_filters(args, all=args.all)
-            answer = self._call(lambda api: api.prune_volumes(filters=volume_filters)) or {}
-            lines += plans.section("Deleted Volumes:", [str(v) for v in answer.get("VolumesDeleted") or ()])
-            space += int(answer.get("SpaceReclaimed") or 0)
-            notes += self._volume_notes(args.all)
-        image_filters = plans.api_filters(args.filters, dangling=["false" if args.all else "true"])
-        answer = self._call(lambda api: api.prune_images(filters=image_filters)) or {}
-        lines += plans.section(
-            "Deleted Images:", plans.image_delete_lines(answer.get("ImagesDeleted") or (), prune=True)
-        )
-        space += int(answer.get("SpaceReclaimed") or 0)
-        build_filters = plans.api_filters(args.filters)  # the CLI hands the builder the same filters
-        answer = (
-            self._call(lambda api: api.prune_builds(filters=build_filters or None, all=args.all or None))
-            or {}
-        )
-        lines += plans.section(
-            "Deleted build cache objects:", [str(c) for c in answer.get("CachesDeleted") or ()]
-        )
-        space += int(answer.get("SpaceReclaimed") or 0)
+            volume_lines, volume_space, kept = self._prune_volumes(plan)
+            lines += volume_lines
+            space += volume_space
+            notes += [*self._volume_notes(args.all), *kept]
+        image_lines, image_space, kept = self._prune_images(plan)
+        lines += image_lines
+        space += image_space
+        notes += kept
+        cache_lines, cache_space, kept = self._prune_build_cache(plan)
+        lines += cache_lines
+        space += cache_space
+        notes += kept
         return _prune_result("system prune", lines, space, notes)
 
     def plan_system_prune(self, args: a.SystemPruneArgs) -> Plan:
@@ -692,14 +798,15 @@ class Engine:
         stopped = [
             r
             for r in rows
-            if r.state not in plans.RUNNING_STATES and plans.matches(args.filters, r.labels, r.created, now)
+            if r.state not in plans.RUNNING_STATES
+            and plans.matches(args.filters, r.labels, r.created, now, self.zone)
         ]
         targets: list[Target] = [plans.container_target(r) for r in stopped]
         reclaim = sum(r.size_rw or 0 for r in stopped)
         running = [c for c in containers if str(c.get("State")) in plans.RUNNING_STATES]
         networks = self._network_plan(running, args.filters, "system prune")
         targets += networks.targets
-        notes: list[str] = []
+        notes: list[str] = list(plans.until_notes(args.filters, now, self.zone))
         if args.volumes:
             volumes = self._volume_plan(data, args, args.all, "system prune")
             targets += volumes.targets
@@ -716,7 +823,7 @@ class Engine:
         )
         targets += image_plan.targets
         reclaim += image_plan.reclaim or 0
-        notes += image_plan.notes
+        notes += [note for note in image_plan.notes if note not in notes]
         cache = [
             build_cache_row(b)
             for b in df_items(data, "BuildCache", "BuildCacheUsage")
@@ -729,9 +836,13 @@ class Engine:
 
     # ---- pull --------------------------------------------------------------------------------------------
 
-    def pull(self, args: a.PullArgs, progress: Callable[[str], None] | None = None) -> ActionResult:
-        """`docker pull`: streams the daemon's progress; `progress` hears a one-line status at most every
-        `PULL_PROGRESS_EVERY` seconds. A registry error is `OperationFailed` with the registry's words."""
+    def pull(
+        self, args: a.PullArgs, plan: Plan, progress: Callable[[str], None] | None = None
+    ) -> ActionResult:
+        """`docker pull` of the reference the plan shows (checked against the distribution grammar; it goes
+        as a query parameter, never in a path): streams the daemon's progress; `progress` hears a one-line
+        status at most every `PULL_PROGRESS_EVERY` seconds. A registry error is `OperationFailed` with the
+        registry's words."""
         repository, tag = parse_repository_tag(args.image)
         notes: list[str] = []
         if not tag:
@@ -837,6 +948,27 @@ def _bind_ref(act: Callable[[Any, str], T], ref: str) -> Callable[[Any], T]:
     return lambda api: act(api, ref)
 
 
+def _rmi_target(
+    row: Any, ref: str, canonical: str, users: Sequence[Any], *, size: int | None, detail: str
+) -> Target:
+    """An image `rmi` names: shown as typed, sent as `canonical` (or its ID), held by its containers."""
+    held = tuple(plans.container_target(c) for c in users)
+    return replace(plans.image_target(row, ref, size, detail), ref=canonical, held_by=held)
+
+
+def _of_kind(plan: Plan, kind: str) -> list[Target]:
+    return [target for target in plan.targets if target.kind == kind]
+
+
+def _finished(result: ActionResult, errors: Sequence[ChatOpsError]) -> ActionResult:
+    """The result when everything worked; else the one error (nothing done) or a `PartialFailure`."""
+    if len(errors) == 1 and not result.lines:
+        raise errors[0]
+    if errors:
+        raise PartialFailure(result, errors)
+    return result
+
+
 def _prune_result(verb: str, lines: list[str], space: int, notes: list[str]) -> ActionResult:
     """Prune output: the sections, then `Total reclaimed space: 964MB` (go-units HumanSize, 4 digits)."""
     return ActionResult(
@@ -865,9 +997,9 @@ def _pull_progress(shown: str, layers: Mapping[str, tuple[int, int, str]]) -> st
     return f"Pulling {shown}: {done}/{len(layers)} layers{sizes}"
 
 
-def _since(value: str) -> float:
+def _since(value: str, zone: tzinfo) -> float:
     """`--since` (validated already) as Unix seconds."""
-    return a.point_in_time(value, time.time())
+    return a.point_in_time(value, time.time(), zone)
 
 
 def _read_capped(chunks: Iterator[bytes], limit: int) -> bytes:

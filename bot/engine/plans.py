@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot.commands import args as a
 from bot.engine.convert import container_row, image_row
 from bot.models import ContainerRow, ImageRow, Target
-from bot.render.format import familiar_name, parse_normalized_named
+from bot.references import familiar_name, parse_normalized_named
 
 PREDEFINED_NETWORKS = frozenset({"bridge", "host", "none"})
 RUNNING_STATES = frozenset({"running", "paused", "restarting"})
@@ -42,9 +42,19 @@ def api_at_least(version: str, wanted: tuple[int, int]) -> bool:
 # ---- filters ------------------------------------------------------------------------------------------
 
 
-def until_timestamp(value: str, now: float) -> float:
-    """An `until` value (validated already) as Unix seconds."""
-    return a.point_in_time(value, now)
+def until_timestamp(value: str, now: float, zone: tzinfo = UTC) -> float:
+    """An `until` value (validated already) as Unix seconds; a time without an offset is read in `zone`."""
+    return a.point_in_time(value, now, zone)
+
+
+def until_notes(filters: a.Filters, now: float, zone: tzinfo = UTC) -> list[str]:
+    """The instant each `until` filter stands for, as the plan used it (so nobody wonders which zone)."""
+    notes = []
+    for value in filters.get("until", ()):
+        instant = until_timestamp(value, now, zone)
+        shown = datetime.fromtimestamp(instant, zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+        notes.append(f"until={value}: created before {shown} (Unix {instant:.0f})")
+    return notes
 
 
 def parse_created(value: Any) -> float:
@@ -68,10 +78,12 @@ def _match_kv(values: Iterable[str], labels: Mapping[str, str]) -> bool:
     return True
 
 
-def matches(filters: a.Filters, labels: Mapping[str, str], created: float, now: float) -> bool:
+def matches(
+    filters: a.Filters, labels: Mapping[str, str], created: float, now: float, zone: tzinfo = UTC
+) -> bool:
     """The daemon's prune filters: `until`, then every `label`, then not all of `label!`."""
     for value in filters.get("until", ()):
-        if not created < until_timestamp(value, now):
+        if not created < until_timestamp(value, now, zone):
             return False
     if not _match_kv(filters.get("label", ()), labels):
         return False
@@ -115,9 +127,10 @@ def resolve_containers(
     return found, problems
 
 
-def container_target(row: ContainerRow) -> Target:
-    """A container as a plan lists it: name, labels, writable-layer size (when listed), status."""
-    return Target("container", row.id, row.name, dict(row.labels), row.size_rw, row.status)
+def container_target(row: ContainerRow, ref: str = "") -> Target:
+    """A container as a plan lists it: name, labels, writable-layer size (when listed), status; `ref` is how
+    the command named it (the CLI echoes that)."""
+    return Target("container", row.id, row.name, dict(row.labels), row.size_rw, row.status, ref=ref)
 
 
 def anonymous_volumes(raw: Mapping[str, Any]) -> list[str]:
@@ -169,6 +182,16 @@ def resolve_image(rows: Sequence[ImageRow], ref: str) -> tuple[ImageRow | None, 
     return None, f"No such image: {ref}"
 
 
+def canonical_reference(ref: str, how: str) -> str | None:
+    """The tag or digest `ref` resolved by, spelled as the daemon lists it (`app` → `app:latest`); None when
+    it resolved by ID (then the engine is sent the full ID)."""
+    if how == "tag":
+        return normalize_tag(ref)
+    if how == "digest":
+        return _normalize_digest_ref(ref)
+    return None
+
+
 def tags_of(row: ImageRow) -> list[str]:
     """The image's real tags (no `<none>:<none>`)."""
     return [t for t in row.repo_tags if t != "<none>:<none>"]
@@ -209,7 +232,7 @@ def image_target(row: ImageRow, name: str, size: int | None, detail: str) -> Tar
 
 
 def prunable_images(
-    images: Sequence[Mapping[str, Any]], *, all: bool, filters: a.Filters, now: float
+    images: Sequence[Mapping[str, Any]], *, all: bool, filters: a.Filters, now: float, zone: tzinfo = UTC
 ) -> list[ImageRow]:
     """The images `image prune` takes, from a `/system/df` (or `/images/json`) image list."""
     rows = [image_row(i) for i in images]
@@ -219,7 +242,7 @@ def prunable_images(
             continue
         if row.containers > 0:
             continue
-        if not matches(filters, row.labels, row.created, now):
+        if not matches(filters, row.labels, row.created, now, zone):
             continue
         chosen.append(row)
     return chosen

@@ -119,7 +119,12 @@ class ContainerPattern:
 
 
 def protection(target: Target, own_container_id: str | None) -> str | None:
-    """Why nobody may change `target` from chat (its label, or being the bot's own container), or None."""
+    """Why nobody may change `target` from chat (its label, being the bot's own container, or being held by
+    a container so protected: the image of a protected container is protected too), or None."""
+    for holder in target.held_by:
+        why = protection(holder, own_container_id)
+        if why is not None:
+            return f"{why} of container {holder.name}, which uses it"
     value = target.labels.get(PROTECTED_LABEL)
     if value is not None and value.strip().lower() not in _NOT_PROTECTED:
         shown = "=true" if value.strip().lower() in {"true", "1", "yes", "on"} else ""

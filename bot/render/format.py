@@ -1,14 +1,13 @@
 """Text primitives that reproduce, byte for byte, what the Docker CLI prints.
 
 Each function follows the behaviour of the Go code the CLI runs (docker/cli 28.x, docker/go-units 0.5,
-distribution/reference 0.6, Go's strconv, fmt and text/tabwriter). The Go code is not translated line by
+Go's strconv, fmt and text/tabwriter). The Go code is not translated line by
 line; the rules it implements are written down here as small pure Python functions.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,17 +15,14 @@ from dataclasses import dataclass
 from bot.models import Port
 
 __all__ = [
-    "ParsedReference",
     "created_ago",
     "display_width",
     "displayable_ports",
     "ellipsis",
-    "familiar_name",
     "go_quote",
     "human_duration",
     "human_size",
     "natural_less",
-    "parse_normalized_named",
     "tabulate",
     "truncate_id",
 ]
@@ -461,89 +457,3 @@ def natural_less(left: str, right: str) -> bool:
         if start_a != start_b:
             return start_a < start_b
     return len(a) < len(b)
-
-
-# ---- image references (distribution/reference) -------------------------------------------------------------
-
-_ALNUM = r"[a-z0-9]+"
-_SEPARATOR = r"(?:[._]|__|[-]+)"
-_PATH_COMPONENT = _ALNUM + r"(?:" + _SEPARATOR + _ALNUM + r")*"
-_REMOTE_NAME = _PATH_COMPONENT + r"(?:/" + _PATH_COMPONENT + r")*"
-_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_HOST = r"(?:" + _DOMAIN_COMPONENT + r"(?:\." + _DOMAIN_COMPONENT + r")*|\[(?:[a-fA-F0-9:]+)\])"
-_DOMAIN = _HOST + r"(?::[0-9]+)?"
-_TAG = r"[\w][\w.-]{0,127}"
-_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9A-Fa-f]{32,}"
-_REFERENCE = re.compile(
-    r"^((?:" + _DOMAIN + r"/)?" + _REMOTE_NAME + r")(?::(" + _TAG + r"))?(?:@(" + _DIGEST + r"))?$", re.ASCII
-)
-_NAME = re.compile(r"^(?:(" + _DOMAIN + r")/)?(" + _REMOTE_NAME + r")$", re.ASCII)
-_IDENTIFIER = re.compile(r"^[a-f0-9]{64}$")
-_DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
-_DEFAULT_DOMAIN = "docker.io"
-_OFFICIAL_PREFIX = "library/"
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedReference:
-    """A normalized image reference: domain, path, and the tag and digest when present ("" otherwise)."""
-
-    domain: str
-    path: str
-    tag: str = ""
-    digest: str = ""
-
-
-def _split_docker_domain(name: str) -> tuple[str, str]:
-    maybe_domain, slash, maybe_remote = name.partition("/")
-    if not slash:
-        return _DEFAULT_DOMAIN, _OFFICIAL_PREFIX + name
-    if maybe_domain == "index.docker.io":
-        domain, remote = _DEFAULT_DOMAIN, maybe_remote
-    elif (
-        maybe_domain == "localhost"
-        or any(c in maybe_domain for c in ".:")
-        or maybe_domain.lower() != maybe_domain
-    ):
-        domain, remote = maybe_domain, maybe_remote
-    else:
-        domain, remote = _DEFAULT_DOMAIN, name
-    if domain == _DEFAULT_DOMAIN and "/" not in remote:
-        remote = _OFFICIAL_PREFIX + remote
-    return domain, remote
-
-
-def _valid_digest(digest: str) -> bool:
-    algorithm, _, encoded = digest.partition(":")
-    length = _DIGEST_LENGTHS.get(algorithm)
-    return length is not None and len(encoded) == length and re.fullmatch(r"[a-f0-9]+", encoded) is not None
-
-
-def parse_normalized_named(ref: str) -> ParsedReference | None:
-    """reference.ParseNormalizedNamed: "busybox" -> docker.io/library/busybox; None where Docker errors."""
-    if _IDENTIFIER.match(ref):
-        return None
-    domain, remainder = _split_docker_domain(ref)
-    remote = remainder.split(":", 1)[0]
-    if remote.lower() != remote:
-        return None
-    match = _REFERENCE.match(domain + "/" + remainder)
-    if match is None:
-        return None
-    name, tag, digest = match.group(1), match.group(2) or "", match.group(3) or ""
-    name_match = _NAME.match(name)
-    if name_match is None:  # pragma: no cover - the reference pattern already matched the name
-        return None
-    path = name_match.group(2)
-    if len(path) > 255 or (digest and not _valid_digest(digest)):
-        return None
-    return ParsedReference(domain=name_match.group(1) or "", path=path, tag=tag, digest=digest)
-
-
-def familiar_name(ref: ParsedReference) -> str:
-    """reference.FamiliarName: drop "docker.io/" and, for one-level official images, "library/"."""
-    if ref.domain != _DEFAULT_DOMAIN:
-        return f"{ref.domain}/{ref.path}" if ref.domain else ref.path
-    if ref.path.startswith(_OFFICIAL_PREFIX) and "/" not in ref.path[len(_OFFICIAL_PREFIX) :]:
-        return ref.path[len(_OFFICIAL_PREFIX) :]
-    return ref.path

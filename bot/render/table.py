@@ -27,16 +27,15 @@ from bot.models import (
     VolumeRow,
     VolumesResult,
 )
+from bot.references import familiar_name, parse_normalized_named
 from bot.render.format import (
     created_ago,
     displayable_ports,
     ellipsis,
-    familiar_name,
     go_quote,
     human_duration,
     human_size,
     natural_less,
-    parse_normalized_named,
     tabulate,
     truncate_id,
 )

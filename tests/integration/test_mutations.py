@@ -143,8 +143,9 @@ def plan_of(engine: Engine, text: str) -> Plan:
 
 
 def run(engine: Engine, text: str) -> ActionResult:
+    """Plan `text`, then run exactly that plan (as the router does once the policy allowed it)."""
     operation, args = command(text)
-    result: ActionResult = getattr(engine, operation)(args)
+    result: ActionResult = getattr(engine, operation)(args, plan_of(engine, text))
     return result
 
 
@@ -514,7 +515,9 @@ def test_pull_from_a_local_registry(
         _, args = command(f"pull {ref}")
         assert isinstance(args, PullArgs)
         started = time.monotonic()
-        result = engine.pull(args, progress=lambda line: calls.append((time.monotonic(), line)))
+        result = engine.pull(
+            args, plan_of(engine, f"pull {ref}"), progress=lambda line: calls.append((time.monotonic(), line))
+        )
         elapsed = time.monotonic() - started
 
         assert result.lines[0] == f"1.0: Pulling from {repository.split('/', 1)[1]}"

@@ -5,17 +5,16 @@ from __future__ import annotations
 import pytest
 
 from bot.models import Port
+from bot.references import familiar_name, parse_normalized_named
 from bot.render.format import (
     created_ago,
     display_width,
     displayable_ports,
     ellipsis,
-    familiar_name,
     go_quote,
     human_duration,
     human_size,
     natural_less,
-    parse_normalized_named,
     tabulate,
     truncate_id,
 )

@@ -66,7 +66,8 @@ TARGETS = [
 
 
 class RecordingEngine(Engine):
-    """Plans from a fixed world; each operation records itself and its targets instead of calling Docker."""
+    """Plans from a fixed world; each operation records itself and the plan it was handed instead of
+    calling Docker."""
 
     def __init__(self) -> None:
         super().__init__(Host("fuzz", "unix:///nonexistent.sock", 0.1))
@@ -80,8 +81,10 @@ class RecordingEngine(Engine):
         if spec is not None and spec.action_class != READ:
             ran = object.__getattribute__(self, "ran")
 
-            def record(args: Any, *rest: Any, **kwargs: Any) -> ActionResult:
-                ran.append((spec.name, _targets(args)))
+            def record(args: Any, plan: Plan, *rest: Any, **kwargs: Any) -> ActionResult:
+                # a mutation runs the plan the policy saw: record exactly what it would send
+                assert isinstance(plan, Plan), f"{spec.name} ran without its plan"
+                ran.append((spec.name, plan.targets))
                 return ActionResult(spec.name, ())
 
             return record
