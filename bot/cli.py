@@ -59,7 +59,7 @@ def _router(settings: Settings, store: Store) -> Router:
         f"{r.kind} report at `{r.cron}` ({notify.timezone}) for {', '.join(r.hosts)}" for r in notify.reports
     ]
     return Router(
-        [Engine(host) for host in hosts_from_settings(settings)],
+        [Engine(host, settings.command_zone) for host in hosts_from_settings(settings)],
         workers=settings.chatops_workers,
         policy=settings.file.policy(),
         store=store,

@@ -291,6 +291,9 @@ class Settings(BaseSettings):
     chatops_confirm_ttl: float = Field(default=300.0, gt=0, le=86_400)
     chatops_audit_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{2,30}$")
     chatops_history_file: Path = Path("~/.docker_chatops_history")
+    # the zone a typed time without an offset (`until=2024-05-01T10:00`, `--since …`) is read in;
+    # unset: [notify] timezone, which defaults to UTC
+    chatops_timezone: str | None = None
 
     file: FileConfig = FileConfig()
 
@@ -301,6 +304,7 @@ class Settings(BaseSettings):
         "docker_host",
         "chatops_config",
         "chatops_audit_channel",
+        "chatops_timezone",
         mode="before",
     )
     @classmethod
@@ -331,6 +335,22 @@ class Settings(BaseSettings):
         if self.chatops_config is not None and self.file == FileConfig():
             object.__setattr__(self, "file", read_config_file(self.chatops_config))
         return self
+
+    @field_validator("chatops_timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                notify_zone(value)
+            except ValueError:
+                example = 'write an IANA name such as "Europe/Berlin" or "UTC"'
+                raise ValueError(f"unknown time zone {value!r}; {example}") from None
+        return value
+
+    @property
+    def command_zone(self) -> tzinfo:
+        """Where typed times without an offset are read: CHATOPS_TIMEZONE, else [notify] timezone (UTC)."""
+        return notify_zone(self.chatops_timezone or self.file.notify.timezone)
 
     @property
     def socket_mode(self) -> bool:

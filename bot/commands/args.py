@@ -82,7 +82,16 @@ def _object_reference(value: str) -> str:
 
 ContainerName = Annotated[str, _checked(CONTAINER_NAME, "container name or ID")]
 ImageRef = Annotated[str, AfterValidator(_image_reference)]
-ImagePattern = Annotated[str, _checked(_IMAGE_PATTERN, "image reference or pattern")]
+
+
+def _image_pattern(value: str) -> str:
+    parts = value.split("@", 1)[0].split("/")
+    if not _IMAGE_PATTERN.fullmatch(value) or any(part in {"", ".", ".."} for part in parts):
+        raise ValueError(f"{value!r} is not a valid image reference or pattern")
+    return value
+
+
+ImagePattern = Annotated[str, AfterValidator(_image_pattern)]
 ObjectRef = Annotated[str, AfterValidator(_object_reference)]
 VolumeName = Annotated[str, _checked(VOLUME_NAME, "volume name")]
 ProjectName = Annotated[str, _checked(_PROJECT_NAME, "compose project name")]

@@ -38,7 +38,7 @@ from bot.models import (
     VersionResult,
     VolumesResult,
 )
-from bot.references import parse_normalized_named
+from bot.references import CONTAINER_NAME, VOLUME_NAME, parse_normalized_named
 from bot.render.format import human_size
 
 T = TypeVar("T")
@@ -138,7 +138,11 @@ class Engine:
             "volume": lambda api: api.inspect_volume(args.target),
         }
         kinds: list[InspectKind] = [args.type] if args.type else ["container", "image", "volume"]
+        # a reference goes only into the path of a kind whose grammar it fits (an image's: its resolved ID)
+        fits = {"container": CONTAINER_NAME, "volume": VOLUME_NAME}
         for kind in kinds:
+            if kind in fits and not fits[kind].fullmatch(args.target):
+                continue
             try:
                 data = self._call(lookups[kind])
             except NotFound:

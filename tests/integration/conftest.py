@@ -7,8 +7,10 @@ with a deadline, never by sleeping a fixed time.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import secrets
 import tarfile
 import time
@@ -20,6 +22,11 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
+
+from bot.commands import parse
+from bot.commands.args import Args
+from bot.engine import Engine, Host
+from bot.models import ActionResult, Plan
 
 # Engine objects that take a few seconds to reach their state (health checks, restart back-off) get this long.
 STATE_DEADLINE_S = 30.0
@@ -336,3 +343,130 @@ def zoo(
     finally:
         problems = builder.tear_down()
     assert not problems, f"zoo: could not remove: {problems}"
+
+
+# ---- scratch objects of one test (mutations) ------------------------------------------------------------
+
+SCRATCH_LABEL = "ctest.scratch"
+SLEEP = ["sleep", "1000"]
+
+
+class Scratch:
+    """Objects of one test: `ctest-<hex>-…` names, all labelled; removed afterwards, whatever happened."""
+
+    def __init__(self, api: docker.APIClient, image: str) -> None:
+        self.api = api
+        self.image = image
+        self.token = secrets.token_hex(4)
+        self.prefix = f"ctest-{self.token}-"
+        self.label = f"{SCRATCH_LABEL}={self.token}"
+        self.labels = {SCRATCH_LABEL: self.token}
+        self.images: list[str] = []
+        self.volumes: list[str] = []
+
+    def container(
+        self, suffix: str, command: list[str] | None = None, *, start: bool = True, **kw: Any
+    ) -> str:
+        name = self.prefix + suffix
+        labels = {**self.labels, **kw.pop("labels", {})}
+        self.api.create_container(self.image, command or SLEEP, name=name, labels=labels, **kw)
+        if start:
+            self.api.start(name)
+        return name
+
+    def exited(self, suffix: str, **kw: Any) -> str:
+        name = self.container(suffix, ["true"], **kw)
+        self.api.wait(name, timeout=30)
+        return name
+
+    def commit(self, source: str, repository: str | None = None, tag: str | None = None) -> str:
+        """A new image (own ID, labelled) from `source`, tagged `repository:tag` when given."""
+        image_id = str(
+            self.api.commit(source, repository=repository, tag=tag, conf={"Labels": self.labels})["Id"]
+        )
+        self.images.append(image_id)
+        return image_id
+
+    def volume(self, suffix: str | None = None) -> str:
+        name = str(
+            self.api.create_volume(self.prefix + suffix if suffix else None, labels=self.labels)["Name"]
+        )
+        self.volumes.append(name)
+        return name
+
+    def network(self, suffix: str) -> str:
+        return str(self.api.create_network(self.prefix + suffix, labels=self.labels)["Id"])
+
+    def container_ids(self, *, all: bool = True) -> set[str]:
+        return {c["Id"] for c in self.api.containers(all=all, filters={"label": [self.label]})}
+
+    def image_ids(self) -> set[str]:
+        return {i["Id"] for i in self.api.images(all=True, filters={"label": [self.label]})}
+
+    def volume_names(self) -> set[str]:
+        return {v["Name"] for v in self.api.volumes(filters={"label": [self.label]})["Volumes"] or ()}
+
+    def network_ids(self) -> set[str]:
+        return {n["Id"] for n in self.api.networks(filters={"label": [self.label]})}
+
+    def tear_down(self) -> None:
+        with contextlib.suppress(docker.errors.APIError):
+            for cid in self.container_ids():
+                self.api.remove_container(cid, force=True, v=True)
+        for image_id in [*self.image_ids(), *reversed(self.images)]:
+            with contextlib.suppress(docker.errors.APIError):
+                self.api.remove_image(image_id, force=True)
+        for name in {*self.volume_names(), *self.volumes}:
+            with contextlib.suppress(docker.errors.APIError):
+                self.api.remove_volume(name, force=True)
+        for nid in self.network_ids():
+            with contextlib.suppress(docker.errors.APIError):
+                self.api.remove_network(nid)
+
+
+@pytest.fixture
+def scratch(docker_api: docker.APIClient, test_image: str) -> Iterator[Scratch]:
+    """A fresh set of objects for one test, removed afterwards."""
+    made = Scratch(docker_api, test_image)
+    try:
+        yield made
+    finally:
+        made.tear_down()
+
+
+@pytest.fixture
+def engine(docker_api: docker.APIClient) -> Iterator[Engine]:
+    """The bot's engine on the same Docker host as the tests' client."""
+    url = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    made = Engine(Host("local", url, 60.0))
+    yield made
+    made.close()
+
+
+def command(text: str) -> tuple[str, Args]:
+    """The operation and validated args the parser makes of `text`."""
+    (parsed,) = parse(text)
+    return parsed.spec.operation, parsed.args
+
+
+def plan_of(engine: Engine, text: str) -> Plan:
+    operation, args = command(text)
+    plan = engine.plan(operation, args, text)
+    assert plan is not None, text
+    return plan
+
+
+def run(engine: Engine, text: str) -> ActionResult:
+    """Plan `text`, then run exactly that plan (as the router does once the policy allowed it)."""
+    operation, args = command(text)
+    result: ActionResult = getattr(engine, operation)(args, plan_of(engine, text))
+    return result
+
+
+def state(api: docker.APIClient, name: str) -> dict[str, Any]:
+    result: dict[str, Any] = api.inspect_container(name)["State"]
+    return result
+
+
+def ids_of(plan: Plan, kind: str) -> set[str]:
+    return {t.id for t in plan.targets if t.kind == kind}
