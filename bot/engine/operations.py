@@ -567,7 +567,10 @@ class Engine:
             return list(self._call(_bind_ref(lambda api, iid: api.remove_image(iid), target.id)) or ())
         except Conflict:
             tags = [ref for ref, iid in self._image_references().items() if iid == target.id]
-            if len(tags) < 2:
+            users = self._call(
+                lambda api: api.containers(all=True, quiet=True, filters={"ancestor": target.id})
+            )
+            if len(tags) < 2 or users:  # in use since the plan: untagging it would only strip its names
                 raise
         answer: list[Any] = []
         for tag in tags:  # each one names the planned image right now (just listed)

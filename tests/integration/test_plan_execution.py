@@ -378,3 +378,21 @@ def test_the_image_of_a_protected_container_is_protected(
     assert prune.outcome is Outcome.OK
     assert not [r for r in mutations(proxy) if image_id in r.target]
     assert exists(docker_api, "image", image_id)
+
+
+def test_image_prune_all_removes_a_many_tagged_image_by_its_tags(
+    proxy: EngineProxy, scratch: Scratch, docker_api: docker.APIClient
+) -> None:
+    """An unused image with two tags: its ID alone is refused by the daemon (several references), so each
+    tag goes by name (each just listed as naming it) and the last removal deletes it."""
+    base = scratch.container("base", ["true"], start=False)
+    repo = f"{scratch.prefix}twice"
+    image_id = scratch.commit(base, repo, "1")
+    docker_api.tag(image_id, repo, "2")
+    docker_api.remove_container(base)
+    reply = handle(router_for(proxy), f"image prune -a --filter label={scratch.label}")
+    assert reply.outcome is Outcome.OK, reply
+    assert not exists(docker_api, "image", image_id)
+    sent = [r.object() for r in mutations(proxy)]
+    assert sent[0] == ("images", image_id, "")
+    assert sorted(sent[1:]) == [("images", f"{repo}:1", ""), ("images", f"{repo}:2", "")]
