@@ -1,5 +1,13 @@
 """Notifications as Slack messages: a headline, the facts an operator acts on, the masked log tail, and
-Logs / Inspect / Restart buttons that re-enter the router like any command (policy, confirmation, audit)."""
+Logs / Inspect / Restart buttons that re-enter the router like any command (policy, confirmation, audit).
+
+A restart loop is one message that keeps count: each later restart of the episode (`restart_loop_update`)
+is an edit of the episode's message, not a reply. The edit replaces only its headline, facts and buttons
+(the log lines of the first crashes stay), and all edits of one episode share a merge key, so the outbox
+keeps only the newest unsent one and sends at most one per merge interval; the recovery edit shares that
+key too, so a counter still waiting can never overwrite "recovered". What a container printed, its names
+and its image are escaped (`&`, `<`, `>`) everywhere they appear.
+"""
 
 from __future__ import annotations
 
@@ -40,10 +48,19 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def headline(note: Notification) -> str:
+    """The message's one line, unescaped: the summary, or for a restart loop's later restart the loop's
+    headline with the new count (it replaces the episode's headline)."""
+    if note.kind == "restart_loop_update":
+        return f"{note.container} is in a restart loop ({note.restart_count} restarts)"
+    return note.summary
+
+
 def _facts(note: Notification) -> str:
-    facts = [f"*host* {note.host}", f"*image* `{_escape(note.image or '?')}`"]
+    facts = [f"*host* {_escape(note.host)}", f"*image* `{_escape(note.image or '?')}`"]
     if note.exit_code is not None:
-        facts.append(f"*exit code* {note.exit_code}")
+        label = "last exit code" if note.kind == "restart_loop_update" else "exit code"
+        facts.append(f"*{label}* {note.exit_code}")
     if note.kind in ("died", "oom") or note.oom_killed:
         facts.append(f"*OOMKilled* {'yes' if note.oom_killed else 'no'}")
     if note.restart_count is not None:
@@ -58,16 +75,22 @@ def _button(label: str, action_id: str, text: str, host: str) -> ButtonElement:
 
 
 def notification_blocks(note: Notification) -> list[dict[str, Any]]:
-    """The Block Kit message of one notification (≤ 6 blocks, every text within Slack's limits)."""
-    headline = f"{_EMOJI.get(note.kind, ':information_source:')} *{_escape(note.summary)}*"
-    blocks: list[Any] = [SectionBlock(text=MarkdownTextObject(text=headline[:3000]))]
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_facts(note)[:3000])]))
+    """The Block Kit message of one notification (≤ 6 blocks, every text within Slack's limits).
+
+    Every block has a `block_id` (headline, facts, probe, logs, notify), so an edit can replace some of
+    them and keep the others.
+    """
+    line = f"{_EMOJI.get(note.kind, ':information_source:')} *{_escape(headline(note))}*"
+    blocks: list[Any] = [SectionBlock(block_id="headline", text=MarkdownTextObject(text=line[:3000]))]
+    blocks.append(ContextBlock(block_id="facts", elements=[MarkdownTextObject(text=_facts(note)[:3000])]))
     if note.health_output:
         probe = _escape(note.health_output.strip())[:1200]
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*last health probe*\n```{probe}```")))
+        text = f"*last health probe*\n```{probe}```"
+        blocks.append(SectionBlock(block_id="probe", text=MarkdownTextObject(text=text)))
     if note.log_tail:
         tail = _escape("\n".join(note.log_tail[-LOG_LINES_SHOWN:]).replace("```", "ˋˋˋ"))[-2600:]
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*last log lines*\n```{tail}```")))
+        text = f"*last log lines*\n```{tail}```"
+        blocks.append(SectionBlock(block_id="logs", text=MarkdownTextObject(text=text)))
     if note.kind not in ("image_removed",) and note.container:
         name = note.container
         blocks.append(
@@ -84,21 +107,28 @@ def notification_blocks(note: Notification) -> list[dict[str, Any]]:
 
 
 def outgoing_messages(note: Notification) -> list[OutgoingMessage]:
-    """One outbox message per routed channel; deaths of a burst coalesce into a digest per host."""
+    """One outbox message per routed channel; deaths of a burst coalesce into a digest per host; a restart
+    loop's later restarts edit its message (the newest count wins, one edit per merge interval)."""
     group = f"{note.kind}:{note.host}" if note.kind in _GROUP_TITLES else None
     title = f"{_GROUP_TITLES[note.kind]} on {note.host}" if note.kind in _GROUP_TITLES else "notifications"
+    counter = note.kind == "restart_loop_update"
+    # The episode's message (opened by episode_key) is what its counter edits and its recovery edit.
+    edited = (note.thread_key if counter else None) or note.update_key
+    blocks = notification_blocks(note)
     return [
         OutgoingMessage(
             channel=channel,
-            text=note.summary[:300],
-            blocks=notification_blocks(note),
+            text=_escape(headline(note)[:300]),
+            blocks=blocks,
             dedupe_key=f"{note.dedupe_key}@{channel}",
             group=group,
             digest_line=note.digest_line,
             digest_title=title,
-            thread_key=f"{note.thread_key}@{channel}" if note.thread_key else None,
+            thread_key=f"{note.thread_key}@{channel}" if note.thread_key and not counter else None,
             episode_key=f"{note.episode_key}@{channel}" if note.episode_key else None,
-            update_key=f"{note.update_key}@{channel}" if note.update_key else None,
+            update_key=f"{edited}@{channel}" if edited else None,
+            merge_key=f"{edited}@{channel}" if edited else None,
+            keep_blocks=counter,
         )
         for channel in note.channels
     ]

@@ -1,24 +1,44 @@
-"""The outbox: a persistent queue of Slack messages per channel, paced, retried and delivered in order.
+"""The outbox: a persistent queue of Slack messages per channel, paced, retried, fair and ordered per key.
 
 Notifications are written to SQLite (tables `outbox_*` in the store's file) before anything is sent, so a
-restart re-sends whatever was still pending. Each channel has its own sender thread: at most one post per
-channel per `per_channel_interval` (Slack allows about one message per second per channel), messages in
-enqueue order, and a slow or rate-limited channel never holds up another.
+restart re-sends whatever was still pending. Each channel has its own sender thread: at most one call to
+Slack per channel per `per_channel_interval` (Slack allows about one message per second per channel), and a
+slow or rate-limited channel never holds up another.
 
-Delivery rules, per channel:
-- **FIFO.** The oldest pending message goes first. A 429 pauses the channel for `Retry-After` seconds and the
-  same message is tried again first. Other errors are retried with exponential backoff (`backoff`, doubling)
-  up to `max_attempts`, holding the channel meanwhile, then the message is marked `failed` and logged; errors
+Whose turn it is, per channel:
+- **Incidents first.** A message that opens something new (a top-level post: no `thread_key`, no
+  `update_key`) goes before every update (a thread reply or an edit), whenever they were queued; within one
+  priority, the oldest goes first. So a new alert waits for at most the call in flight and one interval,
+  never behind another container's replies and edits.
+- **In order per key.** A reply or an edit waits while the message it answers or edits (the row holding
+  that `episode_key`) is still unsent in the channel, and behind any earlier message aimed at the same key
+  that is still waiting: an episode's parent goes before its replies, and those before later edits.
+- **Newest state wins.** Messages with one `merge_key` are versions of one thing (the counter of a restart
+  loop): queuing a new one retires the older versions not yet sent (state `merged`: settled, never sent,
+  their dedupe keys still remembered), so at most one waits per key. A `merge_key` is also paced: sent at
+  most once per `merge_interval`, counted from its last send or the post of the message remembered under
+  the same key (the episode it edits). An episode whose edits share its key is thus one post and at most
+  ⌈T / merge_interval⌉ + 1 edits, T the time from that post to its last update, however many updates
+  were queued: edits are an interval apart, and each but the first needs a version queued after the
+  previous edit went out.
+- A 429 pauses the channel for `Retry-After` seconds and the same message is tried again first (it kept
+  its turn). Other errors are retried with exponential backoff (`backoff`, doubling) up to
+  `max_attempts`, holding the channel meanwhile, then the message is marked `failed` and logged; errors
   that cannot heal (`channel_not_found`, `invalid_blocks`…) fail at once.
-- **Digests.** When the oldest pending message has a `group` and more than `coalesce_threshold` messages of
-  that group are pending in the channel, they go out together as one digest ("17 containers died on prod in
-  20 s: web-1 (137), web-2 (1), …") at the position of the oldest one. Every member is named; a digest longer
-  than `DIGEST_MAX_CHARS` is split over several messages, one per interval. The first message of a burst goes
-  out alone (nothing else is pending yet); the interval it starts is what gathers the rest.
-- **Threads and edits.** A message with `episode_key` has its ts remembered under that key (a digest's ts for
-  the members it carried); a later message with `thread_key` is posted in that thread, one with `update_key`
-  edits that message with chat.update. An update whose target was a digest is posted in the digest's thread
-  instead (editing would erase the other members); an unknown key falls back to a plain post.
+
+Digests. When the message whose turn it is has a `group` and more than `coalesce_threshold` messages of
+that group and priority are pending (and free to go) in the channel, they go out together as one digest
+("17 containers died on prod in 20 s: web-1 (137), web-2 (1), …") at the position of the oldest one. Every
+member is named; a digest longer than `DIGEST_MAX_CHARS` is split over several messages, one per interval.
+The first message of a burst goes out alone (nothing else is pending yet); the interval it starts is what
+gathers the rest.
+
+Threads and edits. A message with `episode_key` has its ts (and blocks) remembered under that key (a
+digest's ts for the members it carried); a later message with `thread_key` is posted in that thread, one
+with `update_key` edits that message with chat.update — with `keep_blocks`, only the blocks whose
+`block_id` it carries are replaced and the message's other blocks (its log lines) stay. An update whose
+target was a digest is posted in the digest's thread instead (editing would erase the other members); an
+unknown key falls back to a plain post.
 
 Delivery guarantee — at most once per `dedupe_key`:
 - `enqueue` of a key already in the table is a no-op (False). Keys are remembered for `keep_for` (7 days by
@@ -37,18 +57,19 @@ Delivery guarantee — at most once per `dedupe_key`:
   `ConnectionErrorRetryHandler` also retries once on a connection reset after the request was sent; pass
   `retry_handlers=[]` if even that rare duplicate is unacceptable.
 - One process owns the outbox file's queue at a time (two `Outbox` objects started on one file would both
-  send).
+  send). The pacing of merge keys lives in memory: after a restart, a key's first version may go at once.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -67,6 +88,10 @@ _DIGEST_RESERVE = 160  # header ("300 containers died on prod in 20 s: ") and fo
 MAX_RETRY_AFTER = 3600.0
 MAX_BACKOFF = 300.0
 KEEP_FOR = 7 * 24 * 3600.0
+# One version of a merge key (an episode's counter) per this many seconds: a restart loop of any length is
+# one post and about one edit per 10 s, and the channel keeps nine of every ten seconds for everyone else.
+MERGE_INTERVAL = 10.0
+INCIDENT, UPDATE = 0, 1  # priorities: a new top-level message, then thread replies and edits
 _PRUNE_EVERY = 500  # enqueues between two prunings of settled rows
 # Slack errors a retry cannot fix: the message fails at once instead of holding its channel.
 PERMANENT_ERRORS = frozenset(
@@ -93,6 +118,8 @@ PERMANENT_ERRORS = frozenset(
 )
 
 PENDING, SENDING, SENT, FAILED, UNKNOWN = "pending", "sending", "sent", "failed", "unknown"
+MERGED = "merged"  # retired unsent by a newer version with the same merge key
+STATES = (PENDING, SENDING, SENT, FAILED, UNKNOWN, MERGED)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox_messages (
@@ -113,20 +140,37 @@ CREATE TABLE IF NOT EXISTS outbox_messages (
     done_at REAL,
     ts TEXT,
     batch INTEGER,
-    error TEXT
+    error TEXT,
+    priority INTEGER NOT NULL DEFAULT 0,
+    merge_key TEXT,
+    keep_blocks INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS outbox_messages_queue ON outbox_messages (state, channel, id);
 CREATE TABLE IF NOT EXISTS outbox_episodes (
     episode_key TEXT PRIMARY KEY,
     channel TEXT NOT NULL,
     ts TEXT NOT NULL,
     is_digest INTEGER NOT NULL,
-    at REAL NOT NULL
+    at REAL NOT NULL,
+    blocks TEXT
 );
+"""
+# Columns added after the first release, for files an older version made (ALTER TABLE at open).
+_ADDED_COLUMNS = {
+    "outbox_messages": (
+        ("priority", "INTEGER NOT NULL DEFAULT 0"),
+        ("merge_key", "TEXT"),
+        ("keep_blocks", "INTEGER NOT NULL DEFAULT 0"),
+    ),
+    "outbox_episodes": (("blocks", "TEXT"),),
+}
+_INDEXES = """
+DROP INDEX IF EXISTS outbox_messages_queue;
+CREATE INDEX IF NOT EXISTS outbox_messages_turn ON outbox_messages (state, channel, priority, id);
+CREATE INDEX IF NOT EXISTS outbox_messages_merge ON outbox_messages (merge_key) WHERE merge_key IS NOT NULL;
 """
 _COLUMNS = (
     "id, channel, text, blocks, group_key, digest_line, digest_title, thread_key, episode_key, update_key,"
-    " attempts, enqueued_at"
+    " attempts, enqueued_at, priority, merge_key, keep_blocks"
 )
 
 
@@ -136,7 +180,11 @@ class OutgoingMessage:
 
     `group`: pending messages of one group are coalesced into a digest built from their `digest_line`s
     (the message text when empty) under `digest_title` ("containers died on prod"). `episode_key`: remember
-    this message's ts; `thread_key`: reply in the thread of that remembered message; `update_key`: edit it.
+    this message's ts; `thread_key`: reply in the thread of that remembered message; `update_key`: edit it
+    (with `keep_blocks`: replace only the blocks whose `block_id` this message carries). `merge_key`: a
+    newer message with the same key replaces this one while it is unsent, and the key is sent at most once
+    per merge interval. A message with `thread_key` or `update_key` is an update: it goes after every
+    pending incident of its channel.
     """
 
     channel: str
@@ -149,6 +197,13 @@ class OutgoingMessage:
     thread_key: str | None = None
     episode_key: str | None = None
     update_key: str | None = None
+    merge_key: str | None = None
+    keep_blocks: bool = False
+
+    @property
+    def priority(self) -> int:
+        """INCIDENT for a new top-level message, UPDATE for a thread reply or an edit."""
+        return UPDATE if self.thread_key is not None or self.update_key is not None else INCIDENT
 
 
 @dataclass(frozen=True)
@@ -165,6 +220,14 @@ class _Row:
     update_key: str | None
     attempts: int
     enqueued_at: float
+    priority: int
+    merge_key: str | None
+    keep_blocks: int
+
+    @property
+    def aims(self) -> frozenset[str]:
+        """The keys this row's turn depends on: the message it answers or edits, and its merge key."""
+        return frozenset(k for k in (self.thread_key, self.update_key, self.merge_key) if k is not None)
 
 
 @dataclass(frozen=True)
@@ -172,6 +235,7 @@ class _Episode:
     channel: str
     ts: str
     is_digest: bool
+    blocks: list[dict[str, Any]] | None
 
 
 @dataclass(frozen=True)
@@ -187,6 +251,8 @@ class _Send:
     episode_keys: tuple[str, ...]
     is_digest: bool
     attempts: int
+    edited_key: str | None = None  # the episode key whose message this call edits
+    merge_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -236,6 +302,22 @@ def digest_text(title: str, entries: Sequence[str], span: float, more: int = 0) 
     return text
 
 
+def merge_blocks(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The blocks of an edit that keeps what it does not change: `old` with every block whose `block_id`
+    a block of `new` carries replaced by that block, then the blocks of `new` that `old` lacks.
+
+    When a block of `new` has no `block_id` it cannot say what it replaces: `new` then replaces everything
+    (merging would add that block again at every edit).
+    """
+    if not all(block.get("block_id") for block in new):
+        return [dict(block) for block in new]
+    fresh = {str(block["block_id"]): block for block in new}
+    kept = {str(block.get("block_id")) for block in old}
+    merged = [dict(fresh.get(str(block.get("block_id")), block)) for block in old]
+    merged.extend(dict(block) for key, block in fresh.items() if key not in kept)
+    return merged
+
+
 class Outbox:
     """Persistent per-channel queues of Slack messages, sent by one thread per busy channel.
 
@@ -256,6 +338,7 @@ class Outbox:
         max_attempts: int = 5,
         backoff: float = 1.0,
         keep_for: float = KEEP_FOR,
+        merge_interval: float = MERGE_INTERVAL,
     ) -> None:
         if any(isinstance(handler, RateLimitErrorRetryHandler) for handler in client.retry_handlers):
             raise ValueError(
@@ -268,6 +351,7 @@ class Outbox:
         self._max_attempts = max(1, max_attempts)
         self._backoff = backoff
         self._keep_for = keep_for
+        self._merge_interval = merge_interval
         path = str(db_path)
         if path != ":memory:":
             Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -277,8 +361,10 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
         self._workers: dict[str, threading.Thread] = {}
         self._ready_at: dict[str, float] = {}  # per channel, on self._clock: no call to Slack before it
+        self._key_ready: dict[tuple[str, str], float] = {}  # per (channel, merge key), on self._clock
         self._started = False
         self._stopping = False
         self._closed = False
@@ -360,27 +446,45 @@ class Outbox:
         blocks = json.dumps(message.blocks) if message.blocks is not None else None
         with self._cond:
             self._check_open()
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO outbox_messages (dedupe_key, channel, text, blocks, group_key,"
-                " digest_line, digest_title, thread_key, episode_key, update_key, state, enqueued_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    message.dedupe_key,
-                    message.channel,
-                    message.text,
-                    blocks,
-                    message.group,
-                    message.digest_line,
-                    message.digest_title,
-                    message.thread_key,
-                    message.episode_key,
-                    message.update_key,
-                    PENDING,
-                    time.time(),
-                ),
-            )
-            if cursor.rowcount != 1:
-                return False
+            with self._transaction():
+                cursor = self._db.execute(
+                    "INSERT OR IGNORE INTO outbox_messages (dedupe_key, channel, text, blocks, group_key,"
+                    " digest_line, digest_title, thread_key, episode_key, update_key, state, enqueued_at,"
+                    " priority, merge_key, keep_blocks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        message.dedupe_key,
+                        message.channel,
+                        message.text,
+                        blocks,
+                        message.group,
+                        message.digest_line,
+                        message.digest_title,
+                        message.thread_key,
+                        message.episode_key,
+                        message.update_key,
+                        PENDING,
+                        time.time(),
+                        message.priority,
+                        message.merge_key,
+                        int(message.keep_blocks),
+                    ),
+                )
+                if cursor.rowcount != 1:
+                    return False
+                if message.merge_key is not None:  # the newest version wins: older unsent ones retire
+                    self._db.execute(
+                        "UPDATE outbox_messages SET state = ?, done_at = ?, error = ?"
+                        " WHERE merge_key = ? AND channel = ? AND state = ? AND id < ?",
+                        (
+                            MERGED,
+                            time.time(),
+                            f"merged into {message.dedupe_key}",
+                            message.merge_key,
+                            message.channel,
+                            PENDING,
+                            cursor.lastrowid,
+                        ),
+                    )
             self._enqueued += 1
             if self._enqueued % _PRUNE_EVERY == 0:
                 with self._transaction():
@@ -401,12 +505,12 @@ class Outbox:
             return self._count(SENT)
 
     def counts(self) -> dict[str, int]:
-        """How many messages are in each state: pending, sending, sent, failed, unknown."""
+        """How many messages are in each state: pending, sending, sent, failed, unknown, merged."""
         with self._cond:
             self._check_open()
             rows = self._db.execute("SELECT state, COUNT(*) FROM outbox_messages GROUP BY state").fetchall()
         found = {str(state): int(count) for state, count in rows}
-        return {state: found.get(state, 0) for state in (PENDING, SENDING, SENT, FAILED, UNKNOWN)}
+        return {state: found.get(state, 0) for state in STATES}
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until nothing is pending (all sent, failed or unknown); False after `timeout` seconds."""
@@ -420,6 +524,23 @@ class Outbox:
         return True
 
     # ---- internals (the lock is held where a docstring says so) ------------------------------------------
+
+    def _migrate(self) -> None:
+        """Bring a file an older version made up to this schema: new columns, their values, the indexes."""
+        added = False
+        for table, columns in _ADDED_COLUMNS.items():
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, declaration in columns:
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+                    added = True
+        if added:  # rows queued by the older version: replies and edits are updates
+            self._db.execute(
+                "UPDATE outbox_messages SET priority = ?"
+                " WHERE thread_key IS NOT NULL OR update_key IS NOT NULL",
+                (UPDATE,),
+            )
+        self._db.executescript(_INDEXES)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -445,8 +566,8 @@ class Outbox:
         """Forget settled messages (and their dedupe keys) and episodes older than keep_for; lock held."""
         horizon = time.time() - self._keep_for
         self._db.execute(
-            "DELETE FROM outbox_messages WHERE state IN (?, ?, ?) AND done_at < ?",
-            (SENT, FAILED, UNKNOWN, horizon),
+            "DELETE FROM outbox_messages WHERE state IN (?, ?, ?, ?) AND done_at < ?",
+            (SENT, FAILED, UNKNOWN, MERGED, horizon),
         )
         self._db.execute("DELETE FROM outbox_episodes WHERE at < ?", (horizon,))
 
@@ -498,6 +619,9 @@ class Outbox:
             if send is None:
                 del self._workers[channel]  # under the same lock as enqueue's check: no message is stranded
                 return None
+            if isinstance(send, float):  # only paced messages are pending: look again when one is free
+                self._cond.wait(max(send - self._clock(), 0.001))
+                continue
             self._ready_at[channel] = self._clock() + self._interval
             return send
 
@@ -506,13 +630,62 @@ class Outbox:
         params = (*params, limit)
         return [_Row(*row) for row in self._db.execute(query, params).fetchall()]
 
+    def _unsent_episodes(self, channel: str) -> dict[str, int]:
+        """Episode keys of the channel's messages not yet sent, each with the first row holding it."""
+        rows = self._db.execute(
+            "SELECT episode_key, MIN(id) FROM outbox_messages WHERE channel = ? AND state IN (?, ?)"
+            " AND episode_key IS NOT NULL GROUP BY episode_key",
+            (channel, PENDING, SENDING),
+        ).fetchall()
+        return {str(key): int(first) for key, first in rows}
+
+    def _free_at(self, row: _Row, unsent: Mapping[str, int], now: float) -> float | None:
+        """None when `row` may go now; else when it may (inf: once the message it aims at is sent)."""
+        for key in (row.thread_key, row.update_key):
+            if key is not None and unsent.get(key, row.id) < row.id:
+                return math.inf
+        if row.merge_key is not None:
+            ready = self._key_ready.get((row.channel, row.merge_key), now)
+            if ready > now:
+                return ready
+        return None
+
+    def _turn(self, channel: str) -> tuple[_Row | None, float, set[str], dict[str, int]]:
+        """Whose turn it is in the channel: the first row, by priority then age, free to go and not behind
+        a waiting row aimed at the same key. Returns it (None when no row is free), the earliest time a
+        waiting one is free (inf: none pending), the keys held back, and the unsent episodes. Lock held."""
+        now = self._clock()
+        unsent = self._unsent_episodes(channel)
+        held: set[str] = set()
+        wake = math.inf
+        query = (
+            f"SELECT {_COLUMNS} FROM outbox_messages WHERE channel = ? AND state = ?"  # noqa: S608
+            " ORDER BY priority, id"
+        )
+        seen = False
+        with closing(self._db.execute(query, (channel, PENDING))) as rows:
+            for values in rows:
+                row, seen = _Row(*values), True
+                free_at = self._free_at(row, unsent, now)
+                if free_at is None and not row.aims & held:
+                    return row, wake, held, unsent
+                held |= row.aims
+                if free_at is not None:  # a row held only behind another waits as long as that one
+                    wake = min(wake, free_at)
+        if seen and wake == math.inf:  # cannot happen (a row waits only for an older one); never spin
+            wake = now + self._interval
+        return None, wake, held, unsent
+
     def _episode(self, key: str | None) -> _Episode | None:
         if key is None:
             return None
         row = self._db.execute(
-            "SELECT channel, ts, is_digest FROM outbox_episodes WHERE episode_key = ?", (key,)
+            "SELECT channel, ts, is_digest, blocks FROM outbox_episodes WHERE episode_key = ?", (key,)
         ).fetchone()
-        return _Episode(str(row[0]), str(row[1]), bool(row[2])) if row else None
+        if row is None:
+            return None
+        blocks = json.loads(row[3]) if row[3] is not None else None
+        return _Episode(str(row[0]), str(row[1]), bool(row[2]), blocks)
 
     def _thread_ts(self, channel: str, key: str | None) -> str | None:
         episode = self._episode(key)
@@ -521,17 +694,24 @@ class Outbox:
             return None
         return episode.ts if episode else None
 
-    def _next_send(self, channel: str) -> _Send | None:
-        """The oldest pending message, or the digest it heads; its rows are marked `sending`. Lock held."""
-        head = next(iter(self._select("channel = ? AND state = ?", (channel, PENDING), limit=1)), None)
+    def _next_send(self, channel: str) -> _Send | float | None:
+        """The message whose turn it is, or the digest it heads, its rows marked `sending`; or, when every
+        pending message waits (paced), the clock time to look again; None when nothing is pending. Lock held.
+        """
+        head, wake, held, unsent = self._turn(channel)
         if head is None:
-            return None
+            return None if wake == math.inf else wake
         members = [head]
         if head.group_key is not None and head.update_key is None:
-            group = self._select(
-                "channel = ? AND state = ? AND group_key = ? AND update_key IS NULL",
-                (channel, PENDING, head.group_key),
-            )
+            now = self._clock()
+            group = [
+                row
+                for row in self._select(
+                    "channel = ? AND state = ? AND group_key = ? AND update_key IS NULL AND priority = ?",
+                    (channel, PENDING, head.group_key, head.priority),
+                )
+                if self._free_at(row, unsent, now) is None and not row.aims & held
+            ]
             if len(group) > self._threshold:
                 members = group
         send = self._digest(channel, members) if len(members) > 1 else self._single(channel, head)
@@ -551,6 +731,8 @@ class Outbox:
         elif update is not None and update.is_digest:
             # Editing a digest would erase its other members: answer in its thread instead.
             thread_ts, update = (update.ts if update.channel == channel else thread_ts), None
+        if update is not None and row.keep_blocks and blocks is not None and update.blocks is not None:
+            blocks = merge_blocks(update.blocks, blocks)
         return _Send(
             ids=(row.id,),
             channel=channel,
@@ -561,6 +743,8 @@ class Outbox:
             episode_keys=(row.episode_key,) if row.episode_key else (),
             is_digest=False,
             attempts=row.attempts,
+            edited_key=row.update_key if update is not None else None,
+            merge_key=row.merge_key,
         )
 
     def _digest(self, channel: str, group: list[_Row]) -> _Send:
@@ -627,10 +811,19 @@ class Outbox:
                     [(SENT, outcome.ts, now, send.ids[0], row_id) for (row_id,) in ids],
                 )
                 channel = send.update.channel if send.update else send.channel
+                blocks = json.dumps(send.blocks) if send.blocks is not None else None
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO outbox_episodes VALUES (?, ?, ?, ?, ?)",
-                    [(key, channel, outcome.ts, int(send.is_digest), now) for key in send.episode_keys],
+                    "INSERT OR REPLACE INTO outbox_episodes VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (key, channel, outcome.ts, int(send.is_digest), now, blocks)
+                        for key in send.episode_keys
+                    ],
                 )
+                if send.edited_key is not None:  # the edited message now shows these blocks
+                    self._db.execute(
+                        "UPDATE outbox_episodes SET blocks = ? WHERE episode_key = ?",
+                        (blocks, send.edited_key),
+                    )
             elif outcome.kind == "ratelimited":
                 self._db.executemany("UPDATE outbox_messages SET state = 'pending' WHERE id = ?", ids)
                 paused = self._clock() + outcome.retry_after
@@ -649,6 +842,8 @@ class Outbox:
                     " WHERE id = ?",
                     [(state, outcome.error, now, row_id) for (row_id,) in ids],
                 )
+        if outcome.kind in ("sent", "unknown"):
+            self._pace_keys(send)
         if outcome.kind == "ratelimited":
             log.info("outbox: %s rate limited; pausing it %.1f s", send.channel, outcome.retry_after)
         elif outcome.kind == "retry" and send.attempts + 1 < self._max_attempts:
@@ -661,6 +856,16 @@ class Outbox:
                 "maybe posted" if outcome.kind == "unknown" else "failed",
                 outcome.error,
             )
+
+    def _pace_keys(self, send: _Send) -> None:
+        """After a send: its merge key, and the keys of the episodes it opened, wait merge_interval before
+        their next version (so the first edit of an episode comes an interval after its post). Lock held."""
+        now = self._clock()
+        for free in [k for k, ready in self._key_ready.items() if ready <= now]:
+            del self._key_ready[free]  # forget what is free again: the map holds only recent keys
+        for key in (send.merge_key, *send.episode_keys):
+            if key is not None:
+                self._key_ready[(send.channel, key)] = now + self._merge_interval
 
 
 def _retry_after(headers: Any) -> float:

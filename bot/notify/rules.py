@@ -10,8 +10,9 @@ Kinds: `died` (non-zero exit the container chose itself), `oom` (out of memory: 
 exit), `stopped` (exit 0, or an exit after `docker stop`/`kill`: a `kill` event came first), `started`,
 `unhealthy`, `recovered` (after unhealthy, or a restart loop that stayed up `stable`), `restart_loop`
 (`restarts` restarts within `within`: one per episode), `restart_loop_update` (each later restart of the
-episode, a thread reply), `image_removed`. A route naming `died` also receives `oom` (an OOM kill is a death);
-a route that received an episode's opener also receives its updates and its `recovered` edit.
+episode, with the new count: its messages edit the episode's message, and the outbox keeps only the newest
+one not yet sent), `image_removed`. A route naming `died` also receives `oom` (an OOM kill is a death); a
+route that received an episode's opener also receives its updates and its `recovered` edit.
 """
 
 from __future__ import annotations

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from fakes import FakeWebApi
+from slack_sdk import WebClient
 
 from bot.errors import ConfigError
 from bot.notify.events import DockerEvent, Notification, since_param
+from bot.notify.messages import outgoing_messages
+from bot.notify.outbox import Outbox
 from bot.notify.rules import NS, Rules, RuleState
 from bot.settings import NotifyConfig, read_config_file
 
@@ -486,3 +492,105 @@ def test_old_restarts_are_forgotten_before_saving() -> None:
     run(rules, state, event("start", 0), event("die", 1, exitCode="1"), event("start", 2))
     assert list(RuleState.restore(state.snapshot(restarts_since=0)).containers) == [CID]
     assert state.snapshot(restarts_since=int(2 * NS) + 1) == "{}"
+
+
+# ---- as Slack messages -------------------------------------------------------------------------------
+
+
+def loop_notes(restarts: int) -> list[Notification]:
+    """The notifications of a container that crashes `restarts` times in a row, then stays up 40 s."""
+    rules, state = make_rules(), RuleState()
+    notes = run(rules, state, event("start", 0))
+    for n in range(restarts):
+        notes += run(rules, state, *crash(1 + n * 0.1))
+    notes += rules.tick(HOST, int((restarts * 0.1 + 40) * NS), state)
+    return notes
+
+
+def test_a_restart_loop_is_one_post_whose_counter_edits_share_one_merge_key() -> None:
+    """The opener is a post remembered under the episode; each later restart is an edit of it that keeps
+    its other blocks (log lines) and merges with the other edits; the recovery shares that key."""
+    notes = loop_notes(6)
+    assert kinds(notes)[-5:] == [
+        "restart_loop",
+        "restart_loop_update",
+        "restart_loop_update",
+        "restart_loop_update",
+        "recovered",
+    ]
+    opener, *updates, recovered = (outgoing_messages(n)[0] for n in notes[-5:])
+    key = opener.episode_key
+    assert key == f"{notes[-5].episode_key}@C0ALERTS"
+    assert (opener.update_key, opener.merge_key, opener.priority) == (None, None, 0)
+    for n, update in enumerate(updates, start=4):
+        assert (update.update_key, update.merge_key, update.thread_key, update.keep_blocks) == (
+            key,
+            key,
+            None,
+            True,
+        )
+        assert update.priority == 1
+        assert update.text == f"web-1 is in a restart loop ({n} restarts)"
+        assert [b["block_id"] for b in update.blocks or []] == ["headline", "facts", "notify"]
+        assert "*last exit code* 1 · *restarts* " + str(n) in str(update.blocks)
+    assert (recovered.update_key, recovered.merge_key, recovered.keep_blocks) == (key, key, False)
+    assert recovered.text == "web-1 recovered"
+
+
+def test_what_containers_print_and_name_is_escaped_in_text_and_blocks() -> None:
+    """Log lines, image names and the fallback text carry no live mention, link or markup of their own."""
+    rules, state = make_rules(), RuleState()
+    (died,) = run(rules, state, event("die", 1, exitCode="3", image="<!channel>&co"))
+    died = replace(died, log_tail=("ping <!here> & <https://evil.example|Approve>",))
+    (message,) = outgoing_messages(died)
+    dumped = json.dumps(message.blocks)
+    for live in ("<!channel>", "<!here>", "<https://"):
+        assert live not in dumped
+    assert "&lt;!here&gt; &amp; &lt;https://evil.example|Approve&gt;" in dumped
+    assert "`&lt;!channel&gt;&amp;co`" in dumped
+    removed = DockerEvent(HOST, "image", "delete", "sha256:1", {"name": "x<@U1>"}, 5 * NS)
+    (note,) = rules.evaluate(removed, state)
+    (message,) = outgoing_messages(note)
+    assert message.text == "image x&lt;@U1&gt; was removed"
+
+
+def test_a_300_restart_loop_and_another_crash_through_the_outbox(tmp_path: Path) -> None:
+    """Rules → messages → outbox → fake Slack, no Docker: 300 restarts are one post and a few edits, the
+    last showing 300; another container's crash queued behind them all goes out next."""
+    rules, state = (
+        make_rules({"channel": "C0ALERTS", "events": ["died", "restart_loop", "recovered"]}),
+        RuleState(),
+    )
+    notes = run(rules, state, event("start", 0))
+    for n in range(300):
+        notes += run(rules, state, *crash(1 + n * 0.1))
+    notes += run(rules, state, event("die", 40, cid=OTHER, name="db-1", exitCode="5"))
+    with FakeWebApi() as slack:
+        client = WebClient(base_url=slack.api_url, token=slack.bot_token, timeout=5)
+        outbox = Outbox(
+            tmp_path / "state.db",
+            client,
+            per_channel_interval=0.05,
+            merge_interval=0.5,
+            coalesce_threshold=10,
+        )
+        for note in notes:  # all queued before the sender starts: the order is the outbox's alone
+            for message in outgoing_messages(note):
+                outbox.enqueue(message)
+        with outbox:
+            assert outbox.flush(10)
+            counts = outbox.counts()
+        posts = [m for m in slack.messages("C0ALERTS") if m.kind == "chat.postMessage"]
+        edits = [m for m in slack.messages("C0ALERTS") if m.kind == "chat.update"]
+        assert not slack.errors
+    assert [m.text for m in posts] == [
+        "web-1 exited (1)",
+        "web-1 exited (1)",
+        "web-1 exited (1)",
+        "web-1 is in a restart loop (3 restarts)",
+        "db-1 exited (5)",  # an incident: before any edit of the loop
+    ]
+    loop = posts[3]
+    assert [e.ts for e in edits] == [loop.ts]  # every version but the newest merged while paced
+    assert edits[0].text == "web-1 is in a restart loop (300 restarts)"
+    assert counts["merged"] == 296

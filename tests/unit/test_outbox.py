@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import sqlite3
 import time
@@ -22,6 +23,7 @@ from bot.notify.outbox import (
     digest_fit,
     digest_text,
     format_span,
+    merge_blocks,
 )
 
 FAST = 0.2  # seconds between posts where a test is about logic, not Slack's real pace
@@ -229,7 +231,14 @@ def test_a_message_caught_mid_send_by_a_crash_is_not_resent(
     raw.close()
     with Outbox(db, client, per_channel_interval=FAST) as restarted:
         assert restarted.flush(5)
-        assert restarted.counts() == {"pending": 0, "sending": 0, "sent": 1, "failed": 0, "unknown": 1}
+        assert restarted.counts() == {
+            "pending": 0,
+            "sending": 0,
+            "sent": 1,
+            "failed": 0,
+            "unknown": 1,
+            "merged": 0,
+        }
     assert texts(fake, "C1") == ["C1 message 1"]
 
 
@@ -291,7 +300,14 @@ def test_errors_are_retried_then_given_up_without_blocking_the_queue(
         fake.fail_next("chat.postMessage", "internal_error", count=3)
         outbox.enqueue(message("C1", 3))
         assert outbox.flush(5)
-        assert outbox.counts() == {"pending": 0, "sending": 0, "sent": 2, "failed": 2, "unknown": 0}
+        assert outbox.counts() == {
+            "pending": 0,
+            "sending": 0,
+            "sent": 2,
+            "failed": 2,
+            "unknown": 0,
+            "merged": 0,
+        }
     assert texts(fake, "C1") == ["C1 message 0", "C1 message 2"]
 
 
@@ -328,3 +344,266 @@ def test_digest_text_splits_long_bursts_and_says_how_long_they_took() -> None:
     ]
     assert len(digest_entry("x" * 1000)) == 300
     assert digest_entry("two\nlines") == "two lines"
+
+
+# ---- fairness: priority, order per key, newest state wins -----------------------------------------------
+
+
+def edit(channel: str, key: str, n: int, **extra: object) -> OutgoingMessage:
+    """Version `n` of the counter of episode `key`: an edit of its message, merged by the key."""
+    return OutgoingMessage(
+        channel=channel,
+        text=f"{key} count {n}",
+        dedupe_key=f"{channel}-{key}-count-{n}",
+        update_key=key,
+        merge_key=key,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def calls(fake: FakeWebApi, channel: str) -> list[RecordedRequest]:
+    """Every chat.postMessage and chat.update to `channel`, in arrival order."""
+    return [
+        r
+        for r in fake.requests()
+        if r.api_method in ("chat.postMessage", "chat.update") and r.body.get("channel") == channel
+    ]
+
+
+def test_a_new_incident_goes_before_every_queued_update(
+    fake: FakeWebApi, client: WebClient, db: Path
+) -> None:
+    """Queued behind ten thread replies and an edit of one episode, a new top-level alert goes right
+    after the episode's parent; the updates follow in the order they were queued."""
+    outbox = Outbox(db, client, per_channel_interval=FAST)
+    outbox.enqueue(message("C1", 0, episode_key="loop:web"))
+    for n in range(1, 11):
+        outbox.enqueue(message("C1", n, thread_key="loop:web"))
+    outbox.enqueue(message("C1", 11, update_key="loop:web"))
+    outbox.enqueue(message("C1", 12))  # another container's crash, queued last
+    with outbox:
+        assert outbox.flush(10)
+    sent = fake.messages("C1")
+    assert [m.text for m in sent] == [f"C1 message {n}" for n in (0, 12, *range(1, 12))]
+    assert [m.thread_ts for m in sent[2:12]] == [sent[0].ts] * 10
+    assert (sent[-1].kind, sent[-1].ts) == ("chat.update", sent[0].ts)
+
+
+def test_an_alert_enqueued_during_a_flood_of_replies_waits_one_interval_at_most(
+    fake: FakeWebApi, client: WebClient, db: Path
+) -> None:
+    """At Slack's pace, 30 replies are going out when an alert arrives: it is the next call (≤ 1 s later),
+    and every call to the channel, posts and edits alike, stays a second apart."""
+    with Outbox(db, client, per_channel_interval=1.0) as outbox:
+        outbox.enqueue(message("C1", 0, episode_key="loop:web"))
+        for n in range(1, 31):
+            outbox.enqueue(message("C1", n, thread_key="loop:web"))
+        fake.wait_for("chat.postMessage", count=3, timeout=10)
+        queued = time.monotonic()
+        outbox.enqueue(message("C1", 99))
+        top = fake.wait_for_messages(2, channel="C1", timeout=5, predicate=lambda m: m.thread_ts is None)
+        alert = top[1]
+        waited = alert.time - queued
+        replies_before = [m for m in fake.messages("C1") if m.thread_ts is not None and m.time < alert.time]
+        outbox.enqueue(edit("C1", "loop:web", 1))
+        outbox.stop()
+    assert alert.text == "C1 message 99"
+    assert waited <= 1.0 + 0.3, waited  # the call in flight, then the alert: never the 27 replies left
+    assert len(replies_before) <= 4
+    assert min(gaps(calls(fake, "C1"))) >= 1.0 - JITTER
+
+
+def test_an_episode_keeps_its_order_even_behind_a_paced_key(
+    fake: FakeWebApi, client: WebClient, db: Path
+) -> None:
+    """A reply whose parent is still unsent waits for it, even when the parent itself waits behind a
+    paced edit: parent before replies before edits, whatever the priorities let through."""
+    with Outbox(db, client, per_channel_interval=FAST, merge_interval=1.0) as outbox:
+        outbox.enqueue(message("C1", 0, episode_key="A"))
+        assert outbox.flush(5)
+        outbox.enqueue(edit("C1", "A", 1))  # paced: an interval after A's post
+        outbox.enqueue(message("C1", 1, thread_key="A", episode_key="B"))  # behind the edit of A
+        outbox.enqueue(message("C1", 2, thread_key="B"))  # its parent is the reply above
+        outbox.enqueue(message("C1", 3))  # an incident overtakes all of it
+        assert outbox.flush(5)
+    first, incident, counter, parent, child = fake.messages("C1")
+    assert (incident.text, incident.thread_ts) == ("C1 message 3", None)
+    assert (counter.kind, counter.ts, counter.text) == ("chat.update", first.ts, "A count 1")
+    assert (parent.text, parent.thread_ts) == ("C1 message 1", first.ts)
+    assert (child.text, child.thread_ts) == ("C1 message 2", parent.ts)  # in B's thread, not top level
+    assert counter.time - first.time >= 1.0 - JITTER
+
+
+def test_unsent_versions_of_one_key_merge_and_the_newest_wins(
+    fake: FakeWebApi, client: WebClient, db: Path
+) -> None:
+    """50 counter edits queued while the key is paced become one edit showing the last count; the other 49
+    are settled as merged, never sent, and their keys stay spent."""
+    with Outbox(db, client, per_channel_interval=FAST, merge_interval=1.0) as outbox:
+        outbox.enqueue(message("C1", 0, episode_key="loop:web"))
+        fake.wait_for_messages(channel="C1", timeout=5)
+        for n in range(1, 51):
+            assert outbox.enqueue(edit("C1", "loop:web", n))
+        assert outbox.pending_count() == 1
+        assert outbox.flush(5)
+        assert not outbox.enqueue(edit("C1", "loop:web", 7))  # merged is settled: at most once holds
+        assert outbox.counts() == {
+            "pending": 0,
+            "sending": 0,
+            "sent": 2,
+            "failed": 0,
+            "unknown": 0,
+            "merged": 49,
+        }
+    first, counter = fake.messages("C1")
+    assert (counter.kind, counter.ts, counter.text) == ("chat.update", first.ts, "loop:web count 50")
+
+
+def test_a_stream_of_versions_is_paced_per_key_and_never_delays_an_incident(
+    fake: FakeWebApi, client: WebClient, db: Path
+) -> None:
+    """A version every 20 ms for 3 s: at most one edit per merge interval (⌈3 / 0.5⌉ + 1 in all), the last
+    one the newest; an alert queued meanwhile goes out within one channel interval."""
+    interval, channel_interval, span = 0.5, 0.05, 3.0
+    with Outbox(db, client, per_channel_interval=channel_interval, merge_interval=interval) as outbox:
+        outbox.enqueue(message("C1", 0, episode_key="loop:web"))
+        started = time.monotonic()
+        n = 0
+        alert_queued = 0.0
+        while time.monotonic() - started < span:
+            n += 1
+            outbox.enqueue(edit("C1", "loop:web", n))
+            if n == 60:
+                alert_queued = time.monotonic()
+                outbox.enqueue(message("C1", 1))
+            time.sleep(0.02)
+        assert outbox.flush(5)
+    updates = [m for m in fake.messages("C1") if m.kind == "chat.update"]
+    (alert,) = [m for m in fake.messages("C1") if m.text == "C1 message 1"]
+    assert alert.time - alert_queued <= channel_interval + 0.3
+    assert 2 <= len(updates) <= math.ceil(span / interval) + 1, [u.text for u in updates]
+    assert updates[-1].text == f"loop:web count {n}"
+    assert min(gaps([r for r in fake.requests("chat.update") if r.status == 200])) >= interval - JITTER
+    assert min(gaps(calls(fake, "C1"))) >= channel_interval - JITTER
+
+
+def test_a_rate_limited_edit_is_replaced_by_the_newer_version_waiting_out_the_429(
+    fake: FakeWebApi, client: WebClient, db: Path
+) -> None:
+    """A 429 on an edit: Retry-After is honoured, and a version queued meanwhile is the one Slack gets."""
+    fake.rate_limit("chat.update", count=1, retry_after=1)
+    with Outbox(db, client, per_channel_interval=FAST, merge_interval=FAST) as outbox:
+        outbox.enqueue(message("C1", 0, episode_key="loop:web"))
+        outbox.enqueue(edit("C1", "loop:web", 1))
+        fake.wait_for("chat.update", predicate=lambda r: r.status == 429)
+        deadline = time.monotonic() + 2
+        while outbox.counts()["sending"] and time.monotonic() < deadline:  # the 429 is being recorded
+            time.sleep(0.01)
+        outbox.enqueue(edit("C1", "loop:web", 2))
+        assert outbox.flush(5)
+        assert outbox.counts()["merged"] == 1
+    refused, accepted = fake.requests("chat.update")
+    assert (refused.status, refused.body.get("text")) == (429, "loop:web count 1")
+    assert (accepted.status, accepted.body.get("text")) == (200, "loop:web count 2")
+    assert accepted.time - refused.time >= 1.0 - JITTER
+
+
+def test_an_edit_with_keep_blocks_replaces_only_the_blocks_it_names(
+    fake: FakeWebApi, client: WebClient, db: Path
+) -> None:
+    """The counter edit swaps the headline and facts and keeps the first crash's log lines, edit after
+    edit (each builds on what the message shows now); an edit without keep_blocks replaces everything."""
+
+    def section(block_id: str, text: str) -> dict[str, object]:
+        return {"type": "section", "block_id": block_id, "text": {"type": "mrkdwn", "text": text}}
+
+    opener = [section("headline", "loop (3)"), section("logs", "boom")]
+    with Outbox(db, client, per_channel_interval=FAST, merge_interval=FAST) as outbox:
+        outbox.enqueue(
+            OutgoingMessage(channel="C1", text="loop", dedupe_key="open", blocks=opener, episode_key="E")
+        )
+        for n, blocks in enumerate(
+            ([section("headline", "loop (4)"), section("facts", "4")], [section("headline", "loop (9)")])
+        ):
+            outbox.enqueue(edit("C1", "E", n, blocks=blocks, keep_blocks=True))
+            assert outbox.flush(5)
+        outbox.enqueue(edit("C1", "E", 2, blocks=[section("headline", "recovered")]))
+        assert outbox.flush(5)
+    shown = [[b["text"]["text"] for b in m.blocks] for m in fake.messages("C1")]
+    assert shown == [
+        ["loop (3)", "boom"],
+        ["loop (4)", "boom", "4"],
+        ["loop (9)", "boom", "4"],
+        ["recovered"],
+    ]
+
+
+def test_merge_blocks_replaces_by_block_id_and_needs_an_id_on_every_new_block() -> None:
+    """Blocks of the edit replace those with the same block_id, new ids are added at the end; an edit
+    block without an id makes the edit a full replacement."""
+    old = [{"block_id": "a", "v": 1}, {"block_id": "b", "v": 1}, {"type": "divider"}]
+    assert merge_blocks(old, [{"block_id": "b", "v": 2}, {"block_id": "c", "v": 2}]) == [
+        {"block_id": "a", "v": 1},
+        {"block_id": "b", "v": 2},
+        {"type": "divider"},
+        {"block_id": "c", "v": 2},
+    ]
+    assert merge_blocks(old, [{"block_id": "a", "v": 3}, {"v": 3}]) == [{"block_id": "a", "v": 3}, {"v": 3}]
+
+
+def test_priorities_and_merges_survive_a_restart(fake: FakeWebApi, client: WebClient, db: Path) -> None:
+    """Queued by one outbox, sent by the next on the same file: the alert still goes before the episode's
+    replies, and versions queued across the restart still merge."""
+    first = Outbox(db, client, per_channel_interval=FAST, merge_interval=FAST)
+    first.enqueue(message("C1", 0, episode_key="loop:web"))
+    first.enqueue(message("C1", 1, thread_key="loop:web"))
+    first.enqueue(edit("C1", "loop:web", 1))
+    assert first.stop()
+    second = Outbox(db, client, per_channel_interval=FAST, merge_interval=FAST)
+    second.enqueue(edit("C1", "loop:web", 2))
+    second.enqueue(message("C1", 2))
+    with second:
+        assert second.flush(5)
+        assert second.counts()["merged"] == 1
+    assert [m.text for m in fake.messages("C1")] == [
+        "C1 message 0",
+        "C1 message 2",
+        "C1 message 1",
+        "loop:web count 2",
+    ]
+
+
+OLD_SCHEMA = """
+CREATE TABLE outbox_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, dedupe_key TEXT NOT NULL UNIQUE, channel TEXT NOT NULL,
+    text TEXT NOT NULL, blocks TEXT, group_key TEXT, digest_line TEXT NOT NULL, digest_title TEXT NOT NULL,
+    thread_key TEXT, episode_key TEXT, update_key TEXT, state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, enqueued_at REAL NOT NULL, done_at REAL, ts TEXT, batch INTEGER,
+    error TEXT
+);
+CREATE INDEX outbox_messages_queue ON outbox_messages (state, channel, id);
+CREATE TABLE outbox_episodes (
+    episode_key TEXT PRIMARY KEY, channel TEXT NOT NULL, ts TEXT NOT NULL, is_digest INTEGER NOT NULL,
+    at REAL NOT NULL
+);
+"""
+
+
+def test_a_file_from_the_fifo_version_is_migrated_and_its_replies_become_updates(
+    fake: FakeWebApi, client: WebClient, db: Path
+) -> None:
+    """Rows an older version queued (no priority column) are served by the new rules: the reply that
+    was queued first goes after the incident queued later."""
+    with sqlite3.connect(db) as raw:
+        raw.executescript(OLD_SCHEMA)
+        for n, thread_key in ((0, None), (1, "old:ep"), (2, None)):
+            raw.execute(
+                "INSERT INTO outbox_messages (dedupe_key, channel, text, digest_line, digest_title,"
+                " thread_key, state, enqueued_at) VALUES (?, 'C1', ?, '', '', ?, 'pending', 0)",
+                (f"old-{n}", f"old {n}", thread_key),
+            )
+        raw.execute("INSERT INTO outbox_episodes VALUES ('old:ep', 'C1', '1.000001', 0, ?)", (time.time(),))
+    raw.close()
+    with Outbox(db, client, per_channel_interval=FAST) as outbox:
+        assert outbox.flush(5)
+    assert [m.text for m in fake.messages("C1")] == ["old 0", "old 2", "old 1"]
