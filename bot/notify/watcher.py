@@ -87,6 +87,7 @@ ENRICHED_KINDS = frozenset({"died", "oom", "unhealthy", "restart_loop"})
 _SEEN_KEYS = 4096
 _GONE_KEPT = 1024  # containers gone since the last list whose labels replayed events may still need
 _SINK_TRIES = 3
+_SAVE_GATHER = 0.02  # seconds a checkpoint woken by new notifications waits for more of them
 EventKey = tuple[str, str, int]  # (id, Action, timeNano): `DockerEvent.key`
 _UP = frozenset({"running", "paused", "restarting"})
 _DOWN = frozenset({"exited", "dead", "created"})
@@ -249,16 +250,22 @@ class SqliteCursorStore:
         return (str(row[0]) if row[0] is not None else None), keys
 
     def load_inflight(self, host: str) -> list[tuple[int, Notification]]:
-        """The saved notifications the sink has not taken yet, oldest first; unreadable ones are skipped."""
+        """The saved notifications the sink has not taken yet, oldest first; unreadable ones are deleted."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT seq, note FROM notify_inflight WHERE host = ? ORDER BY seq", (host,)
             ).fetchall()
         found: list[tuple[int, Notification]] = []
+        unreadable: list[tuple[str, int]] = []
         for seq, text in rows:
             note = Notification.from_json(str(text))
-            if note is not None:
+            if note is None:
+                unreadable.append((host, int(seq)))
+            else:
                 found.append((int(seq), note))
+        if unreadable:
+            with self._lock, self._db:
+                self._db.executemany("DELETE FROM notify_inflight WHERE host = ? AND seq = ?", unreadable)
         return found
 
     def inflight_count(self, host: str) -> int:
@@ -744,7 +751,9 @@ class HostWatcher:
     def _watchdog_loop(self) -> None:
         next_ping = time.monotonic() + self.ping_interval
         while True:
-            self._wake.wait(self.tick_interval)
+            if self._wake.wait(self.tick_interval):
+                # woken for new notifications: gather a burst's next ones into the same checkpoint
+                self._stopping.wait(_SAVE_GATHER)
             self._wake.clear()
             if self._stopping.is_set():
                 return
