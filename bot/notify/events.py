@@ -142,13 +142,10 @@ def trusted_event(event: DockerEvent, known: ContainerState | None) -> DockerEve
     }
     if labels is not None:  # the event's own attributes: every key no label has
         attributes.update((k, v) for k, v in raw.items() if k not in labels)
+    engine_says = {"name": known.name, "image": known.image} if known is not None else raw
     for key in _DAEMON_LAST:
-        if key in attributes:
-            continue
-        if labels is not None and key in labels and known is not None:
-            attributes[key] = getattr(known, key)
-        elif key in raw:
-            attributes[key] = raw[key]
+        if key not in attributes and key in engine_says:
+            attributes[key] = engine_says[key]
     return DockerEvent(
         event.host,
         event.type,
