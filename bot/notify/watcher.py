@@ -7,9 +7,25 @@ Threads of one `HostWatcher`, each with its own low-level Docker client:
   Docker per event and never waits for Slack.
 - the watchdog pings the engine (a failed ping closes the stream: the reader reconnects with back-off; a
   reader stuck in a request that never answers is replaced), lets time pass for the rules, reports
-  re-listed changes no event explained, and saves cursor and states.
-- a small enrichment pool adds the last log lines (masked) and the health probe's output;
+  re-listed changes no event explained, and saves cursor, states, rule memory and the notifications not yet
+  handed to the sink (the checkpoint), woken at once when the rules made a notification.
+- a small enrichment pool adds the last log lines (masked), the health probe's output and, for a death whose
+  exit code a label shadowed, the code the engine recorded (`exit_code_at`);
   a deliverer hands notifications to the sink in the order the rules made them.
+
+**No notification is lost on a crash, none is posted twice.** A notification is handed to the sink (the
+outbox, which commits it before it returns) only once a checkpoint holding it has been committed: the
+checkpoint saves, in one transaction, the cursor past its event, the rule memory and states that event
+produced, and the notification itself, un-enriched, in `notify_inflight`. Its row is deleted by a later
+checkpoint once the sink took it. So after a SIGKILL at any instant, every event is either after the saved
+cursor (the stream replays it, or the re-list reports its change, and the outbox never had its notification)
+or at/before it (its notification is in the outbox or in `notify_inflight`, which the next start hands to
+the sink again; the outbox drops a dedupe key it already has). A replayed event has the same
+(id, Action, timeNano), hence the same dedupe key.
+
+**Facts come from the engine** (`events.trusted_event`): the rules read events rebuilt from the known
+labels and names, never an attribute a label of the same key can shadow (Docker copies a container's
+labels over the event's own attributes: `exitCode=0` as a label hides a crash's real code).
 
 A change the stream never delivered (the daemon keeps only 256 events and loses them when it restarts) is
 still reported: after a re-list, a difference from the last known state becomes a synthesized event
@@ -19,7 +35,6 @@ still reported: after a re-list, a difference from the last known state becomes 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import logging
 import math
@@ -30,14 +45,22 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, cast
 
 from bot.engine.convert import container_row
 from bot.engine.hosts import Host, open_api_client
-from bot.notify.events import ContainerState, DockerEvent, Notification, since_param
+from bot.models import Target
+from bot.notify.events import (
+    ContainerState,
+    DockerEvent,
+    Notification,
+    engine_time,
+    exit_code_at,
+    since_param,
+    trusted_event,
+)
 from bot.notify.rules import NS, Rules, RuleState
 from bot.render.mask import mask_secrets
 
@@ -62,6 +85,9 @@ EVENT_FILTERS = {
 }
 ENRICHED_KINDS = frozenset({"died", "oom", "unhealthy", "restart_loop"})
 _SEEN_KEYS = 4096
+_GONE_KEPT = 1024  # containers gone since the last list whose labels replayed events may still need
+_SINK_TRIES = 3
+_SAVE_GATHER = 0.02  # seconds a checkpoint woken by new notifications waits for more of them
 EventKey = tuple[str, str, int]  # (id, Action, timeNano): `DockerEvent.key`
 _UP = frozenset({"running", "paused", "restarting"})
 _DOWN = frozenset({"exited", "dead", "created"})
@@ -91,8 +117,14 @@ class StateStore(Protocol):
         already handled at the saved cursor's very timeNano (`since` replays those)."""
         ...
 
+    def load_inflight(self, host: str) -> list[tuple[int, Notification]]:
+        """The notifications a checkpoint saved that the sink has not taken yet, oldest first, with their
+        sequence numbers."""
+        ...
+
     def checkpoint(self, host: str, changes: Checkpoint) -> None:
-        """Save states, removals, the rules' memory and the cursor of one moment, all or nothing."""
+        """Save states, removals, the rules' memory, the cursor and the notifications of one moment, all or
+        nothing."""
         ...
 
 
@@ -106,9 +138,16 @@ class Checkpoint:
     rules: str | None  # None: unchanged
     cursor: int | None  # None: unchanged
     at_cursor: list[EventKey] | None = None  # with a new cursor: the events handled at its timeNano
+    # the notifications made up to this moment and not saved before (sequence number, un-enriched note)
+    notes: list[tuple[int, Notification]] = field(default_factory=list)
+    settled: list[int] = field(default_factory=list)  # sequence numbers the sink has taken since
 
     def __bool__(self) -> bool:
-        return bool(self.states or self.removed) or self.rules is not None or self.cursor is not None
+        return (
+            bool(self.states or self.removed or self.notes or self.settled)
+            or self.rules is not None
+            or self.cursor is not None
+        )
 
 
 _SCHEMA = """
@@ -134,11 +173,19 @@ CREATE TABLE IF NOT EXISTS notify_states (
     labels TEXT NOT NULL,
     PRIMARY KEY (host, id)
 );
+CREATE TABLE IF NOT EXISTS notify_inflight (
+    host TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    note TEXT NOT NULL,
+    saved_at REAL NOT NULL,
+    PRIMARY KEY (host, seq)
+);
 """
 
 
 class SqliteCursorStore:
-    """`CursorStore` and `StateStore` in the bot's SQLite file: tables notify_cursor and notify_states."""
+    """`CursorStore` and `StateStore` in the bot's SQLite file: tables notify_cursor, notify_rules,
+    notify_states and notify_inflight."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -202,14 +249,47 @@ class SqliteCursorStore:
             keys = []
         return (str(row[0]) if row[0] is not None else None), keys
 
+    def load_inflight(self, host: str) -> list[tuple[int, Notification]]:
+        """The saved notifications the sink has not taken yet, oldest first; unreadable ones are deleted."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, note FROM notify_inflight WHERE host = ? ORDER BY seq", (host,)
+            ).fetchall()
+        found: list[tuple[int, Notification]] = []
+        unreadable: list[tuple[str, int]] = []
+        for seq, text in rows:
+            note = Notification.from_json(str(text))
+            if note is None:
+                unreadable.append((host, int(seq)))
+            else:
+                found.append((int(seq), note))
+        if unreadable:
+            with self._lock, self._db:
+                self._db.executemany("DELETE FROM notify_inflight WHERE host = ? AND seq = ?", unreadable)
+        return found
+
+    def inflight_count(self, host: str) -> int:
+        """How many saved notifications of `host` the sink has not taken yet."""
+        with self._lock:
+            row = self._db.execute("SELECT COUNT(*) FROM notify_inflight WHERE host = ?", (host,)).fetchone()
+        return int(row[0])
+
     def checkpoint(self, host: str, changes: Checkpoint) -> None:
-        """Upsert states, delete removals, replace the rules' memory and move the cursor in one transaction;
-        marks the host as saved."""
+        """Upsert states, delete removals, replace the rules' memory, move the cursor, add the new
+        notifications and drop the settled ones, in one transaction; marks the host as saved."""
         rows = [
             (host, s.id, s.name, s.image, s.state, s.health, s.exit_code, s.created, s.labels_json())
             for s in changes.states
         ]
+        now = time.time()
         with self._lock, self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO notify_inflight VALUES (?, ?, ?, ?)",
+                [(host, seq, note.to_json(), now) for seq, note in changes.notes],
+            )
+            self._db.executemany(
+                "DELETE FROM notify_inflight WHERE host = ? AND seq = ?", [(host, n) for n in changes.settled]
+            )
             self._db.executemany(
                 "DELETE FROM notify_states WHERE host = ? AND id = ?", [(host, i) for i in changes.removed]
             )
@@ -228,7 +308,7 @@ class SqliteCursorStore:
                 "INSERT INTO notify_cursor (host, time_nano, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (host) DO UPDATE SET time_nano = coalesce(excluded.time_nano, time_nano),"
                 " updated_at = excluded.updated_at",
-                (host, changes.cursor, time.time()),
+                (host, changes.cursor, now),
             )
 
     def close(self) -> None:
@@ -271,6 +351,70 @@ class _Pending:
 
     due: float
     event: DockerEvent
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """A notification on its way to the sink: its sequence number (its row in notify_inflight once saved)
+    and its enrichment (a note, or None when enrichment found there is nothing to announce)."""
+
+    seq: int
+    note: Future[Notification | None]
+
+
+class _Ledger:
+    """The notifications between the rules and the sink: numbered as they are made, saved by a checkpoint,
+    handed to the sink once saved, settled (their saved row deleted by a later checkpoint) once the sink took
+    them. `add`, `take`, `put_back` and `settle` run under the watcher's lock; the gate has its own."""
+
+    def __init__(self, durable: bool) -> None:
+        self.made = 0  # the last sequence number given out
+        self.unsaved: list[tuple[int, Notification]] = []
+        self.settled: list[int] = []
+        self._saved = 0  # every notification up to this one is in a committed checkpoint
+        self._open = not durable  # nowhere to make a notification durable: hand it on at once
+        self._gate = threading.Condition()
+
+    def add(self, note: Notification) -> int:
+        """Number a new notification and keep it for the next checkpoint."""
+        self.made += 1
+        self.unsaved.append((self.made, note))
+        return self.made
+
+    def restored(self, seq: int) -> None:
+        """A notification the last run saved: numbering goes on after it, and it counts as saved."""
+        self.made = max(self.made, seq)
+        with self._gate:
+            self._saved = max(self._saved, seq)
+
+    def take(self) -> tuple[list[tuple[int, Notification]], list[int]]:
+        """What the next checkpoint saves: the unsaved notifications and the settled numbers."""
+        notes, settled = self.unsaved, self.settled
+        self.unsaved, self.settled = [], []
+        return notes, settled
+
+    def put_back(self, notes: list[tuple[int, Notification]], settled: list[int]) -> None:
+        """A checkpoint failed: what it took waits for the next one, in front."""
+        self.unsaved[:0] = notes
+        self.settled[:0] = settled
+
+    def saved(self, notes: list[tuple[int, Notification]]) -> None:
+        """A checkpoint holding `notes` was committed: they may go to the sink."""
+        if notes:
+            with self._gate:
+                self._saved = max(self._saved, notes[-1][0])
+                self._gate.notify_all()
+
+    def open(self) -> None:
+        """Hand everything on without waiting for a checkpoint (saving failed when the watcher stops)."""
+        with self._gate:
+            self._open = True
+            self._gate.notify_all()
+
+    def wait_saved(self, seq: int) -> None:
+        """Wait until a committed checkpoint holds notification `seq` (or the gate is open)."""
+        with self._gate:
+            self._gate.wait_for(lambda: self._open or self._saved >= seq)
 
 
 class HostWatcher:
@@ -325,10 +469,14 @@ class HostWatcher:
         self._seen: set[EventKey] = set()
         self._seen_order: deque[EventKey] = deque()
         self._known: dict[str, ContainerState] | None = None
+        self._gone: dict[str, ContainerState] = {}  # oldest first, at most _GONE_KEPT
+        self._unverified: set[str] = set()  # known from an event only, whose labels were a guess
         self._dirty: set[str] = set()
         self._removed: set[str] = set()
         self._pending: dict[str, list[_Pending]] = {}
-        self._out: queue.Queue[Future[Notification] | None] = queue.Queue()
+        self._out: queue.Queue[_Queued | None] = queue.Queue()
+        self._ledger = _Ledger(durable=states is not None)
+        self._wake = threading.Event()  # the watchdog saves at once when notifications wait for it
         self._pool = ThreadPoolExecutor(
             max(1, enrich_workers), thread_name_prefix=f"notify-enrich-{host.name}"
         )
@@ -350,6 +498,19 @@ class HostWatcher:
             for key in at_cursor:  # `since` is inclusive: these come again and were handled already
                 if key[2] == self._cursor:
                     self._remember(key)
+            # saved before the last run could hand them to the sink: they go again (the outbox drops any
+            # dedupe key it already has)
+            inflight = self.states.load_inflight(self.host.name)
+            if inflight:
+                log.info(
+                    "notify: %d notification(s) of host %s saved by the last run go out again",
+                    len(inflight),
+                    self.host.name,
+                )
+            with self._lock:
+                for seq, note in inflight:
+                    self._ledger.restored(seq)
+                    self._queue(seq, note)
         self._start_reader()
         for name, target in (("watchdog", self._watchdog_loop), ("deliver", self._deliver_loop)):
             thread = threading.Thread(target=target, name=f"notify-{name}-{self.host.name}", daemon=True)
@@ -369,16 +530,18 @@ class HostWatcher:
         thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop reading, deliver what is queued, save cursor and states, close every client."""
+        """Stop reading; save cursor, states and what is queued; deliver that; save again; close clients."""
         self._stopping.set()
+        self._wake.set()
         self.force_reconnect()
         watchdog, deliverer = self._threads or (None, None)
         for thread in (self._reader, watchdog):
             if thread is not None:
                 thread.join(timeout)
         with self._lock:  # re-list changes still held back would be lost: their states are saved below
-            held_back = self._flush_pending(math.inf)
-        self._emit(held_back)
+            self._register(self._flush_pending(math.inf))
+        if not self._persist():  # not durable: deliver anyway rather than lose (a replay has the same keys)
+            self._ledger.open()
         self._pool.shutdown(wait=True)
         self._out.put(None)
         if deliverer is not None:
@@ -429,12 +592,11 @@ class HostWatcher:
                 with self._lock:
                     if not self._current(generation):
                         break
-                    notes = self._reconcile(rows)
+                    self._register(self._reconcile(rows))
                     self._connecting_since = None
                     # Let the daemon's replay (events since the cursor, sent at once) land before time may
                     # close a restored episode: its container may have died again while nobody watched.
                     self._tick_after = time.monotonic() + self.settle
-                self._emit(notes)
                 with self._connected:
                     self._connections += 1
                     self._connected.notify_all()
@@ -460,11 +622,12 @@ class HostWatcher:
             delay = min(delay * 2, self.backoff[1])
 
     def _handle(self, raw: Mapping[str, Any], generation: int) -> bool:
-        """Process one event; False when this reader was replaced (its events are no longer wanted)."""
+        """Process one event; False when this reader was replaced or the watcher stops (its events are no
+        longer wanted: the cursor stays before them)."""
         event = DockerEvent.from_api(self.host.name, raw)
         key = event.key
         with self._lock:
-            if self._generation != generation:
+            if self._generation != generation or self._stopping.is_set():
                 return False
             if key in self._seen:
                 self.duplicates += 1
@@ -474,6 +637,7 @@ class HostWatcher:
                 self._cursor = event.time_nano
             self._skew = time.time_ns() - event.time_nano
             self.events += 1
+            event = self._trusted(event)
             self._apply_known(event)
             pending = self._pending.get(event.actor_id)
             if pending:
@@ -481,10 +645,44 @@ class HostWatcher:
                 if not pending:
                     del self._pending[event.actor_id]
             notes = self.rules.evaluate(event, self.rule_state)
+            if event.action == "die" and event.exit_code is None:
+                notes = [_unknown_exit(note, event) for note in notes]
+            self._register(notes)
         if self.observe is not None:
             self.observe(event)
-        self._emit(notes)
         return True
+
+    def _trusted(self, event: DockerEvent) -> DockerEvent:
+        """`trusted_event` over what the engine told of the container (under the lock)."""
+        cid = event.actor_id
+        known = None if cid in self._unverified else self._state_of(cid)
+        trusted = trusted_event(event, known)
+        if trusted.type == "container":
+            if trusted.known_labels is None:
+                self._unverified.add(cid)
+            elif trusted.action == "create":
+                self._unverified.discard(cid)
+        return trusted
+
+    def _state_of(self, container_id: str) -> ContainerState | None:
+        """What is known of a container, also one gone since the last list (under the lock)."""
+        known = self._known.get(container_id) if self._known is not None else None
+        return known or self._gone.get(container_id)
+
+    def _forget(self, container_id: str) -> None:
+        """A container is gone: drop its state, keeping it a while for replayed events (under the lock)."""
+        if self._known is None:
+            return
+        state = self._known.pop(container_id, None)
+        if container_id in self._unverified:
+            self._unverified.discard(container_id)
+        elif state is not None:
+            self._gone.pop(container_id, None)
+            self._gone[container_id] = state
+            while len(self._gone) > _GONE_KEPT:
+                del self._gone[next(iter(self._gone))]
+        self._dirty.discard(container_id)
+        self._removed.add(container_id)
 
     def _remember(self, key: EventKey) -> None:
         """Note an event as handled, forgetting the oldest beyond `_SEEN_KEYS` (under the lock)."""
@@ -499,11 +697,9 @@ class HostWatcher:
             return
         cid, action = event.actor_id, event.action
         if action == "destroy":
-            self._known.pop(cid, None)
-            self._dirty.discard(cid)
-            self._removed.add(cid)
+            self._forget(cid)
             return
-        old = self._known.get(cid) or ContainerState(
+        old = self._state_of(cid) or ContainerState(
             cid, event.name, event.image, "created", created=event.time_nano // NS, labels=event.labels
         )
         if action in {"start", "unpause"}:
@@ -527,6 +723,7 @@ class HostWatcher:
     def _reconcile(self, rows: list[Any]) -> list[Notification]:
         """Compare a fresh list with the last known states (under the lock); hold back what differs."""
         snapshot = {row.id: ContainerState.from_row(row) for row in rows}
+        self._unverified.difference_update(snapshot)  # listed: their labels are the engine's now
         if self._known is None:  # the very first start for this host: this list is the baseline
             self._known = snapshot
             self._dirty.update(snapshot)
@@ -537,18 +734,13 @@ class HostWatcher:
         for cid, new in snapshot.items():
             old = self._known.get(cid)
             for action, code in _changes(old, new, self._cursor):
-                attributes = {**new.labels, "name": new.name, "image": new.image}
-                if code is not None:
-                    attributes["exitCode"] = str(code)
-                event = DockerEvent(self.host.name, "container", action, cid, attributes, now_nano, away=True)
+                event = _listed_event(self.host.name, action, new, code, now_nano)
                 self._pending.setdefault(cid, []).append(_Pending(due, event))
             if old != new:
                 self._known[cid] = new
                 self._dirty.add(cid)
         for cid in [c for c in self._known if c not in snapshot]:
-            del self._known[cid]
-            self._dirty.discard(cid)
-            self._removed.add(cid)
+            self._forget(cid)
             self._pending.pop(cid, None)
             gone = DockerEvent(self.host.name, "container", "destroy", cid, {}, now_nano, away=True)
             notes.extend(self.rules.evaluate(gone, self.rule_state))
@@ -558,7 +750,13 @@ class HostWatcher:
 
     def _watchdog_loop(self) -> None:
         next_ping = time.monotonic() + self.ping_interval
-        while not self._stopping.wait(self.tick_interval):
+        while True:
+            if self._wake.wait(self.tick_interval):
+                # woken for new notifications: gather a burst's next ones into the same checkpoint
+                self._stopping.wait(_SAVE_GATHER)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
             # three independent chores: one failing must never stop the others (saving above all)
             with self._logged("ping"):
                 if time.monotonic() >= next_ping:
@@ -584,7 +782,7 @@ class HostWatcher:
             caught_up = self._tick_after is not None and time.monotonic() >= self._tick_after
             if caught_up and self._connecting_since is None:
                 notes.extend(self.rules.tick(self.host.name, time.time_ns() - self._skew, self.rule_state))
-        self._emit(notes)
+            self._register(notes)
 
     def _ping(self) -> None:
         try:
@@ -619,17 +817,19 @@ class HostWatcher:
                 notes.extend(self.rules.evaluate(item.event, self.rule_state))
         return notes
 
-    def _persist(self) -> None:
+    def _persist(self) -> bool:
         """Save what changed since the last save, as one moment (see `Checkpoint`); one save at a time, so an
-        older moment is never written over a newer one."""
+        older moment is never written over a newer one. Then the notifications it holds may go to the sink.
+        False when saving failed (everything is tried again at the next save)."""
         with self._persisting:
-            self._persist_once()
+            return self._persist_once()
 
-    def _persist_once(self) -> None:
+    def _persist_once(self) -> bool:
         with self._lock:
             cursor = self._cursor if self._cursor != self._saved_cursor else None
+            held = set(self._pending)  # a re-listed change not yet evaluated: its old state stays saved
             if self._known is not None:
-                states = [self._known[c] for c in self._dirty if c in self._known]
+                states = [self._known[c] for c in self._dirty if c in self._known and c not in held]
             else:
                 states = []
             horizon = time.time_ns() - self._skew - self.rules.loop_within_ns
@@ -638,11 +838,16 @@ class HostWatcher:
             at_cursor = [key for key in self._seen_order if key[2] == self._cursor]
             changed_at_cursor = at_cursor if at_cursor != self._saved_at_cursor else None
             rules = memory if memory != self._saved_rules else None
-            changes = Checkpoint(states, list(self._removed), rules, cursor, changed_at_cursor)
-            self._dirty.clear()
+            notes, settled = self._ledger.take()
+            if self.states is None:
+                notes, settled = [], []
+            changes = Checkpoint(
+                states, list(self._removed), rules, cursor, changed_at_cursor, notes, settled
+            )
+            self._dirty.intersection_update(held)
             self._removed.clear()
         if not changes:
-            return
+            return True
         try:
             if self.states is not None:
                 self.states.checkpoint(self.host.name, changes)
@@ -652,71 +857,141 @@ class HostWatcher:
             with self._lock:  # try again at the next save
                 self._dirty.update(state.id for state in changes.states)
                 self._removed.update(changes.removed)
+                self._ledger.put_back(notes, settled)
             log.warning("notify: cannot save the state of host %s: %s", self.host.name, exc)
-            return
+            return False
         if cursor is not None:
             self._saved_cursor = cursor
         if changes.rules is not None:
             self._saved_rules = changes.rules
         if changes.at_cursor is not None:
             self._saved_at_cursor = changes.at_cursor
+        self._ledger.saved(notes)
+        return True
 
     # ---- enrichment and delivery ---------------------------------------------------------------------
 
-    def _emit(self, notes: list[Notification]) -> None:
+    def _register(self, notes: list[Notification]) -> None:
+        """Number new notifications, keep them for the next checkpoint and queue them (under the lock, so a
+        checkpoint of this moment holds every notification it made)."""
         for note in notes:
-            if note.kind in ENRICHED_KINDS and note.container_id and not self._stopping.is_set():
-                try:
-                    self._out.put(self._pool.submit(self._enrich, note))
-                    continue
-                except RuntimeError:  # the pool is shutting down
-                    pass
-            done: Future[Notification] = Future()
-            done.set_result(note)
-            self._out.put(done)
+            self._queue(self._ledger.add(note), note)
+        if notes:
+            self._wake.set()
 
-    def _enrich(self, note: Notification) -> Notification:
-        """Add the last log lines (masked) and the health probe's output; never raises, never drops `note`."""
+    def _queue(self, seq: int, note: Notification) -> None:
+        """Send a note to the enrichment pool when it wants details, and queue it for the deliverer."""
+        wanted = note.exit_unknown or (note.kind in ENRICHED_KINDS and note.container_id)
+        if wanted and not self._stopping.is_set():
+            try:
+                self._out.put(_Queued(seq, self._pool.submit(self._enrich, note)))
+                return
+            except RuntimeError:  # the pool is shutting down
+                pass
+        done: Future[Notification | None] = Future()
+        done.set_result(note)
+        self._out.put(_Queued(seq, done))
+
+    def _enrich(self, note: Notification) -> Notification | None:
+        """Add the last log lines (masked), the health probe's output and an exit code a label hid; None when
+        the engine says it was a clean exit after all. Never raises, never drops `note` for a failure."""
         try:
             return self._enriched(note)
         except Exception as exc:  # an engine that cannot answer must not cost the notification itself
             log.info("notify: no details for %s of %s: %s", note.kind, note.container, exc)
             return note
 
-    def _enriched(self, note: Notification) -> Notification:
+    def _enriched(self, note: Notification) -> Notification | None:
         api = self._clients.api()
         changes: dict[str, Any] = {}
-        with contextlib.suppress(Exception):
-            raw = api.logs(note.container_id, stdout=True, stderr=True, tail=self.log_lines)
-            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-            lines = text.splitlines()[-self.log_lines :]
-            changes["log_tail"] = tuple(mask_secrets(line)[:500] for line in lines)
-        if note.kind in ("died", "unhealthy"):
+        if note.kind in ENRICHED_KINDS:
+            with contextlib.suppress(Exception):
+                raw = api.logs(note.container_id, stdout=True, stderr=True, tail=self.log_lines)
+                text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+                lines = text.splitlines()[-self.log_lines :]
+                changes["log_tail"] = tuple(mask_secrets(line)[:500] for line in lines)
+        if note.kind in ("died", "unhealthy") or note.exit_unknown:
             with contextlib.suppress(Exception):
                 state = api.inspect_container(note.container_id).get("State") or {}
+                if note.exit_unknown:
+                    code = exit_code_at(state, note.time_nano)
+                    if code is not None:
+                        changes.update(exit_code=code, exit_unknown=False)
                 if note.kind == "died" and state.get("OOMKilled"):
                     changes["oom_killed"] = True
                 health_log = (state.get("Health") or {}).get("Log") or []
                 if note.kind == "unhealthy" and health_log:
                     output = str(health_log[-1].get("Output") or "").strip()
                     changes["health_output"] = mask_secrets(output)[-1000:]
-        return replace(note, **changes) if changes else note
+        enriched = replace(note, **changes) if changes else note
+        if note.kind == "died" and changes.get("exit_code") == 0 and not enriched.oom_killed:
+            return self._clean_exit(enriched)
+        return enriched
+
+    def _clean_exit(self, note: Notification) -> Notification | None:
+        """A death of unknown code that the engine says was exit 0: a `stopped`, for the routes wanting that
+        (None when none does)."""
+        with self._lock:
+            known = self._state_of(note.container_id)
+        labels = known.labels if known is not None else {}
+        target = Target("container", note.container_id, note.container, labels)
+        channels = self.rules.channels("stopped", note.host, target)
+        return replace(note, kind="stopped", channels=channels, log_tail=()) if channels else None
 
     def _deliver_loop(self) -> None:
         while True:
             item = self._out.get()
             if item is None:
                 return
+            self._ledger.wait_saved(item.seq)
             try:
-                note = item.result()
+                note = item.note.result()
             except Exception as exc:
                 log.warning("notify: enrichment failed: %s", exc)
-                continue
+                note = None
+            if note is None or self._hand_over(note):
+                with self._lock:
+                    self._ledger.settled.append(item.seq)
+
+    def _hand_over(self, note: Notification) -> bool:
+        """Give `note` to the sink unless muted; False when the sink refused it while the watcher stops (it
+        stays saved and goes again at the next start). A refusal otherwise is retried, then given up."""
+        for attempt in range(1, _SINK_TRIES + 1):
             try:
                 if not self.rules.muted(note):
                     self.sink(note)
+                return True
             except Exception as exc:
                 log.warning("notify: the sink refused %s for %s: %s", note.kind, note.container, exc)
+                if self._stopping.is_set():
+                    return False
+                if attempt < _SINK_TRIES:
+                    self._stopping.wait(1.0)
+        return True
+
+
+def _unknown_exit(note: Notification, event: DockerEvent) -> Notification:
+    """A notification of a `die` whose exit code a label shadowed: marked for the engine to tell."""
+    if note.container_id != event.actor_id or note.kind not in _DEATH_KINDS:
+        return note
+    return replace(note, exit_code=None, exit_unknown=True)
+
+
+_DEATH_KINDS = frozenset({"died", "oom", "stopped", "restart_loop_update"})
+
+
+def _listed_event(
+    host: str, action: str, state: ContainerState, code: int | None, now_nano: int
+) -> DockerEvent:
+    """A synthesized event for a change a re-list found, built from the listed state (the engine's own
+    record: labels, name, image, the exit code of its status text)."""
+    attributes = {k: v for k, v in state.labels.items() if k not in ("name", "image", "exitCode")}
+    attributes.update(name=state.name, image=state.image)
+    if code is not None:
+        attributes["exitCode"] = str(code)
+    return DockerEvent(
+        host, "container", action, state.id, attributes, now_nano, away=True, known_labels=dict(state.labels)
+    )
 
 
 def _changes(
@@ -747,12 +1022,7 @@ def _changes(
 def _daemon_time(api: Any) -> int | None:
     """The daemon's clock (`/info` SystemTime) in ns: where a first subscription starts; None if unknown."""
     with contextlib.suppress(Exception):
-        text = str(api.info().get("SystemTime") or "")
-        whole, _, rest = text.partition(".")
-        digits = "".join(itertools.takewhile(str.isdigit, rest))
-        zone = rest[len(digits) :] or "Z"
-        stamp = datetime.fromisoformat(whole + (zone.replace("Z", "+00:00")))
-        return int(stamp.timestamp()) * NS + int((digits + "000000000")[:9])
+        return engine_time(api.info().get("SystemTime"))
     return None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -463,3 +464,151 @@ def test_a_stream_that_hangs_without_closing_is_replaced_by_the_watchdog(
         watcher.stop(timeout=5.0)
         proxy.close()
         store.close()
+
+
+# ---- facts from the engine, not from labels -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("labels", "code"),
+    [
+        ({"exitCode": "0"}, 5),
+        ({"exitCode": "abc"}, 3),
+        ({"exitCode": "7", "name": "prod-db", "image": "evil/img:1", "signal": "9"}, 4),
+    ],
+)
+def test_a_label_cannot_hide_a_crash_or_rename_it(
+    watch: Callable[..., HostWatcher],
+    make_container: Callable[..., str],
+    docker_api: Any,
+    labels: dict[str, str],
+    code: int,
+) -> None:
+    """Docker copies labels over the die event's exitCode: the watcher asks the engine instead, and names
+    the container and its image as the engine knows them (checked against inspect)."""
+    sink = Recorder()
+    watch(sink, events=PROBLEMS)
+    name = make_container("labelled", f"echo bye; exit {code}", labels=labels)
+    state = wait_state(docker_api, name, lambda s: s["Status"] == "exited")
+    (note,) = sink.wait(name, "died")
+    info = docker_api.inspect_container(name)
+    assert state["ExitCode"] == code
+    assert (note.exit_code, note.exit_unknown) == (code, False)
+    assert (note.container, note.image) == (info["Name"].removeprefix("/"), info["Config"]["Image"])
+    assert note.image != labels.get("image")
+    assert note.summary == f"{name} exited ({code})"
+    assert note.log_tail == ("bye",)
+
+
+def test_a_label_claiming_a_crash_does_not_make_a_clean_exit_one(
+    watch: Callable[..., HostWatcher], make_container: Callable[..., str], docker_api: Any
+) -> None:
+    """Labelled exitCode=7, the container exits 0: not a death; a route taking "stopped" hears exit 0."""
+    sink = Recorder()
+    watch(sink, events=["died", "stopped"])
+    name = make_container("clean", "exit 0", labels={"exitCode": "7"})
+    wait_state(docker_api, name, lambda s: s["Status"] == "exited")
+    (note,) = sink.wait(name, "stopped")
+    assert note.exit_code == 0
+    time.sleep(0.5)
+    assert sink.of(name, "died") == []
+
+
+def test_the_die_event_really_carries_the_label_value(docker_api: Any, test_image: str, prefix: str) -> None:
+    """The reproduction itself, on this engine: the die event of a container labelled exitCode=0 that exits
+    5 says "0" (if this ever fails, the engine stopped shadowing and the test above proves less)."""
+    events = docker_api.events(decode=True, filters={"event": ["die"], "label": [f"{RUN_LABEL}={prefix}"]})
+    created = docker_api.create_container(
+        test_image,
+        ["sh", "-c", "exit 5"],
+        name=f"{prefix}-repro",
+        labels={RUN_LABEL: prefix, "exitCode": "0"},
+        network_disabled=True,
+    )
+    try:
+        docker_api.start(created["Id"])
+        event = next(iter(events))
+    finally:
+        events.close()
+        docker_api.remove_container(created["Id"], force=True)
+    assert event["Actor"]["Attributes"]["exitCode"] == "0"
+
+
+# ---- a crash between the checkpoint and the sink --------------------------------------------------------
+
+
+class StuckSink(Recorder):
+    """A sink that takes nothing until released (an outbox that cannot write, a deliverer far behind)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.released = threading.Event()
+
+    def __call__(self, note: Any) -> None:
+        self.released.wait(30)
+        super().__call__(note)
+
+
+def copy_state(source: Path, target: Path) -> SqliteCursorStore:
+    """What a SIGKILL leaves of the state file now: its committed content (SQLite's online backup)."""
+    with (
+        contextlib.closing(sqlite3.connect(source)) as live,
+        contextlib.closing(sqlite3.connect(target)) as copy,
+    ):
+        live.backup(copy)
+    return SqliteCursorStore(target)
+
+
+def test_a_crash_after_the_checkpoint_passed_loses_no_notification_and_doubles_none(
+    watch: Callable[..., HostWatcher],
+    make_container: Callable[..., str],
+    docker_api: Any,
+    prefix: str,
+    tmp_path: Path,
+) -> None:
+    """The sink is stuck while five containers die; the saved cursor moves past their die events anyway.
+    A watcher started on a copy of the state file at that instant (what SIGKILL leaves) hands each death to
+    its sink exactly once; once the first watcher's sink took them all, a copy hands on nothing."""
+    dies: dict[str, int] = {}
+    stream = docker_api.events(decode=True, filters={"event": ["die"], "label": [f"{RUN_LABEL}={prefix}"]})
+
+    def read() -> None:
+        with contextlib.suppress(Exception):
+            for raw in stream:
+                dies[raw["Actor"]["Attributes"]["name"]] = raw["timeNano"]
+
+    threading.Thread(target=read, daemon=True).start()
+    store = SqliteCursorStore(tmp_path / "state.db")
+    stuck = StuckSink()
+    try:
+        watch(stuck, events=PROBLEMS, store=store)
+        codes = {make_container(f"d{n}", f"exit {n + 1}"): n + 1 for n in range(5)}
+        deadline = time.monotonic() + 15
+        while len(dies) < len(codes) or (store.get(HOST_NAME) or 0) < max(dies.values()):
+            assert time.monotonic() < deadline, f"the saved cursor never passed the deaths: {dies}"
+            time.sleep(0.05)
+        assert stuck.notes == []  # nothing reached the sink: every death is between checkpoint and sink
+        crashed = copy_state(tmp_path / "state.db", tmp_path / "crashed.db")
+        after = Recorder()
+        watch(after, events=PROBLEMS, store=crashed)
+        for name, code in codes.items():
+            (note,) = after.wait(name, "died")
+            assert note.exit_code == code
+        stuck.released.set()
+        for name in codes:
+            stuck.wait(name, "died")
+        deadline = time.monotonic() + 10
+        while store.inflight_count(HOST_NAME):
+            assert time.monotonic() < deadline, "the delivered notifications were never settled"
+            time.sleep(0.05)
+        settled = copy_state(tmp_path / "state.db", tmp_path / "settled.db")
+        again = Recorder()
+        watch(again, events=PROBLEMS, store=settled)
+        time.sleep(1.5)
+    finally:
+        stuck.released.set()
+        stream.close()
+    for name in codes:
+        assert len(after.of(name)) == 1
+        assert len(stuck.of(name)) == 1
+    assert again.notes == []

@@ -1,7 +1,10 @@
-"""A restarted watcher with a restored rule memory: time does not close an episode before the engine spoke."""
+"""A restarted watcher: time does not close a restored episode before the engine spoke, and what the last
+run saved but never handed to the outbox goes out, once."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import time
 from pathlib import Path
 
@@ -64,3 +67,51 @@ def store_path_memory(tmp_path: Path) -> str:
         reopened.close()
     assert memory is not None
     return memory
+
+
+def saved_note(number: int) -> Notification:
+    """A death the last run saved but had not handed to the outbox yet."""
+    cid = f"{number:x}" * 64
+    return Notification(
+        kind="died",
+        host="h",
+        container=f"web-{number}",
+        container_id=cid[:64],
+        image="shop/web:1",
+        channels=(CHANNEL,),
+        time_nano=number * NS,
+        dedupe_key=f"h:{cid[:64]}:die:{number * NS}",
+        exit_code=number,
+    )
+
+
+def test_notifications_saved_by_a_killed_run_go_to_the_sink_at_the_next_start(tmp_path: Path) -> None:
+    """Rows left in notify_inflight are handed to the sink once each, in order, even while the engine cannot
+    be reached (the details are then missing, never the notification); taken, they are deleted. A damaged
+    row is dropped, not retried for ever."""
+    config = NotifyConfig.model_validate({"routes": [{"channel": CHANNEL, "events": ["died"]}]})
+    store = SqliteCursorStore(tmp_path / "state.db")
+    notes = [(3, saved_note(3)), (7, saved_note(7))]
+    store.checkpoint("h", Checkpoint([], [], None, 5 * NS, [], notes))
+    with contextlib.closing(sqlite3.connect(tmp_path / "state.db")) as db, db:
+        db.execute("INSERT INTO notify_inflight VALUES ('h', 9, '{not json', 0)")
+    got: list[Notification] = []
+    watcher = HostWatcher(
+        Host("h", f"unix://{tmp_path}/no-engine.sock", 1.0),
+        Rules(config),
+        got.append,
+        store,
+        store,
+        tick_interval=0.05,
+        backoff=(0.2, 0.5),
+    )
+    watcher.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(got) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        watcher.stop()
+    assert got == [note for _, note in notes]
+    assert store.inflight_count("h") == 0
+    store.close()
