@@ -137,7 +137,7 @@ def _serve_slack(settings: Settings, router: Router) -> int:
     gc.freeze()
     try:
         if settings.socket_mode:
-            serve_socket_mode(app, settings)
+            serve_socket_mode(app, settings, store)
         else:
             serve_http(app, settings, router, store)
     except KeyboardInterrupt:
@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    store = Store(settings.chatops_state_path)
+    store = Store(settings.chatops_state_path, audit_retention_days=settings.chatops_audit_retention_days)
     router = _router(settings, store)
     command = options.command or "run"
     if command == "audit":

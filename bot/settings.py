@@ -290,6 +290,7 @@ class Settings(BaseSettings):
     chatops_workers: int = Field(default=8, ge=1, le=64)
     chatops_confirm_ttl: float = Field(default=300.0, gt=0, le=86_400)
     chatops_audit_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{2,30}$")
+    chatops_audit_retention_days: int = Field(default=90, ge=1, le=36_500)
     chatops_history_file: Path = Path("~/.docker_chatops_history")
     # the zone a typed time without an offset (`until=2024-05-01T10:00`, `--since …`) is read in;
     # unset: [notify] timezone, which defaults to UTC

@@ -12,8 +12,15 @@ How a reply is laid out:
   first; a line too long for one chunk is hard-wrapped across chunks;
 - chunks are packed into pages (`CHUNKS_PER_PAGE`, and `PAGE_TEXT_BUDGET` characters of text in all);
   several pages get ◀ Prev / Next ▶ buttons, more than `MAX_PAGES` (or `force_file`) send the full text as a
-  file and show only the first page;
+  file and show only the first page. A paging button's value names only the stored reply (`reply_id`) and
+  the page: the door keeps every page of the reply (`render_reply_pages`) and a click shows one of them,
+  so paging never runs a command again;
 - a context line closes every message: who ran what, where, how long it took.
+
+Everything a user typed or a container printed is escaped (`&`, `<`, `>`) wherever Slack parses text
+(mrkdwn sections and contexts, confirm dialog text, the fallback `text`); the only live markup written here
+is `<@U…>` of a user ID of the right shape. Button labels, option texts and dialog titles are plain_text,
+which Slack shows as written.
 
 Chunk sections carry a `block_id` of the form `body-STEP-N`, with `-h` when the chunk starts with a
 repeated table header and `-w` when its last line continues in the next chunk: enough to rebuild the body
@@ -51,6 +58,7 @@ from bot.models import (
     Result,
     Step,
 )
+from bot.render.mask import mask_secrets
 from bot.render.result import Rendered, render_result
 from bot.render.text import render_reply_text
 
@@ -66,10 +74,13 @@ __all__ = [
     "escape_mrkdwn",
     "full_text",
     "limit_violations",
+    "mention",
+    "render_audit_line",
     "render_container_actions",
     "render_in_progress",
     "render_problem",
     "render_reply",
+    "render_reply_pages",
     "slack_length",
     "split_body",
     "status_emoji",
@@ -107,11 +118,13 @@ FALLBACK_TEXT_MAX = 300  # the notification text: a summary line, never the body
 COMMAND_SHOWN_MAX = 200  # how much of the command a context line quotes
 SUMMARY_SHOWN_MAX = 500
 HOST_SHOWN_MAX = 100
+AUDIT_COMMAND_SHOWN_MAX = 2000  # escaped; with the rest the audit line stays within MESSAGE_TEXT_MAX
 
 _FENCE = "```"
 _ZWSP = "\u200b"
 _ELLIPSIS = "…"
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,30}")
 _FILE_SLUG = re.compile(r"[^A-Za-z0-9._]+")
 
 _STATUS_GREEN = ":large_green_circle:"
@@ -459,7 +472,7 @@ def _plan_buttons(result: ConfirmationResult) -> dict[str, Any]:
             confirm=ConfirmObject(
                 title="Approve this plan?",
                 text=_clip(
-                    f"It runs as <@{result.requester}> and acts on {count} object(s).", CONFIRM_TEXT_MAX
+                    f"It runs as {mention(result.requester)} and acts on {count} object(s).", CONFIRM_TEXT_MAX
                 ),
                 confirm="Approve",
                 deny="Not yet",
@@ -562,29 +575,32 @@ def _paginate(units: Sequence[_Unit], budget: int) -> list[list[_Unit]]:
     return pages
 
 
+def mention(user_id: str) -> str:
+    """`<@U…>` for a Slack user ID of the right shape; anything else is shown escaped, never live."""
+    return f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else escape_mrkdwn(_clip(user_id, 40))
+
+
 def _ran_line(user_id: str | None, command: str, host: str, elapsed: float | None) -> str:
-    who = f"<@{user_id}> ran" if user_id and _USER_ID.fullmatch(user_id) else "ran"
-    if user_id and not _USER_ID.fullmatch(user_id):
-        who = f"{escape_mrkdwn(_clip(user_id, 40))} ran"
+    who = f"{mention(user_id)} ran" if user_id else "ran"
     line = f"{who} `{_inline(_clip('docker ' + command, COMMAND_SHOWN_MAX))}` on *{_host(host)}*"
     if elapsed is not None:
         line += f" · {elapsed:.2f} s"
     return line
 
 
-def _page_value(reply: Reply, host: str, page: int) -> str:
-    return _compact_json({"text": reply.text, "page": page, "host": host})
+def _page_value(reply_id: str, page: int) -> str:
+    return _compact_json({"id": reply_id, "page": page})
 
 
-def _paging_block(reply: Reply, host: str, page: int, pages: int) -> dict[str, Any]:
+def _paging_block(reply_id: str, page: int, pages: int) -> dict[str, Any]:
     buttons: list[ButtonElement] = []
     if page > 0:
         buttons.append(
-            ButtonElement(text="◀ Prev", action_id="page_prev", value=_page_value(reply, host, page - 1))
+            ButtonElement(text="◀ Prev", action_id="page_prev", value=_page_value(reply_id, page - 1))
         )
     if page < pages - 1:
         buttons.append(
-            ButtonElement(text="Next ▶", action_id="page_next", value=_page_value(reply, host, page + 1))
+            ButtonElement(text="Next ▶", action_id="page_next", value=_page_value(reply_id, page + 1))
         )
     return ActionsBlock(elements=list(buttons)).to_dict()
 
@@ -618,6 +634,7 @@ def _footer(
     page: int,
     pages: int,
     file_lines: int | None,
+    reply_id: str,
     filename: str = "",
 ) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
@@ -629,71 +646,113 @@ def _footer(
         blocks.append(_section(note))
     context = [_ran_line(user_id, reply.text, host, reply.elapsed)]
     if pages > 1:
-        blocks.append(_paging_block(reply, host, page, pages))
+        blocks.append(_paging_block(reply_id, page, pages))
         context.append(f"Page {page + 1} of {pages}")
     blocks.append(_context(*context))
     return blocks
 
 
-def render_reply(
-    reply: Reply, *, user_id: str, host: str, page: int = 0, force_file: bool = False
-) -> SlackMessage:
-    """Page `page` of a reply (clamped to the pages there are), or page 0 with the whole text as a file.
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """A reply cut into pages (or page 0 and a file), from which any page's message is built."""
 
-    A file is attached when `force_file` is set, when the output needs more than `MAX_PAGES` pages, or when
-    the command is too long to ride in a paging button's value.
-    """
-    chained = reply.chained
-    renders = [render_result(step.result) if step.result is not None else None for step in reply.steps]
-    units = [
-        unit
-        for i, (step, rendered) in enumerate(zip(reply.steps, renders, strict=True))
-        for unit in _step_units(i, step, rendered, chained, host)
-    ]
-    if not units:
-        units = [_Unit((_section("_no output_"),), 0)]
+    reply: Reply
+    user_id: str
+    host: str
+    reply_id: str
+    pages: list[list[_Unit]]
+    attachment: FileAttachment | None
+    text: str
 
-    # the room the footer may need, whichever footer this page gets (values with the longest page number)
-    too_long_for_buttons = slack_length(_page_value(reply, host, 99_999)) > BUTTON_VALUE_MAX
-    worst_footer = _footer(
-        reply,
-        user_id=user_id,
-        host=host,
-        page=1,
-        pages=1 if too_long_for_buttons else 99_999,
-        file_lines=10**9,
-        filename=_file_name(reply.text),
-    )
-    pages = _paginate(units, PAGE_TEXT_BUDGET - _text_cost(worst_footer))
-    as_file = force_file or len(pages) > MAX_PAGES or (len(pages) > 1 and too_long_for_buttons)
-
-    attachment: FileAttachment | None = None
-    if as_file:
-        content = full_text(reply)
-        filename = _file_name(reply.text)
-        attachment = FileAttachment(
-            filename=filename,
-            content=content,
-            title=_clip(f"docker {reply.text} on {host}", 250),
-        )
-        shown, count = 0, 1
-        footer = _footer(
+    @classmethod
+    def of(cls, reply: Reply, *, user_id: str, host: str, force_file: bool, reply_id: str) -> _Layout:
+        chained = reply.chained
+        renders = [render_result(step.result) if step.result is not None else None for step in reply.steps]
+        units = [
+            unit
+            for i, (step, rendered) in enumerate(zip(reply.steps, renders, strict=True))
+            for unit in _step_units(i, step, rendered, chained, host)
+        ]
+        if not units:
+            units = [_Unit((_section("_no output_"),), 0)]
+        # the room the footer may need, whichever footer a page gets (the longest page numbers)
+        worst_footer = _footer(
             reply,
             user_id=user_id,
             host=host,
-            page=0,
-            pages=1,
-            file_lines=content.count("\n"),
-            filename=filename,
+            page=1,
+            pages=99_999,
+            file_lines=10**9,
+            reply_id=reply_id,
+            filename=_file_name(reply.text),
         )
-    else:
-        count = len(pages)
-        shown = min(max(page, 0), count - 1)
-        footer = _footer(reply, user_id=user_id, host=host, page=shown, pages=count, file_lines=None)
+        pages = _paginate(units, PAGE_TEXT_BUDGET - _text_cost(worst_footer))
+        attachment = None
+        if force_file or len(pages) > MAX_PAGES:
+            attachment = FileAttachment(
+                filename=_file_name(reply.text),
+                content=full_text(reply),
+                title=_clip(f"docker {reply.text} on {host}", 250),
+            )
+            pages = pages[:1]
+        text = _fallback_text(reply, host, renders)
+        return cls(reply, user_id, host, reply_id, pages, attachment, text)
 
-    blocks = [block for unit in pages[shown] for block in unit.blocks] + footer
-    text = _fallback_text(reply, host, renders)
-    return SlackMessage(text, enforce_limits(blocks, text=text), shown, count, attachment)
+    def message(self, page: int) -> SlackMessage:
+        """Page `page` (clamped to the pages there are)."""
+        count = len(self.pages)
+        shown = min(max(page, 0), count - 1)
+        attachment = self.attachment
+        footer = _footer(
+            self.reply,
+            user_id=self.user_id,
+            host=self.host,
+            page=shown,
+            pages=count,
+            file_lines=attachment.content.count("\n") if attachment is not None else None,
+            reply_id=self.reply_id,
+            filename=attachment.filename if attachment is not None else "",
+        )
+        blocks = [block for unit in self.pages[shown] for block in unit.blocks] + footer
+        return SlackMessage(self.text, enforce_limits(blocks, text=self.text), shown, count, attachment)
+
+
+def render_reply(
+    reply: Reply,
+    *,
+    user_id: str,
+    host: str,
+    page: int = 0,
+    force_file: bool = False,
+    reply_id: str = "",
+) -> SlackMessage:
+    """Page `page` of a reply (clamped to the pages there are), or page 0 with the whole text as a file.
+
+    A file is attached when `force_file` is set or when the output needs more than `MAX_PAGES` pages.
+    Paging buttons carry `reply_id` (the door's key for the stored pages) and the page to show.
+    """
+    layout = _Layout.of(reply, user_id=user_id, host=host, force_file=force_file, reply_id=reply_id)
+    return layout.message(page)
+
+
+def render_reply_pages(
+    reply: Reply, *, user_id: str, host: str, force_file: bool = False, reply_id: str = ""
+) -> list[SlackMessage]:
+    """Every page of a reply, in order (one when it goes as a file): what the door stores for paging."""
+    layout = _Layout.of(reply, user_id=user_id, host=host, force_file=force_file, reply_id=reply_id)
+    return [layout.message(page) for page in range(len(layout.pages))]
+
+
+def render_audit_line(*, user_id: str, text: str, host: str, channel_id: str, outcome: str) -> str:
+    """The audit channel's line for one mutating action: who ran what, where, and how it ended.
+
+    The command is masked and shown as inline code with `&`, `<`, `>` escaped, so nothing typed becomes a
+    mention or a link; the only live markup is the user's and the channel's own (IDs of the right shape).
+    """
+    command = _escape_clipped(mask_secrets(text).replace("`", "ˋ"), AUDIT_COMMAND_SHOWN_MAX)
+    where = f"<#{channel_id}>" if _CHANNEL_ID.fullmatch(channel_id) else escape_mrkdwn(_clip(channel_id, 40))
+    outcome = _escape_clipped(outcome, SUMMARY_SHOWN_MAX)
+    return f"{mention(user_id)} ran `{command}` on *{_host(host)}* in {where}: {outcome}"
 
 
 def render_problem(problem: Problem, *, text: str, host: str, user_id: str | None = None) -> SlackMessage:

@@ -1,8 +1,13 @@
 """slack-bolt wiring: `/docker`, button actions and App Home, all through the one router.
 
 Every listener acknowledges first, before any Docker call, then hands the work to the router's own bounded
-pool (`Router.dispatch`), so Bolt's five listener threads are never held by a slow or hung engine. Clicks
-re-enter the router as new invocations by the clicking user: the rules for typed commands apply to them.
+pool (`Router.dispatch`), so Bolt's five listener threads are never held by a slow or hung engine. The
+buttons that run a command (Logs, Inspect, Restart, a remedy, a prune) re-enter the router as new
+invocations by the clicking user: the rules for typed commands apply to them. Paging runs nothing: a long
+reply's pages are stored with it (`Store.save_pages`, for `PAGES_TTL`) and ◀ Prev / Next ▶ show one.
+
+Everything sent to Slack here escapes what users typed and containers printed (`&`, `<`, `>`); the only
+live markup is a mention of a user or channel ID taken from Slack's own payload.
 """
 
 from __future__ import annotations
@@ -17,12 +22,21 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.models import ActionResult, ConfirmationResult, Outcome, Reply
-from bot.render.blocks import SlackMessage, render_container_actions, render_problem, render_reply
+from bot.render.blocks import (
+    SlackMessage,
+    escape_mrkdwn,
+    mention,
+    render_audit_line,
+    render_container_actions,
+    render_problem,
+    render_reply_pages,
+)
 from bot.router import Invocation, Router
 from bot.settings import Settings
 from bot.slack.groups import GroupResolver
 from bot.slack.home import HomeGate, publish_home
 from bot.slack.text import door_request
+from bot.store import PAGES_TTL, Store, StoredReply, new_token
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +61,13 @@ def build_app(settings: Settings, router: Router) -> App:
     )
     door = SlackDoor(settings, router)
     app.command(settings.chatops_slash_command)(door.on_command)
-    app.action("page_prev")(door.on_rerun)
-    app.action("page_next")(door.on_rerun)
-    app.action("run_logs")(door.on_rerun)
-    app.action("run_inspect")(door.on_rerun)
-    app.action("run_remedy")(door.on_rerun)
-    app.action("run_restart")(door.on_rerun)
-    app.action("run_prune")(door.on_rerun)
+    app.action("page_prev")(door.on_page)
+    app.action("page_next")(door.on_page)
+    app.action("run_logs")(door.on_run)
+    app.action("run_inspect")(door.on_run)
+    app.action("run_remedy")(door.on_run)
+    app.action("run_restart")(door.on_run)
+    app.action("run_prune")(door.on_run)
     app.action("plan_confirm")(door.on_plan)
     app.action("plan_approve")(door.on_plan)
     app.action("plan_cancel")(door.on_cancel)
@@ -65,10 +79,17 @@ def build_app(settings: Settings, router: Router) -> App:
 class SlackDoor:
     """The listeners; each one acks, then dispatches to the router and answers through `respond`."""
 
-    def __init__(self, settings: Settings, router: Router, groups: GroupResolver | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        router: Router,
+        groups: GroupResolver | None = None,
+        store: Store | None = None,
+    ) -> None:
         self.settings = settings
         self.router = router
         self.groups = groups or GroupResolver(settings.file.group_ids())
+        self.store = store or router.store
         self.home = HomeGate()
 
     def _invocation(
@@ -84,6 +105,11 @@ class SlackDoor:
             is_dm=channel_id.startswith("D"),
             **extra,
         )
+
+    def _clicker(self, body: dict[str, Any]) -> Invocation:
+        """The clicking user, for the audit rows of clicks that run no command."""
+        user_id, channel_id, team_id = _who(body)
+        return Invocation("", user_id=user_id, channel_id=channel_id, team_id=team_id, source="slack-click")
 
     def on_command(self, ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         """`/docker TEXT`: ack at once, run on the pool, answer in the channel (errors ephemeral)."""
@@ -104,21 +130,19 @@ class SlackDoor:
             self._answer(invocation, respond, client, private=request.private, as_file=request.as_file),
         )
 
-    def on_rerun(
+    def on_run(
         self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient
     ) -> None:
-        """Paging and per-container buttons: the button's command, run again as the clicking user."""
+        """Logs, Inspect, Restart, a remedy, a prune: the button's command, run as the clicking user."""
         ack()
         try:
             value = json.loads(str(action.get("value", "")))
-            text, host, page = str(value["text"]), value.get("host"), int(value.get("page", 0))
+            text, host = str(value["text"]), value.get("host")
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring a malformed %s action", action.get("action_id"))
-            user_id, channel_id, team_id = _who(body)
-            clicker = Invocation(
-                "", user_id=user_id, channel_id=channel_id, team_id=team_id, source="slack-click"
+            self.router.note_click(
+                self._clicker(body), f"{action.get('action_id')} (malformed value)", outcome="refused"
             )
-            self.router.note_click(clicker, f"{action.get('action_id')} (malformed value)", outcome="refused")
             return
         invocation = self._invocation(
             client,
@@ -127,13 +151,40 @@ class SlackDoor:
             host=str(host) if host else None,
             source="slack-action",
         )
-        paging = str(action.get("action_id", "")).startswith("page_")
-        # a click on a private (ephemeral) answer stays private: paging, Logs, Inspect alike
-        private = bool((body.get("container") or {}).get("is_ephemeral"))
+        # a click on a private (ephemeral) answer stays private
+        private = _clicked_ephemeral(body)
         self.router.dispatch(
             invocation,
             self.settings.chatops_command_timeout,
-            self._answer(invocation, respond, client, private=private, page=page, replace=paging),
+            self._answer(invocation, respond, client, private=private),
+        )
+
+    def on_page(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        """◀ Prev / Next ▶: show a stored page of the reply in place; nothing runs again. Audited."""
+        ack()
+        clicker = self._clicker(body)
+        action_id = str(action.get("action_id", ""))
+        try:
+            value = json.loads(str(action.get("value", "")))
+            reply_id, page = str(value["id"]), int(value["page"])
+        except (ValueError, KeyError, TypeError):
+            reply_id, page = "", 0
+        stored = self.store.stored_reply(reply_id) if reply_id else None
+        refusal = _page_refusal(stored, clicker)
+        if stored is None or refusal is not None:
+            what = "unknown or expired reply" if stored is None else "not the clicker's reply"
+            self.router.note_click(clicker, f"{action_id} ({what}); nothing ran", outcome="refused")
+            respond(text=refusal or PAGES_GONE, response_type="ephemeral", replace_original=False)
+            return
+        shown = min(max(page, 0), len(stored.pages) - 1)
+        content = json.loads(stored.pages[shown])
+        self.router.note_click(clicker, f"page {shown + 1} of {len(stored.pages)}: {stored.text}")
+        private = stored.private or _clicked_ephemeral(body)
+        respond(
+            text=str(content["text"]),
+            blocks=content["blocks"],
+            response_type="ephemeral" if private else "in_channel",
+            replace_original=True,
         )
 
     def on_plan(
@@ -159,12 +210,9 @@ class SlackDoor:
     def on_cancel(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         """Cancel: the plan can no longer run; the message says who cancelled it."""
         ack()
-        user_id, channel_id, team_id = _who(body)
-        clicker = Invocation(
-            text="", user_id=user_id, channel_id=channel_id, team_id=team_id, source="slack-click"
-        )
+        clicker = self._clicker(body)
         if self.router.cancel(str(action.get("value", "")), clicker):
-            respond(text=f"Cancelled by <@{user_id}>; nothing ran.", replace_original=True)
+            respond(text=f"Cancelled by {mention(clicker.user_id)}; nothing ran.", replace_original=True)
         else:
             respond(
                 text="This plan is not yours to cancel, or it was already settled.",
@@ -175,10 +223,7 @@ class SlackDoor:
     def on_pick(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         """A container picked in a `ps` answer: offer Logs and Inspect for it, to the picker only."""
         ack()
-        user_id, channel_id, team_id = _who(body)
-        clicker = Invocation(
-            text="", user_id=user_id, channel_id=channel_id, team_id=team_id, source="slack-click"
-        )
+        clicker = self._clicker(body)
         try:
             value = json.loads(str((action.get("selected_option") or {}).get("value", "")))
             name, host = str(value["name"]), str(value["host"])
@@ -187,7 +232,7 @@ class SlackDoor:
             return
         self.router.note_click(clicker, f"pick {name} on {host}")
         respond(
-            text=f"{name} on {host}",
+            text=escape_mrkdwn(f"{name} on {host}"[:300]),
             blocks=render_container_actions(name, host),
             response_type="ephemeral",
             replace_original=False,
@@ -220,26 +265,32 @@ class SlackDoor:
         *,
         private: bool = False,
         as_file: bool = False,
-        page: int = 0,
         replace: bool = False,
     ) -> Callable[[Reply], None]:
         def deliver(reply: Reply) -> None:
             ok = reply.outcome is Outcome.OK
             problem = reply.problem
-            if ok or problem is None:
-                message = render_reply(
-                    reply, user_id=invocation.user_id, host=reply.host, page=page, force_file=as_file
-                )
-            else:
-                message = render_problem(problem, text=reply.text, host=reply.host)
             gate = reply.outcome is Outcome.NEEDS_CONFIRMATION
             two_person = gate and any(
                 isinstance(step.result, ConfirmationResult) and step.result.approval == "two-person"
                 for step in reply.steps
             )
-            if gate:  # the plan: only its requester may confirm, but a second person must see an approval
-                message = render_reply(reply, user_id=invocation.user_id, host=reply.host, page=page)
             public = (ok and not private) or two_person
+            if ok or gate or problem is None:
+                # the plan too: only its requester may confirm, but a second person must see an approval
+                reply_id = new_token()
+                pages = render_reply_pages(
+                    reply,
+                    user_id=invocation.user_id,
+                    host=reply.host,
+                    force_file=as_file and not gate,
+                    reply_id=reply_id,
+                )
+                message = pages[0]
+                if len(pages) > 1:
+                    self._keep_pages(reply_id, invocation, reply, pages, private=not public)
+            else:
+                message = render_problem(problem, text=reply.text, host=reply.host)
             if isinstance(invocation.progress, ProgressPoster) and invocation.progress.posted:
                 replace_original = True  # the answer takes the place of the progress line
             else:
@@ -256,17 +307,39 @@ class SlackDoor:
 
         return deliver
 
+    def _keep_pages(
+        self, reply_id: str, invocation: Invocation, reply: Reply, pages: list[SlackMessage], *, private: bool
+    ) -> None:
+        """Store every page of a long reply for its paging buttons (a failure only costs the paging)."""
+        try:
+            self.store.save_pages(
+                reply_id,
+                team_id=invocation.team_id,
+                channel_id=invocation.channel_id,
+                user_id=invocation.user_id,
+                text=reply.text,
+                private=private,
+                pages=[json.dumps({"text": page.text, "blocks": page.blocks}) for page in pages],
+                ttl=PAGES_TTL,
+            )
+        except Exception:
+            log.exception("storing the pages of a reply failed; its paging buttons will say so")
+
     def _audit_line(self, client: WebClient, invocation: Invocation, reply: Reply) -> None:
         """One line per mutating action in CHATOPS_AUDIT_CHANNEL, when set."""
         channel = self.settings.chatops_audit_channel
         acted = any(isinstance(step.result, ActionResult) for step in reply.steps)
         if channel is None or not (acted or (invocation.confirmation and reply.outcome is Outcome.FAILED)):
             return
-        who = invocation.confirmed_by
-        text = reply.text.replace("`", "'")
-        line = f"<@{who}> ran `{text}` on *{reply.host}* in <#{invocation.channel_id}>: {reply.outcome.value}"
+        line = render_audit_line(
+            user_id=invocation.confirmed_by,
+            text=reply.text,
+            host=reply.host,
+            channel_id=invocation.channel_id,
+            outcome=reply.outcome.value,
+        )
         try:
-            client.chat_postMessage(channel=channel, text=line[:3000])
+            client.chat_postMessage(channel=channel, text=line)
         except Exception:
             log.exception("posting to the audit channel failed")
 
@@ -286,6 +359,30 @@ class SlackDoor:
             )
         except Exception:
             log.exception("uploading %s failed", attachment.filename)
+
+
+PAGES_GONE = (
+    f"These pages are no longer kept (a reply's pages are kept for {PAGES_TTL / 60:.0f} minutes); "
+    "nothing was run. Run the command again for a fresh answer."
+)
+PAGES_NOT_HERE = "These pages belong to another conversation; nothing was run."
+
+
+def _page_refusal(stored: StoredReply | None, clicker: Invocation) -> str | None:
+    """Why `clicker` may not see these stored pages (another team or channel, someone else's private
+    answer); None when they may."""
+    if stored is None:
+        return None
+    if stored.team_id != clicker.team_id or (clicker.channel_id and stored.channel_id != clicker.channel_id):
+        return PAGES_NOT_HERE
+    if stored.private and stored.user_id != clicker.user_id:
+        return PAGES_NOT_HERE
+    return None
+
+
+def _clicked_ephemeral(body: dict[str, Any]) -> bool:
+    """True when the click came from an ephemeral message (an answer only its requester sees)."""
+    return bool((body.get("container") or {}).get("is_ephemeral"))
 
 
 def _who(body: dict[str, Any]) -> tuple[str, str, str]:
@@ -313,7 +410,7 @@ class ProgressPoster:
         self.posted += 1
         try:
             self.respond(
-                text=f":hourglass_flowing_sand: {line}"[:3000],
+                text=f":hourglass_flowing_sand: {escape_mrkdwn(line[:500])}",
                 response_type="ephemeral" if self.private else "in_channel",
                 replace_original=self.posted > 1,
             )

@@ -4,6 +4,12 @@ HTTP mode serves `POST /slack/events` (slash commands, actions, events) and `GET
 a production-grade threaded server (Bolt's `app.start()` is a single-threaded development server). In front
 of Bolt sits the replay guard: a request is verified (HMAC, timestamp within 5 minutes) and its signature
 recorded in SQLite; the same signature again is refused with 409 and runs nothing. Bolt verifies again.
+
+One request runs once, whatever the door: a delivery is remembered in SQLite by every key it carries
+(`delivery_keys`: the Socket Mode `envelope_id`, the payload's `trigger_id` — slash commands and
+interactions — and an event's `event_id`), so a Slack retry (`retry_attempt`/`retry_reason`, or
+`X-Slack-Retry-Num` over HTTP) is acknowledged, so that Slack stops retrying, and runs nothing — also after
+a restart of the bot.
 """
 
 from __future__ import annotations
@@ -11,13 +17,17 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.socket_mode.builtin import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.router import Router
 from bot.settings import Settings
@@ -26,9 +36,38 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 MAX_BODY = 1024 * 1024
+KEY_MAX = 200  # characters of one delivery key (Slack's ids are far shorter)
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
+
+
+def delivery_keys(payload: Mapping[str, Any], envelope_id: str | None = None) -> list[str]:
+    """What identifies one delivery for the dedupe: `envelope:ID`, `trigger:ID`, `event:ID` (those present).
+
+    Slack redelivers the same payload (same `trigger_id` or `event_id`) when it thinks a delivery failed,
+    over Socket Mode within the same envelope id or a new one, over HTTP with a fresh signature.
+    """
+    keys = [f"envelope:{envelope_id}"] if envelope_id else []
+    for field, kind in (("trigger_id", "trigger"), ("event_id", "event")):
+        value = payload.get(field)
+        if isinstance(value, str) and value:
+            keys.append(f"{kind}:{value}")
+    return [key[:KEY_MAX] for key in keys]
+
+
+def http_payload(body: bytes, content_type: str) -> dict[str, Any]:
+    """The payload of an HTTP-mode request: the JSON body (events), the `payload` field (interactions), or
+    the form (slash commands); {} when it cannot be read (Bolt then answers it as it sees fit)."""
+    try:
+        if content_type.split(";", maxsplit=1)[0].strip().lower() == "application/json":
+            parsed: Any = json.loads(body)
+        else:
+            form = {key: values[0] for key, values in parse_qs(body.decode("utf-8")).items() if values}
+            parsed = json.loads(form["payload"]) if "payload" in form else form
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _plain(start_response: StartResponse, status: str, payload: dict[str, Any]) -> list[bytes]:
@@ -72,6 +111,12 @@ class SlackHttpApp:
         if not self.store.remember_request(signature):
             log.warning("refused a replayed request (signature already served)")
             return _plain(start_response, "409 Conflict", {"ok": False, "error": "replayed_request"})
+        keys = delivery_keys(http_payload(body, str(environ.get("CONTENT_TYPE", ""))))
+        if not self.store.remember_delivery(keys):
+            retry = environ.get("HTTP_X_SLACK_RETRY_NUM", "")
+            log.warning("acknowledged a redelivered request (retry %s); it ran before, nothing runs", retry)
+            start_response("200 OK", [("Content-Length", "0")])  # an empty 200: Slack shows nothing
+            return [b""]
         environ["wsgi.input"] = io.BytesIO(body)
         return self.bolt(environ, start_response)
 
@@ -98,9 +143,35 @@ def serve_http(app: App, settings: Settings, router: Router, store: Store) -> No
     )
 
 
-def serve_socket_mode(app: App, settings: Settings) -> None:
+class OnceSocketModeHandler(SocketModeHandler):
+    """Bolt's Socket Mode handler, with every envelope remembered before it runs: a redelivered one is
+    acknowledged (Slack then stops retrying) and runs nothing.
+
+    slack-sdk's client hands each envelope to its request listeners, and `SocketModeHandler` registers its
+    `handle` as one in its constructor; overriding `handle` puts the check in front of Bolt's dispatch.
+    """
+
+    def __init__(self, app: App, app_token: str, store: Store) -> None:
+        super().__init__(app, app_token)
+        self.store = store
+
+    def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]  # as Bolt's own
+        """Run `req` through Bolt unless its envelope, trigger or event was delivered before."""
+        if not self.store.remember_delivery(delivery_keys(req.payload, req.envelope_id)):
+            log.warning(
+                "acknowledged a redelivered %s envelope (retry_attempt %s, %s); nothing runs",
+                req.type,
+                req.retry_attempt,
+                req.retry_reason or "no reason given",
+            )
+            client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            return
+        super().handle(client, req)
+
+
+def serve_socket_mode(app: App, settings: Settings, store: Store) -> None:
     """Serve Socket Mode until interrupted; the handler reconnects on `disconnect` frames by itself."""
     token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
     log.info("Socket Mode: connecting through %s", settings.slack_api_url)
-    handler = SocketModeHandler(app, token)
+    handler = OnceSocketModeHandler(app, token, store)
     handler.start()  # type: ignore[no-untyped-call]  # slack-bolt leaves this one untyped

@@ -83,10 +83,12 @@ def stop_bot(bot: BotProcess) -> None:
 
 @pytest.fixture
 def slack() -> Iterator[FakeSlack]:
-    """A fresh fake Slack (Web API + Socket Mode) for one test."""
+    """A fresh fake Slack (Web API + Socket Mode) for one test; afterwards, nothing the bot sent may hold a
+    live mention or link it did not write itself (fakes/markup.py)."""
     with FakeSlack() as fake:
         yield fake
         assert fake.errors == []
+        assert fake.live_markup() == []
 
 
 def start_http_bot(slack: FakeSlack, tmp_path: Path, **env: str) -> BotProcess:
@@ -127,22 +129,30 @@ def http_bot(slack: FakeSlack, tmp_path: Path, docker_api: Any) -> Iterator[BotP
     assert "Traceback" not in bot.output(), bot.output()
 
 
-@pytest.fixture
-def socket_bot(slack: FakeSlack, tmp_path: Path, docker_api: Any) -> Iterator[BotProcess]:
-    """`docker-chatops run` in Socket Mode, connected to the fake's WebSocket."""
+def start_socket_bot(slack: FakeSlack, tmp_path: Path, **env: str) -> BotProcess:
+    """Start `docker-chatops run` in Socket Mode and wait until it connected to the fake's WebSocket."""
+    opened = slack.socket_mode.connections_opened
     bot = _start(
         tmp_path,
         {
             "SLACK_BOT_TOKEN": slack.bot_token,
             "SLACK_APP_TOKEN": slack.app_token,
             "SLACK_API_URL": slack.api_url,
+            **env,
         },
     )
     try:
-        slack.socket_mode.wait_for_connection(timeout=20)
+        slack.socket_mode.wait_for_connection(count=opened + 1, timeout=20)
     except TimeoutError:
         stop_bot(bot)
         pytest.fail(f"the bot did not connect in Socket Mode:\n{bot.output()}")
+    return bot
+
+
+@pytest.fixture
+def socket_bot(slack: FakeSlack, tmp_path: Path, docker_api: Any) -> Iterator[BotProcess]:
+    """`docker-chatops run` in Socket Mode, connected to the fake's WebSocket."""
+    bot = start_socket_bot(slack, tmp_path)
     yield bot
     stop_bot(bot)
     assert "Traceback" not in bot.output(), bot.output()

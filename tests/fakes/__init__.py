@@ -1,5 +1,6 @@
 """Test doubles reached over real sockets: the one fake in this project is Slack (see README.md here)."""
 
+from .markup import live_markup, live_tokens, parsed_strings
 from .slack import (
     FakeSlack,
     app_home_opened_event,
@@ -28,7 +29,10 @@ __all__ = [
     "app_home_opened_event",
     "block_actions_payload",
     "event_callback",
+    "live_markup",
+    "live_tokens",
     "matches",
+    "parsed_strings",
     "sign",
     "signed_event",
     "signed_headers",

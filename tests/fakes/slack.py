@@ -282,6 +282,27 @@ class FakeSlack(FakeWebApi):
     def wait_for_ack(self, envelope_id: str, timeout: float = 5.0) -> Ack:
         return self.socket_mode.wait_for_ack(envelope_id, timeout)
 
+    def redeliver(
+        self, envelope_id: str, *, retry_attempt: int = 1, retry_reason: str = "timeout", timeout: float = 5.0
+    ) -> str:
+        """Send an envelope sent before again, as Slack retries one: same id and payload, with
+        `retry_attempt` and `retry_reason` set. Returns the envelope id."""
+        sent = next((e for e in self.socket_mode.envelopes() if e.envelope_id == envelope_id), None)
+        if sent is None:
+            raise KeyError(f"no envelope {envelope_id} was sent")
+        return self.socket_mode.send_envelope(
+            sent.type,
+            sent.payload,
+            envelope_id=envelope_id,
+            retry_attempt=retry_attempt,
+            retry_reason=retry_reason,
+            timeout=timeout,
+        )
+
+    def acks_of(self, envelope_id: str) -> list[Ack]:
+        """Every acknowledgement the app sent for one envelope id (one per delivery)."""
+        return [ack for ack in self.socket_mode.acks() if ack.envelope_id == envelope_id]
+
     def acks(self) -> list[Ack]:
         return self.socket_mode.acks()
 

@@ -182,6 +182,7 @@ class FakeSocketMode(BackgroundServer[Server]):
         """Send one envelope to the newest open connection (waiting up to `timeout` for one); return its id.
 
         accepts_response_payload defaults to Slack's habit: true for slash_commands, false otherwise.
+        A redelivery names the `envelope_id` it repeats and its `retry_attempt` (1, 2…) and `retry_reason`.
         """
         if type not in ENVELOPE_TYPES:
             raise ValueError(f"unknown envelope type {type!r}; Slack sends {sorted(ENVELOPE_TYPES)}")
@@ -194,7 +195,7 @@ class FakeSocketMode(BackgroundServer[Server]):
                 type == "slash_commands" if accepts_response_payload is None else accepts_response_payload
             ),
         }
-        if type == "events_api":
+        if type == "events_api" or retry_attempt:
             envelope["retry_attempt"] = retry_attempt
             envelope["retry_reason"] = retry_reason
         connection_id = self._send_newest(envelope, timeout)

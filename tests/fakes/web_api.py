@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+from .markup import live_markup
 from .server import LOCALHOST, BackgroundServer
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -274,6 +275,8 @@ class FakeWebApi(BackgroundServer[_HttpServer]):
         self._views: list[PublishedView] = []
         self._view_ids: dict[str, str] = {}
         self._usergroups: dict[str, list[str]] = {}
+        self._users: set[str] = set()  # users who took part: an app may mention them (see live_markup)
+        self._channels: set[str] = set()
         self._posted: set[tuple[str, str]] = set()  # (channel, ts) of messages chat.update may edit
         self._responses: dict[str, _ResponseSlot] = {}
         self._faults: list[tuple[str, deque[_Fault]]] = []
@@ -319,6 +322,16 @@ class FakeWebApi(BackgroundServer[_HttpServer]):
         """usergroups.users.list answers these members for this group; an unknown group is no_such_subteam."""
         with self._cond:
             self._usergroups[usergroup_id] = list(user_ids)
+            self._users.update(user_ids)
+
+    def allow_mentions(self, *, users: tuple[str, ...] = (), channels: tuple[str, ...] = ()) -> None:
+        """Count these users and channels as part of the conversation: `<@U…>`/`<#C…>` of them is no leak.
+
+        new_response_url() and the Socket Mode sends register their user and channel already.
+        """
+        with self._cond:
+            self._users.update(users)
+            self._channels.update(channels)
 
     def new_response_url(
         self,
@@ -334,6 +347,8 @@ class FakeWebApi(BackgroundServer[_HttpServer]):
             self._responses[response_id] = _ResponseSlot(
                 response_id, channel_id, user_id, time.monotonic(), max_posts, ttl
             )
+            self._users.update([user_id] if user_id else [])
+            self._channels.update([channel_id] if channel_id else [])
         return f"{self.url}/response/{response_id}"
 
     def rate_limit(self, path: str, count: int = 1, retry_after: int = 1) -> None:
@@ -434,6 +449,36 @@ class FakeWebApi(BackgroundServer[_HttpServer]):
         """Views published with views.publish, in order, optionally for one user."""
         with self._cond:
             return [v for v in self._views if user_id is None or v.user_id == user_id]
+
+    def live_markup(self) -> list[str]:
+        """Every live mention or link in what the app sent (messages, response_url posts, App Home views,
+        file comments) other than `<@U…>`/`<#C…>` of a user or channel that took part; [] when the app
+        escaped everything it should have (see fakes/markup.py)."""
+        with self._cond:
+            users, channels = set(self._users), set(self._channels)
+            messages, views, uploads = list(self._messages), list(self._views), list(self._uploads.values())
+        found: list[str] = []
+        for message in messages:
+            attachments = message.body.get("attachments")
+            if isinstance(attachments, str):
+                try:
+                    attachments = json.loads(attachments)
+                except json.JSONDecodeError:
+                    attachments = None
+            payload = {
+                "text": message.text,
+                "blocks": message.blocks,
+                "attachments": attachments,
+                "mrkdwn": message.body.get("mrkdwn"),
+            }
+            label = f"{message.kind} to {message.channel or message.response_id}"
+            found += live_markup(payload, users=users, channels=channels, label=label)
+        for view in views:
+            found += live_markup(view.view, users=users, channels=channels, label=f"home of {view.user_id}")
+        for upload in uploads:
+            payload = {"initial_comment": upload.initial_comment}
+            found += live_markup(payload, users=users, channels=channels, label=f"file {upload.file_id}")
+        return found
 
     def _wait(
         self, found: Callable[[], list[_T]], count: int, timeout: float, what: Callable[[], str]

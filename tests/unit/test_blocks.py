@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes.markup import live_markup
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.models import (
+    ConfirmationResult,
     ContainerRow,
     ImageRow,
     ImagesResult,
@@ -34,7 +36,10 @@ from bot.models import (
     Reply,
     Result,
     Step,
+    Target,
+    TextResult,
 )
+from bot.models import Plan as PlanModel
 from bot.render import blocks as blocks_module
 from bot.render.blocks import (
     CHUNKS_PER_PAGE,
@@ -46,10 +51,13 @@ from bot.render.blocks import (
     escape_code,
     escape_mrkdwn,
     limit_violations,
+    mention,
+    render_audit_line,
     render_container_actions,
     render_in_progress,
     render_problem,
     render_reply,
+    render_reply_pages,
     slack_length,
     split_body,
     status_emoji,
@@ -178,8 +186,12 @@ def three_page_reply() -> Reply:
 GOLDENS: dict[str, Any] = {
     "ps_small": lambda: render_reply(single("ps -a", small_ps()), user_id=USER, host=HOST),
     "ps_special": lambda: render_reply(single("ps -a", special_ps()), user_id=USER, host=HOST),
-    "table_page0": lambda: render_reply(three_page_reply(), user_id=USER, host=HOST, page=0),
-    "table_page2": lambda: render_reply(three_page_reply(), user_id=USER, host=HOST, page=2),
+    "table_page0": lambda: render_reply(
+        three_page_reply(), user_id=USER, host=HOST, page=0, reply_id=REPLY_ID
+    ),
+    "table_page2": lambda: render_reply(
+        three_page_reply(), user_id=USER, host=HOST, page=2, reply_id=REPLY_ID
+    ),
     "chain": lambda: render_reply(
         reply_of(
             "ps -a && images",
@@ -264,12 +276,12 @@ def decode_code(text: str) -> str:
     return inner.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+REPLY_ID = "r3PlY1d"
+
+
 def all_pages(reply: Reply, **options: Any) -> list[SlackMessage]:
-    """Every page of a reply, as the paging buttons would fetch them."""
-    first = render_reply(reply, user_id=USER, host=HOST, **options)
-    return [first] + [
-        render_reply(reply, user_id=USER, host=HOST, page=n, **options) for n in range(1, first.pages)
-    ]
+    """Every page of a reply, as the door stores them for the paging buttons."""
+    return render_reply_pages(reply, user_id=USER, host=HOST, reply_id=REPLY_ID, **options)
 
 
 def bodies(messages: Sequence[SlackMessage]) -> dict[int, str]:
@@ -549,12 +561,29 @@ def paging_buttons(message: SlackMessage) -> dict[str, dict[str, Any]]:
 
 
 def test_first_middle_and_last_pages_have_the_right_buttons() -> None:
-    """Page 1 has only Next, the middle both, the last only Prev; values name the page to show."""
+    """Page 1 has only Next, the middle both, the last only Prev; values name the stored reply and the page
+    to show, never a command to run."""
     first, middle, last = all_pages(three_page_reply())
-    assert paging_buttons(first) == {"page_next": {"text": "images", "page": 1, "host": HOST}}
-    assert set(paging_buttons(middle)) == {"page_prev", "page_next"}
-    assert paging_buttons(last) == {"page_prev": {"text": "images", "page": 1, "host": HOST}}
+    assert paging_buttons(first) == {"page_next": {"id": REPLY_ID, "page": 1}}
+    assert paging_buttons(middle) == {
+        "page_prev": {"id": REPLY_ID, "page": 0},
+        "page_next": {"id": REPLY_ID, "page": 2},
+    }
+    assert paging_buttons(last) == {"page_prev": {"id": REPLY_ID, "page": 1}}
     assert last.blocks[-1]["elements"][-1]["text"] == "Page 3 of 3"
+
+
+def test_render_reply_pages_are_the_pages_render_reply_shows() -> None:
+    """The stored pages are exactly what rendering page N gives, in order, each knowing its number."""
+    reply = three_page_reply()
+    pages = all_pages(reply)
+    assert [m.page for m in pages] == [0, 1, 2]
+    assert pages == [
+        render_reply(reply, user_id=USER, host=HOST, page=n, reply_id=REPLY_ID) for n in range(3)
+    ]
+    assert render_reply_pages(single("ps -a", small_ps()), user_id=USER, host=HOST) == [
+        render_reply(single("ps -a", small_ps()), user_id=USER, host=HOST)
+    ]
 
 
 def test_page_number_out_of_range_is_clamped() -> None:
@@ -602,12 +631,20 @@ def test_force_file_attaches_even_short_output() -> None:
     assert "Full output (4 lines) attached as a file" in sections(message)[-1]
 
 
-def test_command_too_long_for_a_button_value_goes_to_a_file() -> None:
-    """When the command would not fit a 2,000-character button value, paging gives way to a file."""
+def test_a_command_of_any_length_still_pages() -> None:
+    """A paging button carries only the stored reply's id, so even a 2,100-character command pages."""
     reply = reply_of("images " + "x" * 2100, Step("images", many_images(400)))
-    message = render_reply(reply, user_id=USER, host=HOST)
+    message = render_reply(reply, user_id=USER, host=HOST, reply_id=REPLY_ID)
+    assert message.attachment is None
+    assert paging_buttons(message) == {"page_next": {"id": REPLY_ID, "page": 1}}
+    assert_within_limits(message)
+
+
+def test_a_file_reply_has_one_page() -> None:
+    """A reply that goes as a file is one stored page, with the file attached."""
+    (message,) = all_pages(single("logs web", long_logs(2000)))
     assert message.attachment is not None
-    assert paging_buttons(message) == {}
+    assert message.pages == 1
 
 
 def test_max_pages_pages_still_page() -> None:
@@ -964,3 +1001,93 @@ def test_split_body_round_trips(body: str, use_header: bool) -> None:
 def test_page_budget_is_below_slacks_cumulative_limit() -> None:
     """Our per-message text budget stays under the ~12,000 characters Slack refuses beyond."""
     assert PAGE_TEXT_BUDGET <= 11_000
+
+
+# ---- nothing typed or printed goes out live ----------------------------------------------------------------
+
+HOSTILE = "<!channel> <https://evil.example|Approve> <@U0EVIL> <#C0EVIL> <!subteam^S1> & `x`"
+
+
+def live(message: SlackMessage) -> list[str]:
+    """The live mentions and links in a message, but the requester's (USER) own."""
+    return live_markup({"text": message.text, "blocks": message.blocks}, users={USER}, channels=set())
+
+
+def hostile_replies() -> list[Reply]:
+    """Replies with hostile text in every place a reply carries text: commands, summaries, bodies,
+    problems (message, hint, usage, remedy), plan notes and names, the requester."""
+    plan = PlanModel(
+        command=f"container prune --filter label=x={HOSTILE}",
+        host=HOST,
+        verb="prune",
+        targets=(Target("container", hexid("c"), HOSTILE, {"x": HOSTILE}, 10, HOSTILE),),
+        notes=(HOSTILE,),
+    )
+    problem = Problem("Conflict", HOSTILE, hint=HOSTILE, usage=HOSTILE, remedy=f"rm {HOSTILE}")
+    return [
+        reply_of(
+            f"restart web && ps -a -f 'label=x={HOSTILE}'",
+            Step("restart web", TextResult(HOSTILE, HOSTILE)),
+            Step(f"ps -a -f 'label=x={HOSTILE}'", long_logs(5)),
+            Step(f"logs {HOSTILE}", problem=problem),
+            outcome=Outcome.FAILED,
+        ),
+        single(HOSTILE, LogsResult(container=HOSTILE, lines=(HOSTILE,) * 400, tail=400)),
+        single(HOSTILE, ConfirmationResult((plan,), "tok", 0.0, "<!channel>", approval="two-person")),
+        single(HOSTILE, ConfirmationResult((plan,), "tok", 0.0, USER)),
+    ]
+
+
+@pytest.mark.parametrize("reply", hostile_replies(), ids=["chain", "pages", "approve", "confirm"])
+def test_hostile_text_is_never_live_on_any_page(reply: Reply) -> None:
+    """Mentions and links in commands, output, errors and plans come out escaped on every page, in the
+    fallback text and in confirm dialogs; only the requester's own mention is live."""
+    pages = all_pages(reply)
+    for message in pages:
+        assert live(message) == []
+        assert_within_limits(message)
+    assert "&lt;!channel&gt;" in json.dumps([m.blocks for m in pages])
+    problem = render_problem(Problem("Denied", HOSTILE, hint=HOSTILE), text=HOSTILE, host=HOST, user_id=USER)
+    assert live(problem) == []
+    assert live(render_in_progress(HOSTILE, HOST)) == []
+    picked = render_container_actions(HOSTILE, HOST)
+    assert live(SlackMessage("", picked, 0, 1)) == []
+
+
+def test_the_requesters_own_mention_stays_live() -> None:
+    """The context line mentions the requester (a user ID of the right shape); anything else is text."""
+    message = render_reply(single("ps -a", small_ps()), user_id=USER, host=HOST)
+    assert f"<@{USER}> ran" in message.blocks[-1]["elements"][0]["text"]
+    assert mention(USER) == f"<@{USER}>"
+    assert mention("<!channel>") == "&lt;!channel&gt;"
+    assert mention("U1|x") == "U1|x"
+
+
+def test_audit_line_names_who_what_where_and_the_outcome() -> None:
+    """The audit channel line: the clicker's and the channel's mention, the command as code, the outcome."""
+    line = render_audit_line(user_id="U0ADMIN", text="rm web", host="local", channel_id="C123", outcome="ok")
+    assert line == "<@U0ADMIN> ran `rm web` on *local* in <#C123>: ok"
+
+
+def test_audit_line_escapes_what_was_typed_and_masks_secrets() -> None:
+    """What was typed can neither mention nor link nor close the code span, and a secret in it is masked;
+    IDs of the wrong shape are shown as text."""
+    line = render_audit_line(
+        user_id="<!here>",
+        text=f"restart web && ps -a -f 'label=x={HOSTILE}' --password hunter2",
+        host="local",
+        channel_id="<#C0EVIL>",
+        outcome="ok",
+    )
+    assert live_markup({"text": line}, users=set(), channels=set()) == []
+    assert "&lt;!channel&gt; &lt;https://evil.example|Approve&gt;" in line
+    assert "hunter2" not in line
+    assert line.count("`") == 2
+    assert line.startswith("&lt;!here&gt; ran `restart web &amp;&amp; ps")
+
+
+def test_audit_line_of_a_huge_command_fits_a_message() -> None:
+    """A 1 MiB command (every character escaped into five) still gives one line within Slack's limits."""
+    line = render_audit_line(user_id="U1AB", text="<" * (1 << 20), host="h", channel_id="C123", outcome="ok")
+    assert slack_length(line) <= 3000
+    assert line.endswith("…` on *h* in <#C123>: ok")

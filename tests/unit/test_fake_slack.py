@@ -453,6 +453,76 @@ def test_signed_interaction_and_event_verify() -> None:
     assert SignatureVerifier(SECRET).is_valid_request(body, headers)
 
 
+# ---------------------------------------------------------------------- live markup
+
+
+def test_live_markup_finds_mentions_and_links_the_app_did_not_write(
+    slack: FakeSlack, client: WebClient
+) -> None:
+    """A raw `<!channel>`, a link, or a mention of someone not in the conversation is reported wherever
+    Slack parses text (fallback text, mrkdwn blocks, attachments, App Home); escaped text, plain_text and a
+    mention of a user or channel that took part are not."""
+    slack.new_response_url(user_id="U0ASKER", channel_id="C0HERE")
+    client.chat_postMessage(channel="C0HERE", text="hi <!channel>")
+    client.chat_postMessage(
+        channel="C0HERE",
+        text="fine: &lt;!channel&gt; asked by <@U0ASKER> in <#C0HERE>",
+        blocks=[
+            {"type": "section", "text": {"type": "mrkdwn", "text": "see <https://evil.example|Approve>"}},
+            {
+                "type": "actions",
+                "elements": [
+                    {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "<!here>"}}
+                ],
+            },
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "by <@U0EVIL> in <#C0EVIL>"}]},
+        ],
+    )
+    client.chat_postMessage(channel="C0HERE", attachments=[{"text": "<!subteam^S1>", "fallback": "x"}])
+    client.chat_postMessage(channel="C0HERE", text="<!channel>", mrkdwn=False)
+    home = [{"type": "section", "text": {"type": "mrkdwn", "text": "<mailto:a@b.example|mail>"}}]
+    client.views_publish(user_id="U0ASKER", view={"type": "home", "blocks": home})
+    found = slack.live_markup()
+    assert [line.rsplit(": ", 1)[1] for line in found] == [
+        "<!channel>",
+        "<https://evil.example|Approve>",
+        "<@U0EVIL>",
+        "<#C0EVIL>",
+        "<!subteam^S1>",
+        "<mailto:a@b.example|mail>",
+    ]
+    assert found[1].startswith("chat.postMessage to C0HERE blocks[0].text")
+
+
+def test_mentions_of_usergroup_members_and_allowed_ids_are_not_leaks(
+    slack: FakeSlack, client: WebClient
+) -> None:
+    """Users the fake knows from set_usergroup or allow_mentions may be mentioned."""
+    slack.set_usergroup("S1", ["U0MEMBER"])
+    slack.allow_mentions(users=("U0OTHER",), channels=("C0AUDIT",))
+    client.chat_postMessage(channel="C0AUDIT", text="<@U0MEMBER> and <@U0OTHER> in <#C0AUDIT>")
+    assert slack.live_markup() == []
+
+
+def test_redeliver_repeats_an_envelope_with_its_retry_attempt(
+    slack: FakeSlack, socket_app: SocketModeApp
+) -> None:
+    """A redelivery carries the same envelope id and payload, with retry_attempt and retry_reason."""
+    socket_app.client.connect()
+    slack.socket_mode.wait_for_connection(1)
+    envelope_id, _ = slack.send_slash_command("restart web", user_id="U3")
+    slack.wait_for_ack(envelope_id)
+    slack.redeliver(envelope_id, retry_attempt=1, retry_reason="timeout")
+    deadline = time.monotonic() + 5
+    while len(slack.acks_of(envelope_id)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    first, again = socket_app.requests
+    assert again.envelope_id == first.envelope_id == envelope_id
+    assert again.payload == first.payload
+    assert (first.retry_attempt, again.retry_attempt, again.retry_reason) == (None, 1, "timeout")
+    assert len(slack.acks_of(envelope_id)) == 2
+
+
 # ---------------------------------------------------------------------- Socket Mode
 
 

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from fakes.slack import block_actions_payload, event_callback, slash_command_payload
 from slack_sdk.signature import SignatureVerifier
 
 from bot.engine import Engine, Host
 from bot.models import Outcome, Reply
 from bot.router import Invocation, Router
 from bot.slack.home import HomeGate
-from bot.slack.runner import SlackHttpApp
+from bot.slack.runner import SlackHttpApp, delivery_keys, http_payload
 from bot.slack.text import door_request
 from bot.store import Store
 
@@ -57,10 +60,17 @@ def test_store_refuses_a_signature_seen_before(tmp_path: Path) -> None:
     reopened.close()
 
 
-def _environ(body: bytes, timestamp: str, signature: str, path: str = "/slack/events") -> dict[str, Any]:
+def _environ(
+    body: bytes,
+    timestamp: str,
+    signature: str,
+    path: str = "/slack/events",
+    content_type: str = "application/x-www-form-urlencoded",
+) -> dict[str, Any]:
     return {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": path,
+        "CONTENT_TYPE": content_type,
         "CONTENT_LENGTH": str(len(body)),
         "wsgi.input": io.BytesIO(body),
         "HTTP_X_SLACK_REQUEST_TIMESTAMP": timestamp,
@@ -112,6 +122,60 @@ def test_replay_guard_passes_once_and_refuses_forged_stale_and_replayed(
     assert _call(app, _environ(body, now, "v0=garbage")).startswith("401")
     assert _call(app, _environ(body, "not-a-time", good)).startswith("401")
     assert recorder.bodies == [body]
+
+
+def _signed(body: bytes, timestamp: int) -> tuple[str, str]:
+    return str(timestamp), SignatureVerifier(SECRET).generate_signature(timestamp=str(timestamp), body=body)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (urlencode(slash_command_payload("restart web")).encode(), "application/x-www-form-urlencoded"),
+        (
+            urlencode({"payload": json.dumps(block_actions_payload("run_restart", "{}"))}).encode(),
+            "application/x-www-form-urlencoded",
+        ),
+        (json.dumps(event_callback({"type": "app_home_opened", "user": "U1"})).encode(), "application/json"),
+    ],
+    ids=["slash-command", "interaction", "event"],
+)
+def test_slack_retry_with_a_fresh_signature_runs_nothing(
+    guarded: tuple[SlackHttpApp, _Recorder], body: bytes, content_type: str
+) -> None:
+    """Slack's retry of a request (same body, so the same trigger_id or event_id, signed anew) gets an empty
+    200, so that Slack stops retrying, and never reaches Bolt."""
+    app, recorder = guarded
+    now = int(time.time())
+    first = _environ(body, *_signed(body, now), content_type=content_type)
+    assert _call(app, first) == "200 OK"
+    retry = _environ(body, *_signed(body, now + 1), content_type=content_type)
+    retry["HTTP_X_SLACK_RETRY_NUM"] = "1"
+    statuses: list[str] = []
+    answer = app(retry, lambda status, headers: statuses.append(status))
+    assert (statuses, b"".join(answer)) == (["200 OK"], b"")
+    assert recorder.bodies == [body]
+
+
+def test_delivery_keys_name_the_envelope_the_trigger_and_the_event() -> None:
+    """Each id Slack repeats in a redelivery is a key; an absent or empty one is not."""
+    slash = slash_command_payload("ps")
+    assert delivery_keys(slash, "env-1") == ["envelope:env-1", f"trigger:{slash['trigger_id']}"]
+    event = event_callback({"type": "app_home_opened"})
+    assert delivery_keys(event) == [f"event:{event['event_id']}"]
+    assert delivery_keys({"trigger_id": ""}) == []
+    assert delivery_keys({"trigger_id": "t" * 500}) == ["trigger:" + "t" * 192]
+
+
+def test_http_payload_reads_forms_interactions_and_json_and_nothing_else() -> None:
+    """The three shapes Slack posts are read; anything unreadable is an empty payload."""
+    assert http_payload(b"trigger_id=t1&text=ps", "application/x-www-form-urlencoded")["trigger_id"] == "t1"
+    wrapped = urlencode({"payload": json.dumps({"trigger_id": "t2"})}).encode()
+    assert http_payload(wrapped, "application/x-www-form-urlencoded; charset=utf-8") == {"trigger_id": "t2"}
+    assert http_payload(b'{"event_id": "Ev1"}', "application/json") == {"event_id": "Ev1"}
+    assert http_payload(b"payload=not-json", "") == {}
+    assert http_payload(b"[1, 2]", "application/json") == {}
+    assert http_payload(b"\xff\xfe", "") == {}
 
 
 def test_health_and_unknown_paths(guarded: tuple[SlackHttpApp, _Recorder]) -> None:
