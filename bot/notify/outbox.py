@@ -65,7 +65,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -79,6 +78,8 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.store import open_state_db
 
 log = logging.getLogger(__name__)
 
@@ -352,14 +353,9 @@ class Outbox:
         self._backoff = backoff
         self._keep_for = keep_for
         self._merge_interval = merge_interval
-        path = str(db_path)
-        if path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_state_db(db_path)
         self._db.executescript(_SCHEMA)
         self._migrate()
         self._workers: dict[str, threading.Thread] = {}

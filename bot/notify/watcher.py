@@ -39,7 +39,6 @@ import json
 import logging
 import math
 import queue
-import sqlite3
 import threading
 import time
 from collections import deque
@@ -63,6 +62,7 @@ from bot.notify.events import (
 )
 from bot.notify.rules import NS, Rules, RuleState
 from bot.render.mask import mask_secrets
+from bot.store import open_state_db
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ class SqliteCursorStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10.0)
+        self._db = open_state_db(self.path, isolation_level="DEFERRED")
         with self._lock, self._db:
             self._db.executescript(_SCHEMA)
 
