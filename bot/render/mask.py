@@ -2,7 +2,7 @@
 
 `mask_env` hides every value of a `KEY=value` entry. `mask_secrets` hides only what looks like a secret
 (tokens with a known shape, secret-looking assignments, credentials in URLs, `Authorization` headers,
-private key blocks) and keeps the key, so a masked log line still reads: `DB_PASSWORD=•••`,
+cookies, private key blocks) and keeps the key, so a masked log line still reads: `DB_PASSWORD=•••`,
 `"token": "•••"`, `xoxb-•••`, `auth=Basic •••`. A mask always covers the whole credential: an
 authentication scheme (`Basic`, `Bearer`, `Digest`…) stays readable, the credential after it never does.
 Programs known to take a password on their command line have it masked there: `mysql -uroot -p•••`,
@@ -68,6 +68,7 @@ _SECRET_PAIRS = frozenset(
         ("master", "key"),
         ("license", "key"),
         ("account", "key"),  # Azure: AccountKey=…
+        ("subscription", "key"),  # Azure API Management: Ocp-Apim-Subscription-Key
     }
 )
 # … unless its last word says the value is about the secret, not the secret (PASSWORD_FILE, token_ttl).
@@ -278,6 +279,13 @@ _AUTHORIZATION = re.compile(
     rf"(?:{_AUTH_SCHEME}[ \t]++)?)"
     rf"(?P<secret>{_AUTH_PARAMS}|[^\s\"',;\]]++)"
 )
+# Cookie: sid=…; theme=… / Set-Cookie: sid=…; Path=/; HttpOnly: every cookie is a bearer credential as far as
+# a log reader can tell, so every value is masked; names and Set-Cookie attributes stay.
+_COOKIE = re.compile(r"(?P<keep>cookie[\"']?[ \t]*[:=][ \t]*\[?[\"']?)(?P<cookies>[^\n\"'\]]++)")
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]++")  # RFC 9110's token
+_COOKIE_ATTRIBUTES = frozenset(
+    {"expires", "max-age", "domain", "path", "samesite", "secure", "httponly", "priority", "partitioned"}
+)
 _BEARER = re.compile(r"(?P<keep>bearer[ \t]+)(?P<secret>[a-z0-9._~+/=\-]{16,}+)")
 # key=value, key: value, "key": "value", key => 'value', --flag=value, auth=Basic xyz. The match starts at a
 # trigger word; the rest of the key to its left is read back from the text and the whole key is judged by
@@ -364,7 +372,7 @@ _TOKEN_SHAPES = (
     _TokenShape(r"do[opr]_v1_", r"[a-f0-9]{64}", ("_v1_",)),  # DigitalOcean
     _TokenShape(r"shp(?:at|ca|pa|ss)_", r"[a-fA-F0-9]{32}", ("shp",)),  # Shopify
     _TokenShape(r"hv[sbr]\.", r"[A-Za-z0-9_\-]{24,}+", ("hv",), random=True),  # Vault
-    _TokenShape(r"SG\.", r"[A-Za-z0-9_\-]{16,}+\.[A-Za-z0-9_\-]{16,}+", ("sg.",)),  # SendGrid
+    _TokenShape(r"SG\.", r"[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}(?![A-Za-z0-9_\-])", ("sg.",)),  # SendGrid
     _TokenShape(r"AGE-SECRET-KEY-1", r"[A-Z0-9]{50,}+", ("age-secret-key-1",)),  # age identities
 )
 # ---- passwords on a program's command line: `mysql -uroot -pSECRET`, `curl -u admin:pw` --------------------
@@ -587,6 +595,7 @@ _KEY_QUALIFIER = re.compile(r"(?:api|access|secret|private|signing|encryption|ma
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _FLAG_CHARS = _WORD_CHARS | {"-"}
 _KEY_CHARS = _WORD_CHARS | {".", "-"}
+_NAME_CHARS = _KEY_CHARS | {"/"}
 
 
 class _Found:
@@ -639,7 +648,10 @@ def _mask_prefixed_token(found: _Found) -> str:
 
 
 def _mask_random_token(found: _Found) -> str:
-    """`_mask_prefixed_token` for a body that looks random: a digit or both cases, ten distinct characters."""
+    """`_mask_prefixed_token` for a body that looks random (a digit or both cases, ten distinct characters)
+    and a prefix that starts a word of its own, not the tail of a name (`backup-sk-7f9c8d6b5a-x2k4j`)."""
+    if found.follows(_NAME_CHARS):
+        return found.group()
     body = found.group("secret")
     varied = any(c.isdigit() for c in body) or (
         any(c.isupper() for c in body) and any(c.islower() for c in body)
@@ -660,6 +672,25 @@ def _mask_url_credentials(found: _Found) -> str:
     if not at or not colon or not password or password == MASK:
         return found.group()
     return f"://{user}:{MASK}@{host}"
+
+
+def _mask_cookies(found: _Found) -> str:
+    """`Cookie: a=1; b=2` → `Cookie: a=•••; b=•••`; Set-Cookie attributes (`Path=/`) and text without "="
+    stay."""
+    if found.follows(_WORD_CHARS):
+        return found.group()
+    pieces = []
+    for piece in found.group("cookies").split(";"):
+        name, equals, value = piece.partition("=")
+        word = name.strip()  # a cookie's name is one token: "not set, cookies=3" holds none
+        is_cookie = (
+            equals
+            and value.strip()
+            and _COOKIE_NAME.fullmatch(word)
+            and word.lower() not in _COOKIE_ATTRIBUTES
+        )
+        pieces.append(f"{name}={MASK}" if is_cookie and MASK not in value else piece)
+    return found.group("keep") + ";".join(pieces)
 
 
 def _mask_token_word(found: _Found) -> str:
@@ -788,6 +819,7 @@ def _token_rule(shape: _TokenShape) -> _Rule:
 _RULES = (
     _Rule(_AUTHORIZATION, _mask_token_word, ("auth",)),
     _Rule(_URL_AUTHORITY, _mask_url_credentials, ("://",)),
+    _Rule(_COOKIE, _mask_cookies, ("cookie",)),
     _Rule(_ASSIGNMENT, _mask_assignment, _SECRET_KEY_TRIGGERS),
     _Rule(_FLAG, _mask_flag, _SECRET_KEY_TRIGGERS),
     _Rule(_SQL_PASSWORD, _mask_sql_password, ("pass",)),
@@ -851,12 +883,13 @@ def mask_secrets(text: str) -> str:
     Covers the token shapes of Slack, GitHub, GitLab, npm, Hugging Face, OpenAI, Anthropic, Stripe, Google,
     AWS, Docker Hub and others (`_TOKEN_SHAPES`), JWTs, private key blocks, credentials in URLs
     (`postgres://app:•••@db`), `Authorization:` headers and other authentication values after their scheme
-    (`auth=Basic •••`), secret-looking assignments (`password=…`, `"token": "…"`, `--secret …`), long
-    random blobs after key-ish words, and the passwords of programs known to take them on their command line
-    (`mysql -uroot -p•••`, `curl -u admin:•••`, `redis-cli -a •••`, see `_PROGRAMS`) and in the SQL that
-    databases log (`PASSWORD '•••'`, `IDENTIFIED BY '•••'`). Ordinary text — container IDs, digests,
-    timestamps, commit URLs, `docker run -u 1000:1000 -p 8080:80`, "password reset email sent" — is left
-    alone. Works on one line or many (private key blocks span lines); masking masked text changes nothing.
+    (`auth=Basic •••`), cookie values (`Cookie: sid=•••`), secret-looking assignments (`password=…`,
+    `"token": "…"`, `--secret …`), long random blobs after key-ish words, and the passwords of programs
+    known to take them on their command line (`mysql -uroot -p•••`, `curl -u admin:•••`, `redis-cli -a •••`,
+    see `_PROGRAMS`) and in the SQL that databases log (`PASSWORD '•••'`, `IDENTIFIED BY '•••'`). Ordinary
+    text — container IDs, digests, timestamps, commit URLs, `docker run -u 1000:1000 -p 8080:80`, "password
+    reset email sent" — is left alone. Works on one line or many (private key blocks span lines); masking
+    masked text changes nothing.
     """
     lowered = _lower(text)
     if "private key" in lowered:

@@ -315,6 +315,15 @@ REAL_WORLD = [
         "map[Accept:[*/*] Authorization:[Basic •••] User-Agent:[Go-http-client/1.1]]",
     ),
     ('Authorization: Token token="abc123", other="x"', "Authorization: Token •••"),
+    (
+        "Cookie: sessionid=3f9a0c1d2e3b4a5f; csrftoken=AbCdEf0123; theme=dark",
+        "Cookie: sessionid=•••; csrftoken=•••; theme=•••",
+    ),
+    (
+        "< Set-Cookie: connect.sid=s%3AabcDEF123.xyz789; Path=/; Expires=Wed, 03 Dec 2026 06:00:00 GMT",
+        "< Set-Cookie: connect.sid=•••; Path=/; Expires=Wed, 03 Dec 2026 06:00:00 GMT",
+    ),
+    ("Ocp-Apim-Subscription-Key: 0123456789abcdef0123456789abcdef", "Ocp-Apim-Subscription-Key: •••"),
     # curl and wget as ps --no-trunc and health checks show them
     (
         "curl -fsS -u admin:s3cret http://localhost:15672/api/healthchecks/node",
@@ -401,7 +410,7 @@ REAL_WORLD = [
     ),
     ("hub login with dckr_pat_AbCdEf0123456789_abcdefXYZ", "hub login with dckr_pat_•••"),
     (
-        "sendgrid: SG.AbCdEf0123456789xyzWvU.AbCdEf0123456789xyzWvUAbCdEf0123456789xyzWvU1 rejected",
+        "sendgrid: SG.AbCdEf0123456789xyzWvU.AbCdEf0123456789xyzWvUAbCdEf0123456789xyzAB rejected",
         "sendgrid: SG.••• rejected",
     ),
     (f"GET /ws?token={JWT} 101", "GET /ws?token=••• 101"),
@@ -470,6 +479,7 @@ KEPT = [
     "pass 2/3 complete",
     "npm_config_cache=/root/.npm npm_config_user_agent=npm/10.2.3",
     "sk-spinner-fading-circle-animation loaded",
+    "pod backup-sk-7f9c8d6b5a-x2k4j9q8w7e6r5t4 scheduled",
     "disk-usage-report-2026-11-27-0123456789abcdef",
     "curl -fsS http://localhost:8080/healthz || exit 1",
     "curl -u admin https://api.example.com/",
@@ -482,6 +492,7 @@ KEPT = [
     "AUTH failed: WRONGPASS invalid username-password pair or user is disabled.",
     "MongoServerError: bad auth : Authentication failed.",
     "Authorization header missing",
+    "cookie: not set, cookies=3",
 ]
 
 
@@ -495,7 +506,9 @@ MYSQL_LIKE = ["mysql", "mysqladmin", "mysqldump", "mariadb", "mariadb-dump", "/u
 # No quotes, blanks, "$", "=", "-" or "_": nothing another rule (assignment, token prefix) would mask first.
 VALUE_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!@#%^*+,.:/~?"
 passwords = st.text(VALUE_ALPHABET, min_size=1, max_size=40).filter(
-    lambda pw: not pw.isalpha() and set(pw) != {"*"}  # "no", "true", "***" read as placeholders
+    lambda pw: (
+        not pw.isalpha() and set(pw) != {"*"} and pw.lower() != "n/a"
+    )  # "no", "***", "N/A": placeholders
 )
 
 
@@ -575,7 +588,8 @@ def test_mask_secrets_is_idempotent() -> None:
 # that reach every rule, half-way matches included.
 FRAGMENTS = [
     "password", "pass", "auth", "token", "secret", "key", "client_secret", "Authorization", "X-Auth",
-    "=", ": ", '": "', "'", '"', '\\"', " ", "\t", "\n", ",", ";", "&", "[", "]", "(", "-", "--", "_", "@",
+    "Cookie", "=", ": ", '": "', "'", '"', '\\"', " ", "\t", "\n", ",", ";", "&", "[", "]", "(", "-", "--",
+    "_", "@",
     "Basic ", "Bearer ", "Digest ", 'username="a", ', "realm=x, ",
     "curl ", "redis-cli ", "mysql ", "sshpass ", "docker login ", "-u ", "-a ", "-p", "--user ", "--pass=",
     "admin:pw", "1000:1000", "$PW", "http://", "postgres://", "user:p@ss@", "host/db",
@@ -718,6 +732,7 @@ HOSTILE = {
     "tokens": "sk-" * 33_000,
     "token-body": "hf_" + "a" * 100_000,
     "aws": "AKIA" * 25_000,
+    "cookies": "cookie: " + "a=b;" * 25_000,
 }
 
 
