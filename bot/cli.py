@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from bot import __version__
 from bot.engine import Engine, hosts_from_settings, own_container_id
 from bot.errors import ChatOpsError, ConfigError, ExitCode
+from bot.render.mask import mask_log_handlers
 from bot.router import Router
 from bot.settings import Settings, load_settings
 from bot.shell import ShellIdentity, main_shell
@@ -170,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    mask_log_handlers()  # every log line, arguments and tracebacks included, is masked
     store = Store(settings.chatops_state_path, audit_retention_days=settings.chatops_audit_retention_days)
     router = _router(settings, store)
     command = options.command or "run"

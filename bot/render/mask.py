@@ -1,22 +1,28 @@
 """Masking of secrets before text leaves the bot: environment entries and free text such as log lines.
 
 `mask_env` hides every value of a `KEY=value` entry. `mask_secrets` hides only what looks like a secret
-(tokens with a known shape, secret-looking assignments, credentials in URLs, private key blocks) and keeps
-the key, so a masked log line still reads: `DB_PASSWORD=•••`, `"token": "•••"`, `xoxb-•••`. Programs known
-to take a password glued to a short flag have it masked there too: `mysql -uroot -p•••` (see `_PROGRAMS`).
+(tokens with a known shape, secret-looking assignments, credentials in URLs, `Authorization` headers,
+cookies, private key blocks) and keeps the key, so a masked log line still reads: `DB_PASSWORD=•••`,
+`"token": "•••"`, `xoxb-•••`, `auth=Basic •••`. A mask always covers the whole credential: an
+authentication scheme (`Basic`, `Bearer`, `Digest`…) stays readable, the credential after it never does.
+Programs known to take a password on their command line have it masked there: `mysql -uroot -p•••`,
+`curl -u admin:•••`, `redis-cli -a •••` (see `_PROGRAMS`).
 
-Every pattern is compiled once; text without any trigger word costs one scan per pattern.
+`SecretMaskingFilter` applies `mask_secrets` to what a log record prints; `mask_log_handlers` installs it.
+
+Every pattern is compiled once; text without any trigger word costs one scan per trigger word.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["MASK", "mask_env", "mask_secrets"]
+__all__ = ["MASK", "SecretMaskingFilter", "mask_env", "mask_log_handlers", "mask_secrets"]
 
 MASK = "•••"
 
@@ -61,6 +67,8 @@ _SECRET_PAIRS = frozenset(
         ("encryption", "key"),
         ("master", "key"),
         ("license", "key"),
+        ("account", "key"),  # Azure: AccountKey=…
+        ("subscription", "key"),  # Azure API Management: Ocp-Apim-Subscription-Key
     }
 )
 # … unless its last word says the value is about the secret, not the secret (PASSWORD_FILE, token_ttl).
@@ -118,7 +126,9 @@ _SAFE_TAILS = frozenset(
     }
 )
 # Keys whose values are masked even when they are short words or numbers (a PIN, "letmein").
-_PASSWORD_WORDS = frozenset({"password", "passwd", "pwd", "passphrase", "pass"})
+_PASSWORD_WORDS = frozenset(
+    {"password", "passwd", "pwd", "passphrase", "pass", "requirepass", "masterauth"}  # the last two: Redis
+)
 _PASSWORD_SUFFIXES = ("password", "passwd", "passphrase")
 # Values that are not secrets: placeholders, booleans, already-masked text.
 _NOT_SECRET_VALUES = frozenset(
@@ -172,6 +182,8 @@ def _key_kind(key: str) -> str | None:
     words = _key_words(key)
     if not words or words[-1] in _SAFE_TAILS:
         return None
+    if words == ["pass"]:  # `pass=hunter2` in a log line, but `pass: 2` may count passes: judged as a secret
+        return "secret"
     if any(word in _PASSWORD_WORDS for word in words if word != "pass" or len(words) > 1):
         return "password"
     if any(word.endswith(_PASSWORD_SUFFIXES) for word in words):  # PGPASSWORD, dbpasswd: one word, no "_"
@@ -230,67 +242,165 @@ _PRIVATE_KEY = re.compile(
     r"(?:Proc-Type:[^\n\\]*|DEK-Info:[^\n\\]*|[A-Za-z0-9+/=]{16,}))*))",
     re.DOTALL,
 )
-# Tokens with a recognisable shape: the prefix that says what kind of token it was stays.
-_SLACK_TOKEN = re.compile(r"(?P<prefix>xox[a-z](?:\.xox[a-z])?-|xapp-)(?P<secret>[a-z0-9\-]{8,}+)")
-_CODE_HOST_TOKEN = re.compile(r"(?P<prefix>gh[pousr]_|github_pat_|glpat-)(?P<secret>[a-z0-9_\-]{16,}+)")
-_STRIPE_KEY = re.compile(r"(?P<prefix>[sr]k_(?:live|test)_)(?P<secret>[a-z0-9]{8,}+)")
-# Cloud key ids are matched in the original text: they are upper case ("Asia/Tokyo" is a time zone).
-_CLOUD_KEY = re.compile(
-    r"(?P<prefix>AKIA|ASIA)(?P<secret>[A-Z0-9]{16})(?![A-Za-z0-9])|(?P<google>AIza)[A-Za-z0-9_\-]{35}"
-)
 _SLACK_WEBHOOK = re.compile(r"(?P<keep>hooks\.slack\.com/(?:services|workflows|triggers)/)[a-z0-9/_\-]++")
 # The look-behind after "eyj" keeps a run like "eyjeyjeyj…" from being rescanned at every "eyj".
 _JWT = re.compile(r"eyj(?<![a-z0-9_\-]eyj)[a-z0-9_\-]{8,}+\.[a-z0-9_\-]{8,}+\.[a-z0-9_\-]*+")
-# scheme://user:password@host → scheme://user:•••@host (the scheme is left of the match)
-_URL_CREDENTIALS = re.compile(r"(?P<keep>://[^\s:/@\"'<>]*:)(?P<secret>[^\s@/\"'<>]++)(?=@)")
-# Authorization: Bearer xyz / Proxy-Authorization: Basic xyz (the whole credential after the scheme).
+# scheme://user:password@host → scheme://user:•••@host (the scheme is left of the match). The authority runs
+# to the next "/" or blank; its last "@" ends the user information (a raw "@" in a password, `P@ss`, is
+# common) and the first ":" before that ends the user.
+_URL_AUTHORITY = re.compile(r"://(?P<authority>[^\s/\"'<>]++)")
+_QUOTED = r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\""
+# Authentication schemes (RFC 9110 and the IANA registry, plus `token`, `bot` and `apikey` as APIs use
+# them): after one of them comes the credential, which a mask must cover whole.
+_AUTH_SCHEME = (
+    r"(?:basic|bearer|digest|token|negotiate|ntlm|bot|dpop|hoba|mutual|vapid|gnap|apikey"
+    r"|scram-sha-(?:1|256)|aws4-hmac-sha256)"
+)
+# One `name=value` of a credential's parameter list (Digest, AWS4): the value plain, quoted, or quoted with
+# escaped quotes inside a JSON string. No blank around "=": `YWRt…= next` is a token68 and the next word.
+_AUTH_PARAM = (
+    r"[a-z0-9_\-]++="
+    r"(?:\\\"(?:[^\"\\\n]|\\[^\"\n])*+\\\"|\"(?:[^\"\\\n]|\\.)*+\"|[^\s,\"'\\\]]*+)"
+)
+_AUTH_PARAMS = rf"{_AUTH_PARAM}(?:[ \t]*+,[ \t]*+{_AUTH_PARAM})*+"
+# A credential after a scheme where the key alone does not prove it is one (`auth=`, `X-Auth:`, `--token`):
+# a parameter list that cannot be an ordinary field (a quoted first value or a comma-separated list), or one
+# token68-like word that ends where a value ends (`auth=basic user=bob` is a method and another field).
+_SCHEME_CREDENTIAL = (
+    rf"[a-z0-9_\-]++=(?:\\\"(?:[^\"\\\n]|\\[^\"\n])*+\\\"|\"(?:[^\"\\\n]|\\.)*+\")"
+    rf"(?:[ \t]*+,[ \t]*+{_AUTH_PARAM})*+"
+    rf"|{_AUTH_PARAM}(?:[ \t]*+,[ \t]*+{_AUTH_PARAM})++"
+    r"|[^\s\"'`,;=&\[\](){}<>\\]++=*+(?=[\s\"'`,;&\])}<>\\]|$)"
+)
+# Authorization: Bearer xyz / Proxy-Authorization: Basic xyz / "authorization":["Digest username=…"]: the
+# whole credential after the scheme (a Digest or AWS4 parameter list up to its end).
 _AUTHORIZATION = re.compile(
-    r"(?P<keep>authorization[\"']?[ \t]*[:=][ \t]*[\"']?"
-    r"(?:(?:bearer|basic|token|digest|negotiate|bot|aws4-hmac-sha256)[ \t]+)?)"
-    r"(?P<secret>[^\s\"',;]++)"
+    r"(?P<keep>authorization[\"']?[ \t]*[:=][ \t]*\[?[\"']?"
+    rf"(?:{_AUTH_SCHEME}[ \t]++)?)"
+    rf"(?P<secret>{_AUTH_PARAMS}|[^\s\"',;\]]++)"
+)
+# Cookie: sid=…; theme=… / Set-Cookie: sid=…; Path=/; HttpOnly: every cookie is a bearer credential as far as
+# a log reader can tell, so every value is masked; names and Set-Cookie attributes stay.
+_COOKIE = re.compile(r"(?P<keep>cookie[\"']?[ \t]*[:=][ \t]*\[?[\"']?)(?P<cookies>[^\n\"'\]]++)")
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]++")  # RFC 9110's token
+_COOKIE_ATTRIBUTES = frozenset(
+    {"expires", "max-age", "domain", "path", "samesite", "secure", "httponly", "priority", "partitioned"}
 )
 _BEARER = re.compile(r"(?P<keep>bearer[ \t]+)(?P<secret>[a-z0-9._~+/=\-]{16,}+)")
-# key=value, key: value, "key": "value", key => 'value', --flag=value. The match starts at a trigger word;
-# the rest of the key to its left is read back from the text and the whole key is judged by _key_kind.
-# Keys are bounded (64 characters after the trigger) so that a long run of trigger words stays linear.
+# key=value, key: value, "key": "value", key => 'value', --flag=value, auth=Basic xyz. The match starts at a
+# trigger word; the rest of the key to its left is read back from the text and the whole key is judged by
+# _key_kind. Keys are bounded (64 characters after the trigger) so that a long run of trigger words stays
+# linear.
 _TRIGGER = r"(?:pass|pwd|secret|token|key|auth|credential)"
 _ASSIGNMENT = re.compile(
     _TRIGGER + r"[\w.\-]{0,64}+"
     r"(?P<sep>\\?[\"']?[ \t]*(?:=>|[:=])[ \t]*)"
-    r"(?P<value>\\\"[^\"\n]*?\\\"|\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s,;&\"'<>(){}\[\]]+)"
+    rf"(?P<value>(?P<scheme>{_AUTH_SCHEME})[ \t]++(?P<credential>{_SCHEME_CREDENTIAL})"
+    r"|\\\"[^\"\n]*?\\\"|\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|[^\s,;&\"'<>(){}\[\]]+)"
 )
-# --password hunter2: a command-line flag and its separate value.
+# --password hunter2, --password "two words", --auth-token Bearer xyz: a flag and its separate value.
 _FLAG = re.compile(
-    r"-(?<![\w\-]-)(?P<key>-?[\w\-]{0,64}?"
-    + _TRIGGER
-    + r"[\w\-]{0,64}+)(?P<sep>[ \t]++)(?P<value>[^\s\-][^\s]*+)"
+    r"-(?<![\w\-]-)(?P<key>-?[\w\-]{0,64}?" + _TRIGGER + r"[\w\-]{0,64}+)(?P<sep>[ \t]++)"
+    rf"(?P<value>(?P<scheme>{_AUTH_SCHEME})[ \t]++(?P<credential>{_SCHEME_CREDENTIAL})"
+    rf"|{_QUOTED}|[^\s\-][^\s]*+)"
 )
-# "the API key is 3f9a…", "signature 8c1e…": a long random blob after a key-ish word.
+# SQL as databases log it: ALTER ROLE app PASSWORD 'pw', CREATE USER … IDENTIFIED [WITH plugin] BY 'pw'.
+_SQL_PASSWORD = re.compile(r"(?P<keep>password[ \t]++')(?P<secret>[^'\n]++)(?=')")
+_SQL_IDENTIFIED_BY = re.compile(
+    r"(?P<keep>identified[ \t]++(?:with[ \t]++[\w\-]++[ \t]++)?by[ \t]++')(?P<secret>[^'\n]++)(?=')"
+)
+# "the API key is 3f9a…", "signature 8c1e…", "client_secret 3f9a…": a long random blob after a key-ish word.
 # A bare "key" counts only after a qualifier ("API key", "signing key"): a cache key is no secret.
 _KEYWORD_BLOB = re.compile(
     r"(?P<keep>(?P<word>key|secret|token|password|passphrase|signature|hmac|credentials?)"
     r"(?:[ \t]+(?:is|was)|[ \t]*[=:])?[ \t]+)"
     r"(?P<secret>[a-z0-9+/_=\-]{20,}+)"
 )
-# ---- passwords glued to a short flag: `mysql -uroot -pSECRET` ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _TokenShape:
+    """A token its issuer marks with a prefix: `xoxb-…`, `ghp_…`, `AKIA…`. Matched in the original text, in
+    the case the issuer writes it ("Asia/Tokyo" is a time zone, `ASIA…` an AWS key id).
+
+    `prefix`: a pattern for the prefix, which stays readable (`ghp_•••`); `body`: a pattern for the rest,
+    with its length. `triggers`: lower-case words one of which every such token holds (the quick check
+    before the pattern runs; a short one shared by several prefixes, `gl` for GitLab's ten, costs one look
+    instead of ten). `random`: the body must also look random (a digit or both cases, at least ten
+    different characters), for prefixes that start ordinary words too (`sk-spinner-fading-circle-animation`).
+    """
+
+    prefix: str
+    body: str
+    triggers: tuple[str, ...]
+    random: bool = False
+
+
+_TOKEN_SHAPES = (
+    # Slack: bot, user, workspace, refresh and configuration tokens; app-level tokens
+    _TokenShape(r"xox[a-z](?:\.xox[a-z])?-|xapp-", r"[A-Za-z0-9\-]{8,}+", ("xox", "xapp-")),
+    # GitHub: personal, OAuth, user-to-server, server-to-server, refresh; fine-grained personal tokens
+    _TokenShape(
+        r"gh[pousr]_|github_pat_",
+        r"[A-Za-z0-9_\-]{16,}+",
+        ("gh", "github_pat_"),
+    ),
+    # GitLab: personal, deploy, runner, pipeline trigger, feed, CI build, OAuth, incoming mail, agent tokens
+    _TokenShape(
+        r"gl(?:pat|dt|rt|ptt|ft|cbt|oas|soat|imt|agent)-",
+        r"[A-Za-z0-9_\-]{16,}+",
+        ("gl",),
+    ),
+    _TokenShape(r"gl(?:sa|c)_", r"[A-Za-z0-9_\-=]{32,}+", ("gl",)),  # Grafana
+    _TokenShape(r"npm_", r"[A-Za-z0-9]{30,}+", ("npm_",), random=True),  # npm: npm_config_cache is no token
+    _TokenShape(r"hf_", r"[A-Za-z0-9]{30,}+", ("hf_",), random=True),  # Hugging Face
+    _TokenShape(r"pypi-AgE", r"[A-Za-z0-9_\-]{50,}+", ("pypi-age",)),  # PyPI (a macaroon)
+    _TokenShape(r"dckr_(?:pat|oat)_", r"[A-Za-z0-9_\-]{20,}+", ("dckr_",)),  # Docker Hub
+    # OpenAI (sk-, sk-proj-, sk-svcacct-, sk-admin-), Anthropic (sk-ant-api03-…), OpenRouter (sk-or-v1-)
+    _TokenShape(
+        r"sk-(?:proj-|svcacct-|admin-|ant-[a-z]{3,5}\d\d-|or-v1-)?",
+        r"[A-Za-z0-9_\-]{20,}+",
+        ("sk-",),
+        random=True,
+    ),
+    # Stripe: secret and restricted keys, webhook signing secrets (pk_ keys are public)
+    _TokenShape(r"[rs]k_(?:live|test)_|whsec_", r"[A-Za-z0-9]{8,}+", ("k_live_", "k_test_", "whsec_")),
+    _TokenShape(r"AKIA|ASIA", r"[A-Z0-9]{16}(?![A-Za-z0-9])", ("akia", "asia")),  # AWS access key ids
+    _TokenShape(r"AIza", r"[A-Za-z0-9_\-]{35}", ("aiza",)),  # Google API keys
+    _TokenShape(r"GOCSPX-", r"[A-Za-z0-9_\-]{20,}+", ("gocspx-",)),  # Google OAuth client secrets
+    _TokenShape(r"ya29\.", r"[A-Za-z0-9_\-]{20,}+", ("ya29.",)),  # Google OAuth access tokens
+    _TokenShape(r"do[opr]_v1_", r"[a-f0-9]{64}", ("_v1_",)),  # DigitalOcean
+    _TokenShape(r"shp(?:at|ca|pa|ss)_", r"[a-fA-F0-9]{32}", ("shp",)),  # Shopify
+    _TokenShape(r"hv[sbr]\.", r"[A-Za-z0-9_\-]{24,}+", ("hv",), random=True),  # Vault
+    _TokenShape(r"SG\.", r"[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}(?![A-Za-z0-9_\-])", ("sg.",)),  # SendGrid
+    _TokenShape(r"AGE-SECRET-KEY-1", r"[A-Z0-9]{50,}+", ("age-secret-key-1",)),  # age identities
+)
+# ---- passwords on a program's command line: `mysql -uroot -pSECRET`, `curl -u admin:pw` --------------------
 #
 # `-pSECRET` cannot be judged by its shape: `docker run -p8080:80`, `ps -p 1`, `mkdir -p dir`, `mysql -P3306`
-# are no secrets. So it is judged by the program: only after the name of a program listed in `_PROGRAMS`,
-# within the same shell command, is its password flag's glued value masked.
+# are no secrets; nor can `-u name:word`: `docker run -u app:app` names a user and a group, `curl -u app:pw`
+# a user and a password. So they are judged by the program: only after the name of a program listed in
+# `_PROGRAMS`, within the same shell command, are its password flags' values masked.
 
 
 @dataclass(frozen=True, slots=True)
 class _PasswordFlag:
     """How a program takes a password on its command line.
 
-    `letter`: the short flag whose glued value is the password, case-sensitive (mysql's `-p` is the password,
-    `-P` the port). Only the glued form counts: for mysql a lone `-p` prompts and the next word is the
-    database. `long_option`: a long option whose abbreviations (at least "pass": `--pass=`, `--passwo=`) also
-    carry the password after "=" (the full `--password=…` is masked by the assignment rule anyway).
+    `letter`: the short flag whose *glued* value is the password, case-sensitive (mysql's `-p` is the
+    password, `-P` the port). Only the glued form counts: for mysql a lone `-p` prompts and the next word is
+    the database. `long_option`: a long option whose abbreviations (at least "pass": `--pass=`, `--passwo=`)
+    also carry the password after "=" (the full `--password=…` is masked by the assignment rule anyway).
+    `password`: flags whose value is the password in any form: glued (`-apw`), after "=" (`--pass=pw`) or
+    the next word (`-a pw`, `--pass pw`). `user`: flags whose value is `name:password` (curl's
+    `-u admin:pw`, `-E cert.pem:pw`); the name stays. A short one also counts as the last letter of a
+    cluster (`curl -su admin:pw`).
     """
 
-    letter: str
+    letter: str | None = None
     long_option: str | None = None
+    password: frozenset[str] = frozenset()
+    user: frozenset[str] = frozenset()
 
 
 _MYSQL_CLIENTS = (  # MySQL's and MariaDB's client programs: --password[=pw], -p[pw]
@@ -316,49 +426,144 @@ _MYSQL_CLIENTS = (  # MySQL's and MariaDB's client programs: --password[=pw], -p
     "mariadb-slap",
     "mariadb-upgrade",
 )
+_MONGO_CLIENTS = (  # the mongo shells and database tools: -p pw, --password pw
+    "mongo",
+    "mongosh",
+    "mongodump",
+    "mongorestore",
+    "mongoexport",
+    "mongoimport",
+    "mongostat",
+    "mongotop",
+    "mongofiles",
+)
+_REGISTRY_LOGINS = ("docker login", "podman login", "nerdctl login", "buildah login", "skopeo login")
 _ARCHIVERS = ("7z", "7za", "7zr", "7zz", "rar", "unrar")  # -p{password}
 _PROGRAMS: dict[str, _PasswordFlag] = {
     **dict.fromkeys(_MYSQL_CLIENTS, _PasswordFlag("p", "password")),
     **dict.fromkeys(_ARCHIVERS, _PasswordFlag("p")),
-    "sshpass": _PasswordFlag("p"),  # sshpass -pSECRET ssh host: getopt takes a glued value too
+    **dict.fromkeys(_MONGO_CLIENTS, _PasswordFlag(password=frozenset({"-p", "--password"}))),
+    **dict.fromkeys(_REGISTRY_LOGINS, _PasswordFlag(password=frozenset({"-p", "--password"}))),
+    # redis-cli -a pw / --pass pw (the URI form, -u redis://user:pw@host, is a URL with a password)
+    **dict.fromkeys(("redis-cli", "keydb-cli"), _PasswordFlag(password=frozenset({"-a", "--pass"}))),
+    "sshpass": _PasswordFlag(password=frozenset({"-p"})),  # sshpass -pSECRET ssh host, sshpass -p SECRET …
+    "curl": _PasswordFlag(
+        password=frozenset({"--pass", "--proxy-pass", "--oauth2-bearer"}),
+        user=frozenset({"-u", "--user", "-U", "--proxy-user", "-E", "--cert", "--proxy-cert"}),
+    ),
 }
-_PROGRAM_TRIGGERS = ("mysql", "mariadb", "mariabackup", "7z", "rar", "sshpass")
+# The programs in families that share their first letters: one pattern per family, which starts with that
+# literal (the regex engine finds a literal fast; an alternation of names it would try at every letter).
+_PROGRAM_FAMILIES = (
+    "mysql",
+    "mariadb",
+    "mariabackup",
+    "mongo",
+    *_REGISTRY_LOGINS,
+    "redis-cli",
+    "keydb-cli",
+    "curl",
+    "sshpass",
+    "7z",
+    "rar",
+    "unrar",
+)
+_FAMILY_TRIGGERS = {  # a shorter trigger shared by several families
+    **dict.fromkeys(_REGISTRY_LOGINS, " login"),
+    "mariadb": "maria",
+    "mariabackup": "maria",
+    "unrar": "rar",
+}
 # A program name is a whole word (`/usr/bin/mysql` counts, `xmysql` and `mysql.cnf` do not) followed by a
 # blank. Its arguments run to the end of the line or to a shell separator (`;`, `&`, `|`, a backtick or a
-# parenthesis) outside quotes; a word that starts like a flag (`-pa;b`, from an exec-form command) runs to
-# the next blank, separators included, so that no part of a glued value is left out.
-_QUOTED = r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\""
-_PROGRAM_NAME = "|".join(  # the look-behind after each name: not the tail of a longer word
-    rf"{re.escape(name)}(?<![\w.\-]{re.escape(name)})" for name in sorted(_PROGRAMS, key=len, reverse=True)
-)
-_FLAG_WORD = rf"--?[a-z](?:{_QUOTED})?+[^\s]*+"
+# parenthesis) outside quotes; a word that starts like a flag (`-pa;b`, from an exec-form command), and the
+# word after it (`-a p;w`), run to the next blank, separators included, so that no part of a value is left
+# out.
+_FLAG_WORD = rf"--?[a-z](?:{_QUOTED})?+[^\s]*+(?:[ \t]++(?=[^\s\-])(?:{_QUOTED})?+[^\s]*+)?"
 _PLAIN_WORD = rf"(?:{_QUOTED}|[^\s;&|`()'\"])++"
-_PROGRAM = re.compile(
-    rf"(?P<program>{_PROGRAM_NAME})(?=[ \t])(?P<args>(?:[ \t]++(?:{_FLAG_WORD}|{_PLAIN_WORD}))*+)"
-)
-# In the original text of the arguments: `-pVALUE` or `--name=VALUE`. The value is one quoted string (then
-# only quotes may follow it before a blank: `sh -c 'mysql -p"pw"'`) or everything up to the next blank, of
-# which the callback drops what closes the word in a shell: quotes (the end of a `sh -c '…'` around the
-# command) and separators (`mysql -pX; ls`); a separator inside the word (`-pa;b`) is part of the value.
+
+
+def _program_pattern(family: str) -> re.Pattern[str]:
+    """The pattern of a family's program names and their arguments: `mysql(?:admin|dump|…)? args`."""
+    tails = sorted(
+        (name[len(family) :] for name in _PROGRAMS if name.startswith(family)), key=len, reverse=True
+    )
+    name = re.escape(family) + rf"(?<![\w.\-]{re.escape(family)})"  # not the tail of a longer word
+    if any(tails):
+        name += "(?:" + "|".join(re.escape(tail) for tail in tails if tail) + ")?"
+    return re.compile(rf"(?P<program>{name})(?=[ \t])(?P<args>(?:[ \t]++(?:{_FLAG_WORD}|{_PLAIN_WORD}))*+)")
+
+
+# In the original text of the arguments: an option (`-p`, `--name`) with its glued value (`-pVALUE`), its
+# value after "=" (`--name=VALUE`) and the next word when that is no option (`-a VALUE`). A value is one
+# quoted string (then only quotes may follow it before a blank: `sh -c 'mysql -p"pw"'`) or everything up to
+# the next blank, of which the callback drops what closes the word in a shell: quotes (the end of a
+# `sh -c '…'` around the command) and separators (`mysql -pX; ls`); a separator inside the word (`-pa;b`) is
+# part of the value.
 _WORD_TRAILERS = "'\";&|)`"
-_GLUED_FLAG = re.compile(
-    r"(?<![^ \t'\"])(?P<flag>-[A-Za-z]|--[A-Za-z][\w\-]*=)"
-    rf"(?P<value>(?:{_QUOTED})(?=['\"]*+(?:\s|$))|[^\s]+)"
+_OPTION_VALUE = rf"(?:{_QUOTED})(?=['\"]*+(?:\s|$))|[^\s]++"
+_OPTION = re.compile(
+    r"(?<![^ \t'\"])"
+    rf"(?:-(?P<short>[A-Za-z])(?P<glued>{_OPTION_VALUE})?"
+    rf"|--(?P<long>[A-Za-z][\w\-]*+)(?:=(?P<assigned>{_OPTION_VALUE}))?)"
+    rf"(?:[ \t]++(?=[^\s\-])(?P<next>{_OPTION_VALUE}))?"
 )
 
 
-def _glued_password(flag: str, option: _PasswordFlag) -> bool:
-    """Whether `flag` ("-p" or "--name=") carries the program's password glued to it."""
-    if not flag.startswith("--"):
-        return flag[1] == option.letter
-    name = flag[2:-1].lower()
+def _abbreviates_password(name: str, option: _PasswordFlag) -> bool:
+    """Whether `--name` is the long password option of the program or its abbreviation (4 letters or more)."""
+    name = name.lower()
     return option.long_option is not None and len(name) >= 4 and option.long_option.startswith(name)
 
 
-def _mask_program_flags(found: _Found) -> str:
-    """Mask the first glued password of a listed program, and its abbreviated long password options.
+def _option_value(match: re.Match[str], option: _PasswordFlag) -> tuple[str, str] | None:
+    """Which group of an `_OPTION` match holds a password, and its kind ("password" or "user"), if any."""
+    short, long = match.group("short"), match.group("long")
+    if short is not None:
+        flag, glued, after = f"-{short}", match.group("glued"), match.group("next")
+        if glued and short == option.letter:
+            return "glued", "password"
+        for kind, flags in (("password", option.password), ("user", option.user)):
+            if flag in flags:
+                return ("glued", kind) if glued else ("next", kind) if after else None
+        if glued and after and glued.isalpha():  # a cluster of short flags: `-su admin:pw`
+            last = f"-{glued[-1]}"
+            if last in option.password or last in option.user:
+                return "next", "password" if last in option.password else "user"
+        return None
+    flag, assigned = f"--{long}", match.group("assigned")
+    if assigned and _abbreviates_password(long, option):
+        return "assigned", "password"
+    for kind, flags in (("password", option.password), ("user", option.user)):
+        if flag in flags:
+            return ("assigned", kind) if assigned else ("next", kind) if match.group("next") else None
+    return None
 
-    Only the first short flag counts: a program's own options come before the command it runs
+
+def _masked_value(value: str, kind: str) -> tuple[str, int] | None:
+    """The masked form of an option's value and how many of its characters it replaces; None to keep it.
+
+    A quoted value keeps its quotes; an unquoted one loses only what a shell would not take as part of it
+    (closing quotes and separators at its end). A `user` value keeps its name: `admin:•••`.
+    """
+    quote = value[0] if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'" else ""
+    inner = value[1:-1] if quote else value.rstrip(_WORD_TRAILERS)
+    if kind == "user":
+        name, colon, password = inner.partition(":")
+        if not colon or not password or _is_placeholder(password):
+            return None
+        masked = f"{name}:{MASK}"
+    else:
+        if not inner or _is_placeholder(inner):
+            return None
+        masked = MASK
+    return f"{quote}{masked}{quote}", len(value) if quote else len(inner)
+
+
+def _mask_program_flags(found: _Found) -> str:
+    """Mask the values of a listed program's password flags.
+
+    Only the first short password flag counts: a program's own options come before the command it runs
     (`sshpass -pSECRET ssh -p2222 host`). A value that is a placeholder (`-p$MYSQL_ROOT_PASSWORD`) stays.
     """
     option = _PROGRAMS[found.group("program").lower()]
@@ -366,17 +571,21 @@ def _mask_program_flags(found: _Found) -> str:
     parts: list[str] = []
     done = 0
     short_seen = False
-    for match in _GLUED_FLAG.finditer(args):
-        flag, value = match.group("flag"), match.group("value")
-        if not _glued_password(flag, option) or (short_seen and not flag.startswith("--")):
+    for match in _OPTION.finditer(args):
+        which = _option_value(match, option)
+        if which is None:
             continue
-        short_seen = short_seen or not flag.startswith("--")
-        quote = value[0] if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'" else ""
-        inner = value[1:-1] if quote else value.rstrip(_WORD_TRAILERS)
-        if not inner or _is_placeholder(inner):
+        group, kind = which
+        if kind == "password" and match.group("short") is not None:
+            if short_seen:
+                continue
+            short_seen = True
+        masked = _masked_value(match.group(group), kind)
+        if masked is None:
             continue
-        parts.append(args[done : match.start("value")] + f"{quote}{MASK}{quote}")
-        done = match.start("value") + (len(value) if quote else len(inner))
+        replacement, length = masked
+        parts.append(args[done : match.start(group)] + replacement)
+        done = match.start(group) + length
     if not parts:
         return found.group()
     return found.group("program") + "".join(parts) + args[done:]
@@ -386,6 +595,7 @@ _KEY_QUALIFIER = re.compile(r"(?:api|access|secret|private|signing|encryption|ma
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _FLAG_CHARS = _WORD_CHARS | {"-"}
 _KEY_CHARS = _WORD_CHARS | {".", "-"}
+_NAME_CHARS = _KEY_CHARS | {"/"}
 
 
 class _Found:
@@ -434,13 +644,53 @@ def _mask_prefixed_token(found: _Found) -> str:
     """Keep the prefix that names the kind of token (`xoxb-•••`, `ghp_•••`, `AKIA•••`)."""
     if found.follows(_WORD_CHARS):
         return found.group()
-    if "google" in found.match.re.groupindex and found.match.start("google") >= 0:
-        return "AIza" + MASK
     return found.group("prefix") + MASK
+
+
+def _mask_random_token(found: _Found) -> str:
+    """`_mask_prefixed_token` for a body that looks random (a digit or both cases, ten distinct characters)
+    and a prefix that starts a word of its own, not the tail of a name (`backup-sk-7f9c8d6b5a-x2k4j`)."""
+    if found.follows(_NAME_CHARS):
+        return found.group()
+    body = found.group("secret")
+    varied = any(c.isdigit() for c in body) or (
+        any(c.isupper() for c in body) and any(c.islower() for c in body)
+    )
+    if not varied or len(set(body)) < 10:
+        return found.group()
+    return _mask_prefixed_token(found)
 
 
 def _keep_and_mask(found: _Found) -> str:
     return found.group("keep") + MASK
+
+
+def _mask_url_credentials(found: _Found) -> str:
+    """`://user:password@host` → `://user:•••@host`; an authority without a password stays."""
+    userinfo, at, host = found.group("authority").rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not at or not colon or not password or password == MASK:
+        return found.group()
+    return f"://{user}:{MASK}@{host}"
+
+
+def _mask_cookies(found: _Found) -> str:
+    """`Cookie: a=1; b=2` → `Cookie: a=•••; b=•••`; Set-Cookie attributes (`Path=/`) and text without "="
+    stay."""
+    if found.follows(_WORD_CHARS):
+        return found.group()
+    pieces = []
+    for piece in found.group("cookies").split(";"):
+        name, equals, value = piece.partition("=")
+        word = name.strip()  # a cookie's name is one token: "not set, cookies=3" holds none
+        is_cookie = (
+            equals
+            and value.strip()
+            and _COOKIE_NAME.fullmatch(word)
+            and word.lower() not in _COOKIE_ATTRIBUTES
+        )
+        pieces.append(f"{name}={MASK}" if is_cookie and MASK not in value else piece)
+    return found.group("keep") + ";".join(pieces)
 
 
 def _mask_token_word(found: _Found) -> str:
@@ -456,6 +706,23 @@ def _mask_bearer(found: _Found) -> str:
     return found.group("keep") + MASK
 
 
+def _scheme_kept(found: _Found, kind: str, colon_only: bool) -> str | None:
+    """For a value that is an authentication scheme and its credential (`Basic YWRt…`): the scheme and the
+    blank after it, which stay (all of the value is masked after a password key); None to keep the value.
+
+    After a ":" only (`X-Auth: Basic …`) the credential must read like one: prose such as "token: bearer
+    expired" stays.
+    """
+    credential = found.group("credential")
+    if _is_placeholder(credential) or (
+        kind == "secret" and colon_only and not _looks_like_credential(credential)
+    ):
+        return None
+    if kind == "password":
+        return ""
+    return found.text[found.match.start("value") : found.match.start("credential")]
+
+
 def _mask_assignment(found: _Found) -> str:
     match = found.match
     key = found.text[found.key_start() : match.start("sep")]
@@ -465,6 +732,10 @@ def _mask_assignment(found: _Found) -> str:
     kind = _key_kind(key)
     if kind is None:
         return whole
+    head = found.text[match.start() : match.start("sep")] + sep
+    if match.start("scheme") >= 0:
+        scheme = _scheme_kept(found, kind, "=" not in sep)
+        return whole if scheme is None else f"{head}{scheme}{MASK}"
     quote = ""
     inner = value
     if len(value) >= 4 and value.startswith('\\"') and value.endswith('\\"'):
@@ -478,7 +749,7 @@ def _mask_assignment(found: _Found) -> str:
             return whole
         if "=" not in sep and not _looks_like_credential(inner):
             return whole  # "invalid token: please log in again" is prose, not a credential
-    return found.text[match.start() : match.start("sep")] + f"{sep}{quote}{MASK}{quote}"
+    return f"{head}{quote}{MASK}{quote}"
 
 
 def _mask_flag(found: _Found) -> str:
@@ -486,32 +757,52 @@ def _mask_flag(found: _Found) -> str:
         return found.group()
     key = "-" + found.group("key")
     kind = _key_kind(key.lstrip("-"))
+    if kind is None:
+        return found.group()
+    head = f"{key}{found.group('sep')}"
+    if found.match.start("scheme") >= 0:
+        scheme = _scheme_kept(found, kind, colon_only=False)
+        return found.group() if scheme is None else f"{head}{scheme}{MASK}"
     value = found.group("value")
-    if kind is None or _is_placeholder(value):
+    quote = value[0] if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'" else ""
+    inner = value[1:-1] if quote else value
+    if _is_placeholder(inner) or (kind == "secret" and not _looks_like_credential(inner)):
         return found.group()
-    if kind == "secret" and not _looks_like_credential(value):
+    return f"{head}{quote}{MASK}{quote}"
+
+
+def _mask_sql_password(found: _Found) -> str:
+    if found.follows(_WORD_CHARS) or _is_placeholder(found.group("secret")):
         return found.group()
-    return f"{key}{found.group('sep')}{MASK}"
+    return found.group("keep") + MASK
 
 
 def _mask_keyword_blob(found: _Found) -> str:
-    if found.follows(_WORD_CHARS) or not _looks_random(found.group("secret")):
+    """Mask a random blob after a key-ish word. A word at the end of a longer key (`client_secret 3f9a…`)
+    counts when the whole key reads as a secret; a bare "key" only after a qualifier ("API key")."""
+    if not _looks_random(found.group("secret")):
         return found.group()
-    if found.group("word").lower() == "key":
+    if found.follows(_WORD_CHARS):
+        if _key_kind(found.text[found.key_start() : found.match.end("word")]) is None:
+            return found.group()
+    elif found.group("word").lower() == "key":
         before = found.text[max(0, found.match.start() - 12) : found.match.start()].lower()
         if not _KEY_QUALIFIER.search(before):
             return found.group()
     return found.group("keep") + MASK
 
 
-# Each rule runs only on lines holding one of its trigger words (lower case): most log lines hold none.
+# Each rule runs only on text holding one of its trigger words (lower case): most log lines hold none. A word
+# that holds another (`password` holds `pass`) is looked up as the shorter one: every look-up scans the text.
 _SECRET_KEY_TRIGGERS = ("pass", "pwd", "secret", "token", "key", "auth", "credential")
-_BLOB_WORDS = ("key", "secret", "token", "password", "passphrase", "signature", "hmac", "credential")
+_BLOB_WORDS = ("key", "secret", "token", "pass", "signature", "hmac", "credential")
 
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
-    """A pattern, its replacement, and the words (lower case unless `on_original`) it cannot match without."""
+    """A pattern, its replacement, and the words it cannot match without (lower case, looked up in the
+    lower-cased text). The pattern runs on the lower-cased copy of the text, or on the original text when
+    `on_original` (the token shapes, whose prefixes have a case)."""
 
     pattern: re.Pattern[str]
     replace: Callable[[_Found], str]
@@ -519,25 +810,31 @@ class _Rule:
     on_original: bool = False
 
 
+def _token_rule(shape: _TokenShape) -> _Rule:
+    pattern = re.compile(f"(?P<prefix>{shape.prefix})(?P<secret>{shape.body})")
+    replace = _mask_random_token if shape.random else _mask_prefixed_token
+    return _Rule(pattern, replace, shape.triggers, on_original=True)
+
+
 _RULES = (
-    _Rule(_AUTHORIZATION, _mask_token_word, ("authorization",)),
-    _Rule(_URL_CREDENTIALS, _keep_and_mask, ("://",)),
+    _Rule(_AUTHORIZATION, _mask_token_word, ("auth",)),
+    _Rule(_URL_AUTHORITY, _mask_url_credentials, ("://",)),
+    _Rule(_COOKIE, _mask_cookies, ("cookie",)),
     _Rule(_ASSIGNMENT, _mask_assignment, _SECRET_KEY_TRIGGERS),
     _Rule(_FLAG, _mask_flag, _SECRET_KEY_TRIGGERS),
-    _Rule(_PROGRAM, _mask_program_flags, _PROGRAM_TRIGGERS),
-    _Rule(_SLACK_TOKEN, _mask_prefixed_token, ("xox", "xapp-")),
-    _Rule(
-        _CODE_HOST_TOKEN,
-        _mask_prefixed_token,
-        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-"),
+    _Rule(_SQL_PASSWORD, _mask_sql_password, ("pass",)),
+    _Rule(_SQL_IDENTIFIED_BY, _mask_sql_password, ("identified",)),
+    *(
+        _Rule(_program_pattern(family), _mask_program_flags, (_FAMILY_TRIGGERS.get(family, family),))
+        for family in _PROGRAM_FAMILIES
     ),
-    _Rule(_STRIPE_KEY, _mask_prefixed_token, ("k_live_", "k_test_")),
-    _Rule(_CLOUD_KEY, _mask_prefixed_token, ("AKIA", "ASIA", "AIza"), on_original=True),
+    *(_token_rule(shape) for shape in _TOKEN_SHAPES),
     _Rule(_SLACK_WEBHOOK, _keep_and_mask, ("hooks.slack.com",)),
     _Rule(_JWT, _mask_token_word, ("eyj",)),
     _Rule(_BEARER, _mask_bearer, ("bearer",)),
     _Rule(_KEYWORD_BLOB, _mask_keyword_blob, _BLOB_WORDS),
 )
+_ALL_TRIGGERS = tuple(dict.fromkeys(trigger for rule in _RULES for trigger in rule.triggers))
 
 
 def _lower(text: str) -> str:
@@ -551,46 +848,91 @@ def _lower(text: str) -> str:
 def _apply(text: str, lowered: str) -> str:
     """Apply every rule whose trigger occurs in the text (`lowered` is `_lower(text)`).
 
-    Masking only ever removes trigger words, so which triggers occur is looked up once, in the input.
+    Masking only ever removes trigger words, so which triggers occur is looked up once, in the input; text
+    without any (most log lines) is returned after that one look-up. A rule whose replacements changed
+    nothing leaves the text as it was; one that changed something rebuilds the text and its lower-cased copy
+    from the pieces (lower-casing a long text again, once it holds a "•", costs more than all the rules).
     """
-    seen: dict[tuple[str, bool], bool] = {}
-    original, original_lowered = text, lowered
-
-    def occurs(trigger: str, on_original: bool) -> bool:
-        hit = seen.get((trigger, on_original))
-        if hit is None:
-            hit = seen[trigger, on_original] = trigger in (original if on_original else original_lowered)
-        return hit
-
+    present = {trigger for trigger in _ALL_TRIGGERS if trigger in lowered}
+    if not present:
+        return text
     for rule in _RULES:
-        if not any(occurs(trigger, rule.on_original) for trigger in rule.triggers):
+        if present.isdisjoint(rule.triggers):
             continue
         haystack = text if rule.on_original else lowered
         parts: list[str] = []
+        lowered_parts: list[str] = []
         done = 0
         for match in rule.pattern.finditer(haystack):
-            parts.append(text[done : match.start()])
-            parts.append(rule.replace(_Found(match, text)))
-            done = match.end()
+            start, end = match.span()
+            replacement = rule.replace(_Found(match, text))
+            if replacement == text[start:end]:
+                continue
+            parts += (text[done:start], replacement)
+            lowered_parts += (lowered[done:start], _lower(replacement))
+            done = end
         if parts:
-            parts.append(text[done:])
-            text = "".join(parts)
-            lowered = _lower(text)
+            text = "".join([*parts, text[done:]])
+            lowered = "".join([*lowered_parts, lowered[done:]])
     return text
 
 
 def mask_secrets(text: str) -> str:
     """Replace what looks like a secret in free text with "•••", keeping keys and token prefixes readable.
 
-    Covers Slack, GitHub, GitLab, Stripe, Google and AWS key shapes, JWTs, private key blocks, credentials in
-    URLs, `Authorization:` headers, secret-looking assignments (`password=…`, `"token": "…"`, `--secret …`),
-    long random blobs after key-ish words, and the password glued to a short flag of a program known to take
-    it that way (`mysql -uroot -p•••`, see `_PROGRAMS`). Ordinary text — container IDs, digests, timestamps,
-    commit URLs, "password reset email sent" — is left alone. Works on one line or many (private key blocks
-    span lines).
+    Covers the token shapes of Slack, GitHub, GitLab, npm, Hugging Face, OpenAI, Anthropic, Stripe, Google,
+    AWS, Docker Hub and others (`_TOKEN_SHAPES`), JWTs, private key blocks, credentials in URLs
+    (`postgres://app:•••@db`), `Authorization:` headers and other authentication values after their scheme
+    (`auth=Basic •••`), cookie values (`Cookie: sid=•••`), secret-looking assignments (`password=…`,
+    `"token": "…"`, `--secret …`), long random blobs after key-ish words, and the passwords of programs
+    known to take them on their command line (`mysql -uroot -p•••`, `curl -u admin:•••`, `redis-cli -a •••`,
+    see `_PROGRAMS`) and in the SQL that databases log (`PASSWORD '•••'`, `IDENTIFIED BY '•••'`). Ordinary
+    text — container IDs, digests, timestamps, commit URLs, `docker run -u 1000:1000 -p 8080:80`, "password
+    reset email sent" — is left alone. Works on one line or many (private key blocks span lines); masking
+    masked text changes nothing.
     """
     lowered = _lower(text)
     if "private key" in lowered:
         text = _PRIVATE_KEY.sub(_mask_private_key, text)
         lowered = _lower(text)
     return _apply(text, lowered)
+
+
+# ---- logs --------------------------------------------------------------------------------------------------
+
+
+class SecretMaskingFilter(logging.Filter):
+    """A handler filter that masks what a log record prints: its message with the arguments merged in
+    (`log.info("connecting to %s", url)`), its exception text and its stack text.
+
+    The record is changed in place (its message becomes the masked text, without arguments), so every
+    handler after this one sees the masked record too. It never drops a record and never raises: a message
+    whose arguments do not fit its format is kept as the format and the arguments side by side, masked.
+    """
+
+    _formatter = logging.Formatter()  # formats an exception as the default formatter would
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            try:
+                message = record.getMessage()
+            except Exception:  # arguments that do not fit the format: keep both rather than lose the record
+                message = f"{record.msg!s} {record.args!r}"
+            record.msg, record.args = mask_secrets(message), None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = self._formatter.formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = mask_secrets(record.exc_text)
+            if record.stack_info:
+                record.stack_info = mask_secrets(record.stack_info)
+        except Exception:  # never print what could not be masked
+            record.msg, record.args = "(a log message that could not be masked)", None
+            record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
+def mask_log_handlers(logger: logging.Logger | None = None) -> None:
+    """Give every handler of `logger` (the root logger by default) a `SecretMaskingFilter`, once."""
+    for handler in (logger or logging.getLogger()).handlers:
+        if not any(isinstance(existing, SecretMaskingFilter) for existing in handler.filters):
+            handler.addFilter(SecretMaskingFilter())
