@@ -12,6 +12,7 @@ and its image are escaped (`&`, `<`, `>`) everywhere they appear.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -24,6 +25,8 @@ from slack_sdk.models.blocks import (
 
 from bot.notify.events import Notification
 from bot.notify.outbox import OutgoingMessage
+from bot.references import CONTAINER_NAME
+from bot.render.blocks import escape_clipped, escape_mrkdwn
 
 _EMOJI = {
     "died": ":red_circle:",
@@ -42,10 +45,21 @@ _GROUP_TITLES = {
     "unhealthy": "containers unhealthy",
 }
 LOG_LINES_SHOWN = 10
+_FULL_ID = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escape_mrkdwn(text)
+
+
+def button_reference(note: Notification) -> str | None:
+    """How the buttons name the container in the commands they run: its name when it is a valid container
+    name (so the command reads as typed), else its full ID; None when neither is safe to put in a command."""
+    if CONTAINER_NAME.fullmatch(note.container):
+        return note.container
+    if _FULL_ID.fullmatch(note.container_id):
+        return note.container_id
+    return None
 
 
 def headline(note: Notification) -> str:
@@ -80,19 +94,21 @@ def notification_blocks(note: Notification) -> list[dict[str, Any]]:
     Every block has a `block_id` (headline, facts, probe, logs, notify), so an edit can replace some of
     them and keep the others.
     """
-    line = f"{_EMOJI.get(note.kind, ':information_source:')} *{_escape(headline(note))}*"
-    blocks: list[Any] = [SectionBlock(block_id="headline", text=MarkdownTextObject(text=line[:3000]))]
+    line = f"{_EMOJI.get(note.kind, ':information_source:')} *{escape_clipped(headline(note), 2900)}*"
+    blocks: list[Any] = [SectionBlock(block_id="headline", text=MarkdownTextObject(text=line))]
     blocks.append(ContextBlock(block_id="facts", elements=[MarkdownTextObject(text=_facts(note)[:3000])]))
     if note.health_output:
-        probe = _escape(note.health_output.strip())[:1200]
+        probe = escape_clipped(note.health_output.strip(), 1200)
         text = f"*last health probe*\n```{probe}```"
         blocks.append(SectionBlock(block_id="probe", text=MarkdownTextObject(text=text)))
     if note.log_tail:
-        tail = _escape("\n".join(note.log_tail[-LOG_LINES_SHOWN:]).replace("```", "ˋˋˋ"))[-2600:]
+        tail = escape_clipped(
+            "\n".join(note.log_tail[-LOG_LINES_SHOWN:]).replace("```", "ˋˋˋ"), 2600, keep_end=True
+        )
         text = f"*last log lines*\n```{tail}```"
         blocks.append(SectionBlock(block_id="logs", text=MarkdownTextObject(text=text)))
-    if note.kind not in ("image_removed",) and note.container:
-        name = note.container
+    name = button_reference(note)
+    if note.kind not in ("image_removed",) and name is not None:
         blocks.append(
             ActionsBlock(
                 block_id="notify",
@@ -118,7 +134,7 @@ def outgoing_messages(note: Notification) -> list[OutgoingMessage]:
     return [
         OutgoingMessage(
             channel=channel,
-            text=_escape(headline(note)[:300]),
+            text=escape_clipped(headline(note), 300),
             blocks=blocks,
             dedupe_key=f"{note.dedupe_key}@{channel}",
             group=group,

@@ -79,6 +79,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.render.blocks import escape_clipped, escape_mrkdwn
 from bot.store import open_state_db
 
 log = logging.getLogger(__name__)
@@ -279,9 +280,7 @@ def format_span(seconds: float) -> str:
 def digest_entry(line: str) -> str:
     """One member of a digest on one line, at most DIGEST_ENTRY_MAX_CHARS long."""
     flat = " ".join(line.split()) or "?"
-    if len(flat) > DIGEST_ENTRY_MAX_CHARS:
-        flat = flat[: DIGEST_ENTRY_MAX_CHARS - 1] + "…"
-    return flat
+    return escape_clipped(flat, DIGEST_ENTRY_MAX_CHARS)  # names and codes are container-controlled text
 
 
 def digest_fit(entries: Sequence[str], max_chars: int = DIGEST_MAX_CHARS) -> int:
@@ -297,7 +296,8 @@ def digest_fit(entries: Sequence[str], max_chars: int = DIGEST_MAX_CHARS) -> int
 
 def digest_text(title: str, entries: Sequence[str], span: float, more: int = 0) -> str:
     """ "17 containers died on prod in 20 s: web-1 (137), web-2 (1), …", and how many more follow."""
-    text = f"{len(entries)} {title or 'notifications'} {format_span(span)}: {', '.join(entries)}"
+    heading = escape_mrkdwn(f"{len(entries)} {title or 'notifications'} {format_span(span)}")
+    text = f"{heading}: {', '.join(entries)}"
     if more:
         text += f" (and {more} more in the next message)"
     return text

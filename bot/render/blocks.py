@@ -440,23 +440,26 @@ def _problem_text(problem: Problem, command: str | None = None) -> str:
     if room < 100:  # an absurdly long hint gives way to the message
         hint = ""
         room = SECTION_TEXT_MAX - slack_length(head)
-    return head + _escape_clipped(problem.message, room) + hint
+    return head + escape_clipped(problem.message, room) + hint
 
 
-def _escape_clipped(text: str, limit: int) -> str:
-    """`escape_mrkdwn(text)` cut (on a character of `text`, never inside an entity) to `limit`."""
+def escape_clipped(text: str, limit: int, *, keep_end: bool = False) -> str:
+    """`escape_mrkdwn(text)` cut (on a character of `text`, never inside an entity) to `limit`; with
+    `keep_end` the end is kept (a log tail) and the cut marked at the start."""
     escaped = escape_mrkdwn(text)
     if slack_length(escaped) <= limit:
         return escaped
     out: list[str] = []
     used = 0
-    for ch in text:
+    for ch in reversed(text) if keep_end else text:
         piece = escape_mrkdwn(ch)
         size = slack_length(piece)
         if used + size > limit - 1:
             break
         out.append(piece)
         used += size
+    if keep_end:
+        return _ELLIPSIS + "".join(reversed(out))
     return "".join(out) + _ELLIPSIS
 
 
@@ -529,7 +532,7 @@ def _step_units(index: int, step: Step, rendered: Rendered | None, chained: bool
         if chained:
             intro.append(f"`$ {_inline(_clip('docker ' + step.text, COMMAND_SHOWN_MAX))}`")
         if rendered.summary:
-            summary = _escape_clipped(rendered.summary, SUMMARY_SHOWN_MAX)
+            summary = escape_clipped(rendered.summary, SUMMARY_SHOWN_MAX)
             intro.append(f"{status_emoji(step.result)} {summary}")
         lead = [_section("\n".join(intro))] if intro else []
         header = _table_header(step.result, rendered.kind, rendered.body)
@@ -749,9 +752,9 @@ def render_audit_line(*, user_id: str, text: str, host: str, channel_id: str, ou
     The command is masked and shown as inline code with `&`, `<`, `>` escaped, so nothing typed becomes a
     mention or a link; the only live markup is the user's and the channel's own (IDs of the right shape).
     """
-    command = _escape_clipped(mask_secrets(text).replace("`", "ˋ"), AUDIT_COMMAND_SHOWN_MAX)
+    command = escape_clipped(mask_secrets(text).replace("`", "ˋ"), AUDIT_COMMAND_SHOWN_MAX)
     where = f"<#{channel_id}>" if _CHANNEL_ID.fullmatch(channel_id) else escape_mrkdwn(_clip(channel_id, 40))
-    outcome = _escape_clipped(outcome, SUMMARY_SHOWN_MAX)
+    outcome = escape_clipped(outcome, SUMMARY_SHOWN_MAX)
     return f"{mention(user_id)} ran `{command}` on *{_host(host)}* in {where}: {outcome}"
 
 

@@ -464,15 +464,18 @@ def _masked_argv(words: Sequence[Any], programs: Sequence[str] = ()) -> list[Any
     masked: list[Any] = []
     hide_next = False
     runs: list[str] = []  # the programs named so far, latest last
+    previous = ""  # the word before, when it was a flag: `-u` of `curl -u admin:pw`
     for program in programs:
         _note_program(runs, program)
     for word in words:
         if not isinstance(word, str):
             masked.append(_masked_json(word))
             hide_next = False
+            previous = ""
             continue
-        masked.append(MASK if hide_next and word else _masked_word(word, runs))
+        masked.append(MASK if hide_next and word else _masked_word(word, runs, previous))
         hide_next = bool(_SECRET_FLAG.match(word))
+        previous = word if word.startswith("-") else ""
         _note_program(runs, word)
     return masked
 
@@ -487,15 +490,17 @@ def _note_program(runs: list[str], word: object) -> None:
         del runs[:-_PROGRAM_WORDS]
 
 
-def _masked_word(word: str, programs: Sequence[str]) -> str:
-    """`mask_secrets(word)`, and a short flag word also as the joined line `PROGRAM WORD` would be masked."""
+def _masked_word(word: str, programs: Sequence[str], flag: str = "") -> str:
+    """`mask_secrets(word)`, and the word also as the joined line would be masked: a short flag word as
+    `PROGRAM WORD` (`-pSECRET`), a flag's value as `PROGRAM FLAG WORD` (`curl -u admin:pw`)."""
     masked = mask_secrets(word)
-    if masked != word or not word.startswith("-"):
+    if masked != word or not (word.startswith("-") or flag):
         return masked
     for program in programs:
-        in_context = mask_secrets(f"{program} {word}")
-        if in_context != f"{program} {word}" and in_context.startswith(f"{program} "):
-            return in_context[len(program) + 1 :]
+        before = f"{program} {flag} " if flag else f"{program} "
+        in_context = mask_secrets(before + word)
+        if in_context != before + word and in_context.startswith(before):
+            return in_context[len(before) :]
     return masked
 
 

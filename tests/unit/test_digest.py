@@ -151,6 +151,28 @@ def test_raw_inspect_masks_secrets_outside_env_and_keeps_other_text() -> None:
     assert parsed["Args"][0] == "--db-password=•••"
 
 
+def test_raw_inspect_masks_a_password_given_as_the_next_word_of_an_exec_form_command() -> None:
+    """`["curl", "-u", "admin:pw"]` in Cmd or a health check masks what `curl -u admin:pw` would; the user
+    and docker's own `-u 1000:1000` stay."""
+    data = {
+        "Id": "abc",
+        "Path": "redis-cli",
+        "Args": ["-a", "s3cr3tpw", "ping"],
+        "Config": {
+            "Cmd": ["curl", "-fsS", "-u", "admin:hunter22", "http://localhost/"],
+            "Healthcheck": {"Test": ["CMD", "redis-cli", "-a", "pr0bepw", "ping"]},
+            "Entrypoint": ["docker", "run", "-u", "1000:1000", "img"],
+        },
+    }
+    text = inspect("container", data, raw=True)
+    for secret in ("s3cr3tpw", "hunter22", "pr0bepw"):
+        assert secret not in text
+    parsed = json.loads(text)[0]
+    assert parsed["Config"]["Cmd"][3] == "admin:•••"
+    assert parsed["Args"] == ["-a", "•••", "ping"]
+    assert parsed["Config"]["Entrypoint"] == ["docker", "run", "-u", "1000:1000", "img"]
+
+
 def test_stopped_container_shows_configured_ports_and_exit_details() -> None:
     """A container that is not running shows its port bindings as configured, its exit code, OOM and error."""
     data = {

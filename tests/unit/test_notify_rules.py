@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 
 from bot.errors import ConfigError
 from bot.notify.events import DockerEvent, Notification, since_param
-from bot.notify.messages import outgoing_messages
+from bot.notify.messages import notification_blocks, outgoing_messages
 from bot.notify.outbox import Outbox
 from bot.notify.rules import NS, Rules, RuleState
 from bot.settings import NotifyConfig, read_config_file
@@ -594,3 +594,22 @@ def test_a_300_restart_loop_and_another_crash_through_the_outbox(tmp_path: Path)
     assert [e.ts for e in edits] == [loop.ts]  # every version but the newest merged while paced
     assert edits[0].text == "web-1 is in a restart loop (300 restarts)"
     assert counts["merged"] == 296
+
+
+def test_buttons_never_carry_a_name_that_is_not_a_container_name() -> None:
+    """A name the engine would never give (a shadowed attribute, say) must not become a command: the buttons
+    name the container by its full ID instead, and by nothing when the ID is not one either."""
+    hostile = Notification(
+        "died", HOST, "web && stop db", "f" * 64, "img", ("C0ALERTS",), 1, "k", exit_code=1
+    )
+    values = [
+        json.loads(element["value"])["text"]
+        for block in notification_blocks(hostile)
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+    assert values == [f"logs {'f' * 64} --tail 50", f"inspect {'f' * 64}", f"restart {'f' * 64}"]
+    broken = replace(hostile, container_id="../x")
+    assert not [b for b in notification_blocks(broken) if b["type"] == "actions"]
+    plain = replace(hostile, container="web-1")
+    assert any("restart web-1" in str(b) for b in notification_blocks(plain))
