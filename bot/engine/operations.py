@@ -17,7 +17,7 @@ from bot import __version__
 from bot.commands import args as a
 from bot.engine import plans
 from bot.engine.convert import build_cache_row, container_row, df_items, image_row, volume_row
-from bot.engine.hosts import Host, HostClient, docker_errors
+from bot.engine.hosts import Host, HostClient, HostHealth
 from bot.errors import ChatOpsError, Conflict, EngineUnavailable, NotFound, OperationFailed
 from bot.models import (
     ActionResult,
@@ -53,18 +53,20 @@ def _filters(filters: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]] | N
 class Engine:
     """The operations on one Docker host."""
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: Host, *, health: HostHealth | None = None) -> None:
         self.host = host
-        self._client = HostClient(host)
+        self.health = health or HostHealth(host)  # the host's circuit breaker; the router asks it too
+        self._client = HostClient(host, self.health)
 
     @property
     def name(self) -> str:
         """The host's name, as replies show it."""
         return self.host.name
 
-    def _call(self, fn: Callable[[Any], T]) -> T:
-        with docker_errors(self.host):
-            return fn(self._client.api)
+    def _call(self, fn: Callable[[Any], T], *, deadline: float | None = None) -> T:
+        """`fn(api)` within a wall-clock `deadline` (default: the host's timeout), through the host's circuit
+        breaker; only our typed errors come out (`HostClient.call`)."""
+        return self._client.call(fn, deadline)
 
     def ping(self) -> bool:
         """True when the engine answers; raises `EngineUnavailable` otherwise."""

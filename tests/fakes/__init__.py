@@ -1,5 +1,6 @@
-"""Test doubles reached over real sockets: the one fake in this project is Slack (see README.md here)."""
+"""Test doubles reached over real sockets: Slack, and a misbehaving Docker engine (see README.md here)."""
 
+from .engine import EngineRequest, FakeEngine
 from .slack import (
     FakeSlack,
     app_home_opened_event,
@@ -17,7 +18,9 @@ from .web_api import FakeWebApi, Message, PublishedView, RecordedRequest, Upload
 
 __all__ = [
     "Ack",
+    "EngineRequest",
     "Envelope",
+    "FakeEngine",
     "FakeSlack",
     "FakeSocketMode",
     "FakeWebApi",
