@@ -21,12 +21,13 @@ import pytest
 from fakes.engine import FakeEngine
 
 from bot.commands import args as a
-from bot.engine import Engine, Host
+from bot.engine import Engine, Host, hosts_from_settings
 from bot.engine.hosts import HostHealth, open_api_client
-from bot.errors import ChatOpsError, EngineUnavailable
+from bot.errors import ChatOpsError, ConfigError, EngineUnavailable
 from bot.models import Outcome, PsResult, Reply
 from bot.pool import CircuitBreaker
 from bot.router import Invocation, Router
+from bot.settings import load_settings
 
 T = TypeVar("T")
 HANG = 30.0  # a call that needs this long has hung: the old per-read timeout would have let it
@@ -233,6 +234,34 @@ def test_a_failed_probe_keeps_the_host_down_for_longer(tmp_path: Path) -> None:
 
 
 # ---- the router: shares, queues, lanes --------------------------------------------------------------------
+
+
+def test_a_hosts_workers_in_the_config_file_is_its_share(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`workers = 1` on one `[[hosts]]` entry: that host gets 1, the others split the rest of
+    CHATOPS_WORKERS (3 and 2 of 6); a share below 1 stops start-up naming the key."""
+    config = tmp_path / "chatops.toml"
+    config.write_text(
+        '[[hosts]]\nname = "a"\nurl = "unix:///a.sock"\nworkers = 1\n'
+        '[[hosts]]\nname = "b"\nurl = "unix:///b.sock"\n'
+        '[[hosts]]\nname = "c"\nurl = "unix:///c.sock"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CHATOPS_CONFIG", str(config))
+    monkeypatch.setenv("CHATOPS_WORKERS", "6")
+    settings = load_settings(None)
+    hosts = hosts_from_settings(settings)
+    assert [h.workers for h in hosts] == [1, None, None]
+    router = Router([Engine(h) for h in hosts], workers=settings.chatops_workers)
+    try:
+        assert {name: len(lane._threads) for name, lane in router._lanes.items()} == {"a": 1, "b": 3, "c": 2}
+        assert router._lanes["a"].max_pending == 64
+    finally:
+        router.close()
+    config.write_text('[[hosts]]\nname = "a"\nurl = "unix:///a.sock"\nworkers = 0\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"hosts\.0\.workers"):
+        load_settings(None)
 
 
 def collect() -> tuple[list[Reply], Callable[[Reply], None]]:
