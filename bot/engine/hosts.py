@@ -39,6 +39,9 @@ from bot.settings import HostConfig, Settings
 
 T = TypeVar("T")
 CUT_AGAIN_EVERY = 0.05  # seconds: after a deadline, its call's sockets are shut down again until it returns
+# The wall-clock budget of a call that legitimately streams for long (`pull`): bounded, but not by the
+# host's per-call timeout. A stuck pull holds one worker of its own host's share for at most this long.
+LONG_CALL_DEADLINE = 1800.0
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 ENGINE_HINT = "start dockerd, or point DOCKER_HOST (or [[hosts]] in CHATOPS_CONFIG) at a running engine"
@@ -353,11 +356,6 @@ class HostClient:
                 self._version = self._version or client.api_version
             self._local.client = client
         return client
-
-    @property
-    def api(self) -> Any:
-        """This thread's `docker.APIClient` (no deadline applies to what you do with it directly)."""
-        return self._api(self._guard())
 
     def close(self) -> None:
         """Close this thread's client, if any; the next call opens a fresh one."""

@@ -17,7 +17,7 @@ from bot import __version__
 from bot.commands import args as a
 from bot.engine import plans
 from bot.engine.convert import build_cache_row, container_row, df_items, image_row, volume_row
-from bot.engine.hosts import Host, HostClient, HostHealth
+from bot.engine.hosts import LONG_CALL_DEADLINE, Host, HostClient, HostHealth
 from bot.errors import ChatOpsError, Conflict, EngineUnavailable, NotFound, OperationFailed
 from bot.models import (
     ActionResult,
@@ -768,7 +768,7 @@ class Engine:
                     progress(_pull_progress(shown, layers))
 
         try:
-            self._call(run)
+            self._call(run, deadline=LONG_CALL_DEADLINE)
         except (NotFound, OperationFailed) as exc:
             if exc.__cause__ is None:  # our own, from the stream: already worded
                 raise

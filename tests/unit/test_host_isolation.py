@@ -139,6 +139,22 @@ def test_a_cut_connection_is_never_used_again(trickling: FakeEngine) -> None:
     engine.close()
 
 
+def test_a_call_may_ask_for_its_own_deadline(tmp_path: Path) -> None:
+    """`_call(..., deadline=N)` (what `pull`, a long stream, uses) replaces the host's timeout for that call
+    only: a trickling answer is read on past the host's 0.5 s, to its end, and cut at N when longer."""
+    with FakeEngine(
+        tmp_path / "d.sock", containers="trickle", trickle_interval=0.01, trickle_bytes=40
+    ) as fake:
+        engine = Engine(Host("long", fake.url, 0.5))
+        listed, elapsed = within(HANG, lambda: engine._call(lambda api: api.containers(), deadline=HANG))
+        assert listed == []
+        assert elapsed > 0.5  # ~145 bytes, 0.01 s apart
+        fake.trickle_bytes = 4096
+        result, _ = within(HANG, lambda: engine._call(lambda api: api.containers(), deadline=1.0))
+        no_answer(result, "long", 1.0)
+        engine.close()
+
+
 def test_a_silent_engine_is_answered_within_the_deadline(silent: FakeEngine) -> None:
     """A call the engine never answers ends at the deadline too, never later."""
     engine = Engine(Host("mute", silent.url, 1.0))
