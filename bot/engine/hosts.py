@@ -83,8 +83,30 @@ class CallGuard:
 
     def __init__(self) -> None:
         self.due: float | None = None  # time.monotonic() deadline of the call in progress
+        self._started = 0.0
         self._connections: weakref.WeakSet[Any] = weakref.WeakSet()
         self._lock = threading.Lock()
+
+    def begin(self, seconds: float) -> None:
+        """A call starts: it must end within `seconds` (unless one of its requests asks for more)."""
+        self._started = time.monotonic()
+        self.due = self._started + seconds
+
+    def allow(self, seconds: float) -> None:
+        """A request of the call may take `seconds` by its nature (docker-py adds a `stop`'s or `restart`'s
+        grace time to the client's timeout): the deadline moves to at least that far from now."""
+        if self.due is not None:
+            self.due = max(self.due, time.monotonic() + seconds)
+
+    def budget(self) -> float:
+        """The wall-clock seconds the call in progress may take (its deadline, counted from its start)."""
+        return (self.due or self._started) - self._started
+
+    def end(self) -> float:
+        """The call is over; the budget it had."""
+        budget = self.budget()
+        self.due = None
+        return budget
 
     def adopt(self, connection: Any) -> None:
         """Track a connection the client's pool just made."""
@@ -170,8 +192,12 @@ class _EngineAPIClient(docker.APIClient):  # type: ignore[misc]  # docker-py shi
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         kwargs["allow_redirects"] = False
-        if self._chatops_guard is not None:
-            kwargs["timeout"] = self._chatops_guard.clamp(kwargs.get("timeout"))
+        guard = self._chatops_guard
+        if guard is not None:
+            timeout = kwargs.get("timeout")
+            if isinstance(timeout, int | float) and self.timeout is not None and timeout > self.timeout:
+                guard.allow(float(timeout))  # docker-py's own longer wait for this request (stop -t N)
+            kwargs["timeout"] = guard.clamp(timeout)
         return super().request(method, url, *args, **kwargs)
 
 
@@ -214,6 +240,11 @@ class _Watch:
     def expire(self) -> None:
         with self._lock:
             if self._done:
+                return
+            due = self.guard.due
+            left = due - time.monotonic() if due is not None else 0.0
+            if not self.fired and left > 0.001:  # a request of the call was allowed longer: wait for that
+                _CALL_DEADLINES.call_later(left, self.expire)
                 return
             self.fired = True
         self.guard.cut()
@@ -316,28 +347,31 @@ class HostClient:
     def _attempt(self, fn: Callable[[Any], T], limit: float) -> T:
         guard = self._guard()
         watch = _Watch(guard)
-        guard.due = time.monotonic() + limit
+        guard.begin(limit)
         timer = _CALL_DEADLINES.call_later(limit, watch.expire)
         try:
-            with docker_errors(self.host, limit):
+            with docker_errors(self.host, guard.budget):
                 result = fn(self._api(guard))
         except BaseException as exc:
-            if self._end(watch, timer):
-                raise _no_answer(self.host, limit) from exc
+            budget = self._end(watch, timer)
+            if budget is not None:
+                raise _no_answer(self.host, budget) from exc
             raise
-        if self._end(watch, timer):
-            raise _no_answer(self.host, limit)
+        budget = self._end(watch, timer)
+        if budget is not None:
+            raise _no_answer(self.host, budget)
         return result
 
-    def _end(self, watch: _Watch, timer: Any) -> bool:
-        """The call is over: stop its deadline; when the deadline had fired, throw the client away (its
-        connections may be half-read) and say so."""
+    def _end(self, watch: _Watch, timer: Any) -> float | None:
+        """The call is over: stop its deadline. When the deadline had fired, throw the client away (its
+        connections may be half-read) and return the budget the call had; else None."""
         fired = watch.finish()
         timer.cancel()
-        watch.guard.due = None
-        if fired:
-            self.close()
-        return fired
+        budget = watch.guard.end()
+        if not fired:
+            return None
+        self.close()
+        return budget
 
     def _guard(self) -> CallGuard:
         guard: CallGuard | None = getattr(self._local, "guard", None)
@@ -400,9 +434,9 @@ def _no_answer(host: Host, seconds: float) -> EngineUnavailable:
 
 
 @contextmanager
-def docker_errors(host: Host, seconds: float | None = None) -> Iterator[None]:
+def docker_errors(host: Host, waited: Callable[[], float] | None = None) -> Iterator[None]:
     """Translate every docker-py / requests exception raised inside into one of our typed errors
-    (`seconds`: the wait a timeout names, by default the host's timeout)."""
+    (`waited()`: the wait a timeout names, by default the host's timeout)."""
     try:
         yield
     except docker.errors.NotFound as exc:
@@ -422,7 +456,7 @@ def docker_errors(host: Host, seconds: float | None = None) -> Iterator[None]:
     except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
         # docker-py wraps failures of its version negotiation in a bare DockerException: look at the cause.
         if _caused_by(exc, requests.exceptions.Timeout):
-            raise _no_answer(host, host.timeout if seconds is None else seconds) from exc
+            raise _no_answer(host, host.timeout if waited is None else waited()) from exc
         raise EngineUnavailable(
             f"no Docker engine answers on host {host.name}: tried {host.url} ({_reason(exc)})",
             hint=ENGINE_HINT,

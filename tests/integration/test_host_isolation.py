@@ -145,3 +145,28 @@ def test_a_down_host_next_to_the_real_engine_is_answered_at_once(
     finally:
         silent.stop()
         router.close()
+
+
+def test_a_stops_grace_time_extends_its_deadline(
+    docker_api: Any, test_image: str, unique_name: Callable[[str], str]
+) -> None:
+    """`stop -t 3` of a container that ignores SIGTERM takes its 3 s of grace, longer than the host's 2 s
+    per-call deadline: docker-py asks for that request's longer wait, the deadline honours it, the stop
+    succeeds (it is not cut and reported "did not answer")."""
+    name = unique_name("stubborn")
+    docker_api.create_container(test_image, ["sleep", "1000"], name=name, labels={"ctest.isolation": name})
+    try:
+        docker_api.start(name)
+        real = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        router = Router([Engine(Host("local", real, 2.0))])
+        try:
+            started = time.monotonic()
+            reply = router.handle(Invocation(f"stop -t 3 {name}", local_admin=True))
+            took = time.monotonic() - started
+        finally:
+            router.close()
+        assert reply.outcome is Outcome.OK, reply.problem
+        assert took >= 2.5  # it really waited out the grace time (PID 1 ignores SIGTERM), past 2 s
+        assert docker_api.inspect_container(name)["State"]["Running"] is False
+    finally:
+        docker_api.remove_container(name, force=True)
