@@ -1,19 +1,23 @@
-"""Where commands run and time out: a bounded pool of daemon workers and one thread for every deadline.
+"""Where commands run and time out: bounded pools of daemon workers, one thread for every deadline, and the
+circuit breaker that stops sending work to a host that keeps failing.
 
 A hung engine must cost neither the caller's thread nor unbounded memory: the pool refuses work beyond
 `max_pending` queued jobs (the caller answers "busy" at once), and a command's timeout is an entry in one heap
-served by one thread, not a sleeping `threading.Timer` thread per command.
+served by one thread, not a sleeping `threading.Timer` thread per command. Each Docker host gets its own pool
+(`worker_shares` splits the workers), so a stuck host can use up only its own share.
 """
 
 from __future__ import annotations
 
+import enum
 import heapq
 import itertools
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -142,3 +146,154 @@ class Deadlines:
             except Exception as exc:
                 if self.on_error is not None:
                     self.on_error(exc)
+
+
+def worker_shares(total: int, requested: Sequence[int | None]) -> list[int]:
+    """How many workers each host gets: its own `requested` number where one is set, else an even split of
+    what is left of `total` (the first hosts get the remainder), and never less than 1.
+
+    `worker_shares(8, [None, None, None]) == [3, 3, 2]`; `worker_shares(8, [2, None]) == [2, 6]`;
+    `worker_shares(2, [None, None, None]) == [1, 1, 1]`. Explicit numbers are kept as given, even when they
+    add up to more than `total`.
+    """
+    if total < 1:
+        raise ValueError(f"a pool needs at least one worker; got {total}")
+    left = max(0, total - sum(n for n in requested if n is not None))
+    even = [i for i, n in enumerate(requested) if n is None]
+    shares = [max(1, n) if n is not None else 0 for n in requested]
+    for rank, index in enumerate(even):
+        shares[index] = max(1, left // len(even) + (1 if rank < left % len(even) else 0))
+    return shares
+
+
+class BreakerState(enum.Enum):
+    """Where a circuit breaker stands."""
+
+    CLOSED = "closed"  # calls go through
+    OPEN = "open"  # calls are refused at once until the cool-down ends
+    HALF_OPEN = "half-open"  # one probe is running; every other call is refused
+
+
+class Admission(enum.Enum):
+    """What `CircuitBreaker.admit` lets a caller do."""
+
+    CALL = "call"  # go ahead
+    PROBE = "probe"  # you are the one probe: probe first, then report with probe_succeeded/probe_failed
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """Why a breaker refuses calls: since when (wall clock), after how many failures in a row, the last
+    error, and how long until a probe may run (0 while one is running)."""
+
+    since: float
+    failures: int
+    last_error: str
+    retry_in: float
+    probing: bool
+
+
+class CircuitOpen(RuntimeError):
+    """The breaker refused a call: nothing was sent."""
+
+    def __init__(self, outage: Outage) -> None:
+        super().__init__(f"open after {outage.failures} failures: {outage.last_error}")
+        self.outage = outage
+
+
+class CircuitBreaker:
+    """Counts failures in a row; at `threshold` it opens and refuses calls for a cool-down, then lets exactly
+    one probe through (half-open). A good probe (or any success) closes it; a failed probe opens it again
+    for twice as long, up to `max_cooldown`. Thread-safe; `clock` (monotonic) and `wall` can be injected.
+    """
+
+    def __init__(
+        self,
+        *,
+        threshold: int = 3,
+        cooldown: float = 5.0,
+        max_cooldown: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        if threshold < 1 or cooldown <= 0 or max_cooldown < cooldown:
+            raise ValueError("a breaker needs threshold >= 1 and 0 < cooldown <= max_cooldown")
+        self.threshold = threshold
+        self.base_cooldown = cooldown
+        self.max_cooldown = max_cooldown
+        self._clock = clock
+        self._wall = wall
+        self._lock = threading.Lock()
+        self._state = BreakerState.CLOSED
+        self._failures = 0
+        self._last_error = ""
+        self._since = 0.0
+        self._cooldown = cooldown
+        self._retry_at = 0.0
+
+    @property
+    def state(self) -> BreakerState:
+        """Closed, open or half-open (an open breaker whose cool-down ended stays open until asked)."""
+        with self._lock:
+            return self._state
+
+    def outage(self) -> Outage | None:
+        """Why a call would be refused now, or None when it would go ahead (closed, or due for its probe).
+        Changes nothing: asking never claims the probe."""
+        with self._lock:
+            if self._state is BreakerState.CLOSED:
+                return None
+            if self._state is BreakerState.OPEN and self._clock() >= self._retry_at:
+                return None
+            return self._outage()
+
+    def admit(self) -> Admission:
+        """Let a call go ahead, make it the probe, or raise `CircuitOpen`."""
+        with self._lock:
+            if self._state is BreakerState.CLOSED:
+                return Admission.CALL
+            if self._state is BreakerState.OPEN and self._clock() >= self._retry_at:
+                self._state = BreakerState.HALF_OPEN
+                return Admission.PROBE
+            raise CircuitOpen(self._outage())
+
+    def succeeded(self) -> None:
+        """A call got an answer: the host is up, whatever state the breaker was in."""
+        with self._lock:
+            self._close()
+
+    def failed(self, error: str) -> None:
+        """A call failed for want of an answer (timeout, refused); the `threshold`-th in a row opens."""
+        with self._lock:
+            self._failures += 1
+            self._last_error = error
+            if self._state is BreakerState.CLOSED and self._failures >= self.threshold:
+                self._state = BreakerState.OPEN
+                self._since = self._wall()
+                self._cooldown = self.base_cooldown
+                self._retry_at = self._clock() + self._cooldown
+
+    def probe_succeeded(self) -> None:
+        """The probe got its answer: closed."""
+        self.succeeded()
+
+    def probe_failed(self, error: str) -> None:
+        """The probe failed: open again, for twice as long as last time (at most `max_cooldown`)."""
+        with self._lock:
+            self._failures += 1
+            self._last_error = error
+            if self._state is not BreakerState.HALF_OPEN:  # a success closed it meanwhile: count only
+                return
+            self._state = BreakerState.OPEN
+            self._cooldown = min(self._cooldown * 2, self.max_cooldown)
+            self._retry_at = self._clock() + self._cooldown
+
+    def _close(self) -> None:
+        self._state = BreakerState.CLOSED
+        self._failures = 0
+        self._cooldown = self.base_cooldown
+
+    def _outage(self) -> Outage:
+        probing = self._state is BreakerState.HALF_OPEN
+        retry_in = 0.0 if probing else max(0.0, self._retry_at - self._clock())
+        return Outage(self._since, self._failures, self._last_error, retry_in, probing)

@@ -22,7 +22,14 @@ from typing import Any, TypeVar
 from bot.commands import CATALOG, Catalog, Command, parse
 from bot.commands.catalog import ALWAYS, MANY, READ, CommandSpec
 from bot.engine import Engine
-from bot.errors import ChatOpsError, Denied, NeedsConfirmation, NotFound, UsageError
+from bot.errors import (
+    ChatOpsError,
+    Denied,
+    EngineUnavailable,
+    NeedsConfirmation,
+    NotFound,
+    UsageError,
+)
 from bot.models import (
     ConfirmationResult,
     HelpEntry,
@@ -36,12 +43,16 @@ from bot.models import (
     TextResult,
 )
 from bot.policy import Decision, Policy, Principal
-from bot.pool import DaemonPool, Deadlines, PoolBusy
+from bot.pool import DaemonPool, Deadlines, PoolBusy, worker_shares
 from bot.store import PendingPlan, Store
 
 log = logging.getLogger(__name__)
 LocalOperation = Callable[[Any, "Invocation", str], Result]
 T = TypeVar("T")
+# Built-in operations that never touch a Docker engine: they run on their own pool, never behind a host.
+ENGINE_FREE = frozenset(
+    {"help", "whoami", "audit", "notify_status", "notify_mute", "notify_unmute", "notify_test"}
+)
 
 _OUTCOMES: tuple[tuple[type[ChatOpsError], Outcome], ...] = (
     (UsageError, Outcome.USAGE),
@@ -128,7 +139,15 @@ class Router:
             "notify_test": self._notify_test,
             "notify_report": self._notify_report,
         }
-        self._pool = DaemonPool(workers, "chatops-command", max_pending=max(64, 16 * workers))
+        # One pool per host, each with its share of the workers and its own bounded queue: a stuck host
+        # costs only its own commands. What touches no engine, and background jobs, have pools of their own.
+        shares = worker_shares(workers, [engine.host.workers for engine in engines])
+        self._lanes = {
+            engine.name: DaemonPool(share, f"chatops-{engine.name}", max_pending=max(64, 16 * share))
+            for engine, share in zip(engines, shares, strict=True)
+        }
+        self._builtins = DaemonPool(2, "chatops-builtins", max_pending=256)
+        self._background = DaemonPool(2, "chatops-background", max_pending=64)
         self._deadlines = Deadlines("chatops-deadlines", on_error=_log_deadline_error)
         self._replies = DaemonPool(2, "chatops-timeout-replies", max_pending=4096)
         missing = [s.operation for s in catalog.specs if not self._has_operation(s.operation)]
@@ -139,10 +158,12 @@ class Router:
         return name in self._local or callable(getattr(Engine, name, None))
 
     def dispatch(self, invocation: Invocation, timeout: float, deliver: Callable[[Reply], None]) -> None:
-        """Run `invocation` on the router's bounded pool and `deliver` its reply exactly once.
+        """Run `invocation` on its host's bounded pool and `deliver` its reply exactly once.
 
         Returns at once. If the command has not finished after `timeout` seconds, `deliver` gets a timeout
-        reply instead (the late result is dropped). A hung engine costs workers, never the caller's thread.
+        reply instead (the late result is dropped). A hung engine costs workers of its own host's share, never
+        the caller's thread nor another host's commands; built-ins that touch no engine never wait behind a
+        host. A host that is down, or whose queue is full, is answered at once and nothing runs.
         """
         delivered = threading.Lock()
 
@@ -153,20 +174,33 @@ class Router:
                 except Exception:
                     log.exception("delivering the reply to %r failed", invocation.text)
 
-        host = invocation.host or self.default_host
+        host, lane = self._lane(invocation)
         audit_id = self._audit_start(invocation, host)
+        engine = self.engines.get(host) if lane is not self._builtins else None
+        refusal = engine.health.refusal() if engine is not None else None
+        if refusal is not None:
+            self.store.audit_finish(
+                audit_id,
+                decision="none",
+                rule="",
+                outcome="refused: host down",
+                duration=0.0,
+                error=refusal.message,
+            )
+            once(_host_down(invocation, host, refusal))
+            return
         try:
-            future = self._pool.submit(lambda: self.handle(invocation, audit_id))
+            future = lane.submit(lambda: self.handle(invocation, audit_id))
         except PoolBusy:
             self.store.audit_finish(audit_id, decision="none", rule="", outcome="refused: busy", duration=0.0)
-            once(self._busy(invocation))
+            once(self._busy(invocation, host, lane.pending))
             return
 
         def expire() -> None:
             # A command still queued never runs once its user was told it timed out; one already running
             # finishes (Docker may be mid-change) and its late result is dropped, but audited.
             cancelled = future.cancel()
-            reply = self._timed_out(invocation, timeout)
+            reply = self._timed_out(invocation, timeout, host)
             outcome = "cancelled after timeout" if cancelled else "timeout"
             self.store.audit_finish(
                 audit_id, decision="none", rule="", outcome=outcome, duration=timeout, only_if_running=True
@@ -196,17 +230,18 @@ class Router:
         future.add_done_callback(finished)
 
     def background(self, job: Callable[[], None]) -> bool:
-        """Run `job` on the router's pool (for work like App Home that answers through its own channel);
-        False when the pool is full and the job was dropped."""
+        """Run `job` on the router's background pool (for work like App Home that answers through its own
+        channel and may ask every host), apart from the hosts' command pools; False when that pool is full
+        and the job was dropped."""
 
         def logged(future: Future[None]) -> None:
             if not future.cancelled() and future.exception() is not None:
                 log.error("background job failed", exc_info=future.exception())
 
         try:
-            self._pool.submit(job).add_done_callback(logged)
+            self._background.submit(job).add_done_callback(logged)
         except PoolBusy:
-            log.warning("dropping a background job: %d commands are already waiting", self._pool.pending)
+            log.warning("dropping a background job: %d jobs are already waiting", self._background.pending)
             return False
         return True
 
@@ -216,8 +251,32 @@ class Router:
         self.dispatch(invocation, timeout, box.put)
         return box.get()
 
-    def _timed_out(self, invocation: Invocation, timeout: float) -> Reply:
+    def _lane(self, invocation: Invocation) -> tuple[str, DaemonPool]:
+        """The host an invocation is for and the pool that runs it: that host's own pool, or the built-ins'
+        pool for what touches no engine (help, whoami…, a usage error, an unknown host or plan).
+
+        A confirmation click names no host: it belongs to the host of its pending plan.
+        """
         host = invocation.host or self.default_host
+        if invocation.confirmation is not None:
+            pending = self.store.pending(invocation.confirmation)
+            if pending is None:
+                return host, self._builtins
+            return pending.host, self._lanes.get(pending.host, self._builtins)
+        lane = self._lanes.get(host)
+        if lane is None or not self._touches_engine(invocation.text):
+            return host, self._builtins
+        return host, lane
+
+    def _touches_engine(self, text: str) -> bool:
+        """Whether running `text` may call a Docker engine (parsing is pure and cheap)."""
+        try:
+            commands = parse(text, self.catalog)
+        except Exception:  # a usage error (or worse) is answered without any engine
+            return False
+        return any(command.spec.operation not in ENGINE_FREE for command in commands)
+
+    def _timed_out(self, invocation: Invocation, timeout: float, host: str) -> Reply:
         problem = Problem(
             "Timeout",
             f"{invocation.text!r} did not finish within {timeout:g} s on host {host}",
@@ -226,18 +285,20 @@ class Router:
         step = Step(invocation.text, problem=problem)
         return Reply(invocation.text, host, Outcome.FAILED, (step,), timeout)
 
-    def _busy(self, invocation: Invocation) -> Reply:
-        host = invocation.host or self.default_host
+    def _busy(self, invocation: Invocation, host: str, waiting: int) -> Reply:
         problem = Problem(
             "Busy",
-            f"{invocation.text!r} was not started: {self._pool.pending} commands are already waiting",
+            f"{invocation.text!r} was not started: {waiting} commands are already waiting for host {host}",
             hint="the engine may be slow or hung; nothing was run, try again in a moment",
         )
         return Reply(invocation.text, host, Outcome.FAILED, (Step(invocation.text, problem=problem),))
 
     def close(self) -> None:
         """Stop the worker pools without waiting for hung commands."""
-        self._pool.shutdown()
+        for lane in self._lanes.values():
+            lane.shutdown()
+        self._builtins.shutdown()
+        self._background.shutdown()
         self._replies.shutdown()
 
     def handle(self, invocation: Invocation, audit_id: int | None = None) -> Reply:
@@ -722,6 +783,12 @@ def _outcome(exc: ChatOpsError) -> Outcome:
         if isinstance(exc, error_type):
             return outcome
     return Outcome.FAILED
+
+
+def _host_down(invocation: Invocation, host: str, refusal: EngineUnavailable) -> Reply:
+    """The answer for a command to a host that is down: at once, nothing run."""
+    step = Step(invocation.text, problem=_problem(refusal))
+    return Reply(invocation.text, host, Outcome.FAILED, (step,))
 
 
 def _log_deadline_error(exc: BaseException) -> None:

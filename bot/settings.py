@@ -58,6 +58,7 @@ class HostConfig(BaseModel):
     tls_client_cert: Path | None = None
     tls_client_key: Path | None = None
     timeout: float | None = Field(default=None, gt=0, le=300)
+    workers: int | None = Field(default=None, ge=1, le=64)  # this host's share of CHATOPS_WORKERS
 
     _url_scheme = field_validator("url")(_check_docker_url)
 

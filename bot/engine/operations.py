@@ -19,7 +19,7 @@ from bot import __version__
 from bot.commands import args as a
 from bot.engine import plans
 from bot.engine.convert import build_cache_row, container_row, df_items, image_row, volume_row
-from bot.engine.hosts import Host, HostClient, docker_errors
+from bot.engine.hosts import LONG_CALL_DEADLINE, Host, HostClient, HostHealth
 from bot.errors import ChatOpsError, Conflict, EngineUnavailable, NotFound, OperationFailed
 from bot.models import (
     ActionResult,
@@ -56,19 +56,21 @@ def _filters(filters: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]] | N
 class Engine:
     """The operations on one Docker host."""
 
-    def __init__(self, host: Host, zone: tzinfo = UTC) -> None:
+    def __init__(self, host: Host, zone: tzinfo = UTC, *, health: HostHealth | None = None) -> None:
         self.host = host
         self.zone = zone  # where a typed time without an offset (`until=2024-05-01T10:00`) is read
-        self._client = HostClient(host)
+        self.health = health or HostHealth(host)  # the host's circuit breaker; the router asks it too
+        self._client = HostClient(host, self.health)
 
     @property
     def name(self) -> str:
         """The host's name, as replies show it."""
         return self.host.name
 
-    def _call(self, fn: Callable[[Any], T]) -> T:
-        with docker_errors(self.host):
-            return fn(self._client.api)
+    def _call(self, fn: Callable[[Any], T], *, deadline: float | None = None) -> T:
+        """`fn(api)` within a wall-clock `deadline` (default: the host's timeout), through the host's circuit
+        breaker; only our typed errors come out (`HostClient.call`)."""
+        return self._client.call(fn, deadline)
 
     def ping(self) -> bool:
         """True when the engine answers; raises `EngineUnavailable` otherwise."""
@@ -132,10 +134,10 @@ class Engine:
 
     def inspect(self, args: a.InspectArgs) -> InspectResult:
         """`docker inspect`: a container, else an image, else a volume (or only `--type`)."""
-        lookups: dict[InspectKind, Callable[[Any], Any]] = {
-            "container": lambda api: api.inspect_container(args.target),
-            "image": lambda api: api.inspect_image(self._image_id(args.target)),
-            "volume": lambda api: api.inspect_volume(args.target),
+        lookups: dict[InspectKind, Callable[[], Any]] = {
+            "container": lambda: self._call(lambda api: api.inspect_container(args.target)),
+            "image": lambda: self._inspect_image(args.target),
+            "volume": lambda: self._call(lambda api: api.inspect_volume(args.target)),
         }
         kinds: list[InspectKind] = [args.type] if args.type else ["container", "image", "volume"]
         # a reference goes only into the path of a kind whose grammar it fits (an image's: its resolved ID)
@@ -144,12 +146,16 @@ class Engine:
             if kind in fits and not fits[kind].fullmatch(args.target):
                 continue
             try:
-                data = self._call(lookups[kind])
+                data = lookups[kind]()
             except NotFound:
                 continue
             return InspectResult(kind=kind, data=data, now=time.time(), raw=args.raw_json)
         what = f"{args.type}" if args.type else "object"
         raise NotFound(f"No such {what}: {args.target}", hint=f'on host {self.name}; try "ps -a" or "images"')
+
+    def _inspect_image(self, ref: str) -> Any:
+        image_id = self._image_id(ref)
+        return self._call(lambda api: api.inspect_image(image_id))
 
     def _image_id(self, ref: str) -> str:
         """The full ID of the image `ref` names (tag, digest or ID prefix), resolved against the image
@@ -884,7 +890,7 @@ class Engine:
                     progress(_pull_progress(shown, layers))
 
         try:
-            self._call(run)
+            self._call(run, deadline=LONG_CALL_DEADLINE)
         except (NotFound, OperationFailed) as exc:
             if exc.__cause__ is None:  # our own, from the stream: already worded
                 raise

@@ -1,5 +1,6 @@
-"""Test doubles reached over real sockets: the one fake in this project is Slack (see README.md here)."""
+"""Test doubles reached over real sockets: Slack, and a misbehaving Docker engine (see README.md here)."""
 
+from .engine import EngineRequest, FakeEngine
 from .markup import live_markup, live_tokens, parsed_strings
 from .slack import (
     FakeSlack,
@@ -18,7 +19,9 @@ from .web_api import FakeWebApi, Message, PublishedView, RecordedRequest, Upload
 
 __all__ = [
     "Ack",
+    "EngineRequest",
     "Envelope",
+    "FakeEngine",
     "FakeSlack",
     "FakeSocketMode",
     "FakeWebApi",
