@@ -147,7 +147,9 @@ class Target:
     named the object: echoed by the container verbs as the Docker CLI does, and, for an image named by a tag
     or digest, that tag or digest exactly as the daemon lists it (`rmi app:1.0` untags only that tag).
     `held_by` are the containers that hold this object (the containers of an image): their protection
-    extends to it.
+    and their scope extend to it. `aliases` are every name the command's change reaches (an image's tags,
+    or only the tag it untags): a name glob covers the object only if it covers all of them, so typing an
+    ID prefix that happens to fit a glob reaches nothing outside it.
     """
 
     kind: TargetKind
@@ -158,6 +160,7 @@ class Target:
     detail: str = ""
     ref: str = ""
     held_by: tuple[Target, ...] = ()
+    aliases: tuple[str, ...] = ()
 
     def fingerprint(self) -> tuple[str, str, str, int | None, str]:
         """What identifies this target in a plan's hash (not its display detail)."""

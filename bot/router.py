@@ -367,7 +367,9 @@ class Router:
             try:
                 plan = authorized
                 if index > 0 and authorized is not None:
-                    plan = self._recheck(engine, command, authorized, index)
+                    plan = self._recheck(
+                        invocation, engine, command, authorized=authorized, index=index, host=host
+                    )
                 result = self._run(engine, command, invocation, host, plan)
             except ChatOpsError as exc:
                 steps.append(Step(command.text, problem=_problem(exc)))
@@ -385,33 +387,46 @@ class Router:
     ) -> list[Plan | None]:
         """One decision per step, before any Docker change; a plan gives the policy the exact targets."""
         plans: list[Plan | None] = []
-        principal = invocation.principal
         for command in commands:
             spec = command.spec
             plan = engine.plan(spec.operation, command.args) if spec.action_class != READ else None
-            try:
-                decision = self.policy.decide(
-                    principal,
-                    command=spec.name,
-                    action_class=spec.action_class,
-                    host=host,
-                    targets=plan.targets if plan else (),
-                    own_container_id=self.own_container_id,
-                )
-            except Exception:  # deny in doubt
-                log.exception("the policy failed to decide %r; denying", command.text)
-                decision = Decision(False, "Denied: the policy could not decide; ask an admin", "error")
+            decision = self._decide(invocation, command, host, plan)
             verdict.add(decision)
             if not decision.allowed:
                 raise Denied(decision.reason)
             plans.append(plan)
         return plans
 
-    @staticmethod
-    def _recheck(engine: Engine, command: Command, authorized: Plan, index: int) -> Plan:
+    def _decide(self, invocation: Invocation, command: Command, host: str, plan: Plan | None) -> Decision:
+        """The policy's decision on one step with the targets of its plan; no when in doubt."""
+        try:
+            return self.policy.decide(
+                invocation.principal,
+                command=command.spec.name,
+                action_class=command.spec.action_class,
+                host=host,
+                targets=plan.targets if plan else (),
+                own_container_id=self.own_container_id,
+            )
+        except Exception:  # deny in doubt
+            log.exception("the policy failed to decide %r; denying", command.text)
+            return Decision(False, "Denied: the policy could not decide; ask an admin", "error")
+
+    def _recheck(
+        self,
+        invocation: Invocation,
+        engine: Engine,
+        command: Command,
+        *,
+        authorized: Plan,
+        index: int,
+        host: str,
+    ) -> Plan:
         """Before a later step of a chain runs, plan it again: the steps before it changed the engine, and it
-        may now touch objects nobody authorized (`stop X && container prune` would take X). The fresh plan
-        is what runs: every object in it was authorized (its ID, and for an image the reference sent)."""
+        may now touch objects nobody authorized (`stop X && container prune` would take X), or its objects
+        may have changed (a protected container now uses the image). The fresh plan is what runs: every
+        object in it was in the authorized plan (its ID, and for an image the reference sent), and the
+        policy allows it again as it is now."""
         fresh = engine.plan(command.spec.operation, command.args, authorized.command)
         if fresh is None:  # pragma: no cover - a command with a plan always has one
             raise Denied(f"step {index + 1} ({command.text}) has no plan any more; it did not run")
@@ -422,6 +437,10 @@ class Router:
                 f"step {index + 1} ({command.text}) would now also touch {', '.join(extra[:5])}, which was "
                 "not in the plan you were shown; it did not run. Run the command again for a fresh plan."
             )
+        decision = self._decide(invocation, command, host, fresh)
+        if not decision.allowed:
+            reason = decision.reason.removeprefix("Denied: ")
+            raise Denied(f"step {index + 1} ({command.text}) is no longer allowed: {reason}; it did not run")
         return fresh
 
     def _confirmation_gate(

@@ -39,6 +39,8 @@ DELIVERY_WINDOW = 3600.0
 PAGES_TTL = 1800.0
 AUDIT_TEXT_MAX_BYTES = 4096  # of a command's (masked) text in the audit; its length and sha256 are kept
 PRUNE_EVERY = 60.0  # seconds between two sweeps of expired rows
+AUDIT_MASKED_MAX_CHARS = 16_384  # of an oversized text, what is masked (and hashed) before the cut
+PLAN_KEPT_AFTER = 3600.0  # seconds a pending plan stays after it expired (its raw text goes with it)
 STATE_FILE_MODE = 0o600
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 _DAY = 86_400.0
@@ -189,9 +191,9 @@ def new_token() -> str:
 class AuditText:
     """A command's text as the audit keeps it: masked, at most 4 KB, with its full length and digest.
 
-    `length` counts the characters typed; `sha256` is the hex digest of the whole masked text (UTF-8), so
-    two long commands can be told apart or matched without storing them, and no masked secret can be
-    recovered from the digest.
+    `length` counts the characters typed; `sha256` is the hex digest of the masked text (UTF-8; of its
+    first AUDIT_MASKED_MAX_CHARS characters for longer input), so two long commands can be told apart or
+    matched without storing them, and no masked secret can be recovered from the digest.
     """
 
     text: str
@@ -200,7 +202,9 @@ class AuditText:
 
     @classmethod
     def of(cls, text: str) -> AuditText:
-        masked = mask_secrets(text)
+        # oversized input (the parser refuses it anyway) is masked and hashed only as far as it is kept-ish:
+        # a 1 MiB command costs microseconds, never a full masking pass
+        masked = mask_secrets(text[:AUDIT_MASKED_MAX_CHARS])
         digest = hashlib.sha256(masked.encode("utf-8", "surrogatepass")).hexdigest()
         return cls(clip_utf8(masked, AUDIT_TEXT_MAX_BYTES), len(text), digest)
 
@@ -319,6 +323,8 @@ class Store:
         self._db.execute("DELETE FROM seen_requests WHERE seen_at < ?", (now - 2 * REPLAY_WINDOW,))
         self._db.execute("DELETE FROM seen_deliveries WHERE seen_at < ?", (now - DELIVERY_WINDOW,))
         self._db.execute("DELETE FROM reply_pages WHERE expires_at <= ?", (now,))
+        # settled or expired plans hold the raw command text: kept an hour for "already used" answers
+        self._db.execute("DELETE FROM pending_plans WHERE expires_at < ?", (now - PLAN_KEPT_AFTER,))
         if self.audit_retention is not None:
             self._db.execute("DELETE FROM audit WHERE at < ?", (now - self.audit_retention,))
 

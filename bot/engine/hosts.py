@@ -63,9 +63,14 @@ class RedirectRefused(requests.exceptions.RequestException):
     `..` to its cleaned form, and following it would send the request to an object nobody authorized."""
 
 
+# Every 3xx that sends a client elsewhere. Not 304 Not Modified: dockerd answers it to `start` of a running
+# container and `stop` of a stopped one, which the Docker CLI (and the bot) report as done.
+_REDIRECTS = frozenset({300, 301, 302, 303, 305, 307, 308})
+
+
 def _refuse_redirects(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
     # a response hook runs before requests would follow the redirect; raising here sends no second request
-    if response.is_redirect or 300 <= response.status_code < 400:
+    if response.is_redirect or response.status_code in _REDIRECTS:
         location = response.headers.get("Location", "?")
         response.close()
         answer = f"the Engine API answered {response.status_code} (redirect to {location[:200]})"

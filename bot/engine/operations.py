@@ -377,7 +377,8 @@ class Engine:
         for raw in self._call(lambda api: api.images(all=True)) or ():
             row = image_row(raw)
             for ref in (*row.repo_tags, *row.repo_digests):
-                refs[ref] = row.id
+                if not ref.startswith("<none>"):  # `<none>:<none>` and `<none>@<none>` name nothing
+                    refs[ref] = row.id
         return refs
 
     def rmi(self, args: a.RmiArgs, plan: Plan) -> ActionResult:
@@ -471,7 +472,9 @@ class Engine:
             image = partial(_rmi_target, row, ref, canonical or "", users)
 
             if how == "tag" and others:
-                targets.append(image(size=None, detail=f"untag only (still {others[0]}){used}"))
+                targets.append(
+                    image(size=None, detail=f"untag only (still {others[0]}){used}", untag_only=True)
+                )
             elif users and not args.force:
                 # still a target: the policy must see every image named, even one docker will refuse
                 failing = f"will fail: used by {plans.describe_users(users)} (stop and rm them first)"
@@ -483,7 +486,11 @@ class Engine:
                 notes.append(f"{ref} {failing}")
             elif running:
                 targets.append(
-                    image(size=None, detail=f"untag only: -f leaves a dangling <none> image{used}")
+                    image(
+                        size=None,
+                        detail=f"untag only: -f leaves a dangling <none> image{used}",
+                        untag_only=True,
+                    )
                 )
             elif users:
                 targets.append(
@@ -962,11 +969,23 @@ def _bind_ref(act: Callable[[Any, str], T], ref: str) -> Callable[[Any], T]:
 
 
 def _rmi_target(
-    row: Any, ref: str, canonical: str, users: Sequence[Any], *, size: int | None, detail: str
+    row: Any,
+    ref: str,
+    canonical: str,
+    users: Sequence[Any],
+    *,
+    size: int | None,
+    detail: str,
+    untag_only: bool = False,
 ) -> Target:
-    """An image `rmi` names: shown as typed, sent as `canonical` (or its ID), held by its containers."""
-    held = tuple(plans.container_target(c) for c in users)
-    return replace(plans.image_target(row, ref, size, detail), ref=canonical, held_by=held)
+    """An image `rmi` names: shown as typed, sent as `canonical` (or its ID), held by its containers; a
+    change that only untags reaches that one tag, any other every tag of the image."""
+    target = replace(
+        plans.image_target(row, ref, size, detail),
+        ref=canonical,
+        held_by=tuple(plans.container_target(c) for c in users),
+    )
+    return replace(target, aliases=(canonical,)) if untag_only and canonical else target
 
 
 def _of_kind(plan: Plan, kind: str) -> list[Target]:

@@ -227,8 +227,10 @@ def unique_size(row: ImageRow) -> int:
 
 
 def image_target(row: ImageRow, name: str, size: int | None, detail: str) -> Target:
-    """An image as a plan lists it."""
-    return Target("image", row.id, name, dict(row.labels), size, detail)
+    """An image as a plan lists it; its aliases are all its tags (`<none>:<none>` for none), which the
+    policy's name globs must all cover."""
+    aliases = tuple(tags_of(row)) or ("<none>:<none>",)
+    return Target("image", row.id, name, dict(row.labels), size, detail, aliases=aliases)
 
 
 def prunable_images(

@@ -153,8 +153,11 @@ class Binding:
         return who and where and host_matches(self.hosts, host)
 
     def covers(self, target: Target) -> bool:
-        """True when `target` is in this binding's object scope."""
-        return any(pattern.matches(target) for pattern in self.containers)
+        """True when `target` is in this binding's object scope, and so are the containers that hold it
+        (an image's containers: its removal reaches them)."""
+        return any(pattern.matches(target) for pattern in self.containers) and all(
+            self.covers(holder) for holder in target.held_by
+        )
 
     def scope_text(self) -> str:
         """The object scope as written, for reasons: `[web-*, label:team=payments]`."""

@@ -105,12 +105,13 @@ class ContainerPattern:
     def matches(self, target: Target) -> bool:
         """True when `target` (a container, image, volume or network) is in this pattern's scope.
 
-        Build cache records belong to no container, so only `*` covers them.
+        Build cache records belong to no container, so only `*` covers them. A glob must cover every name
+        the change reaches (`aliases`: all of an image's tags), not only the one typed.
         """
         if target.kind == "build-cache":
             return self.everything
         if self.kind == "glob":
-            return fnmatchcase(target.name, self.text)
+            return all(fnmatchcase(name, self.text) for name in target.aliases or (target.name,))
         if self.kind == "project":
             return target.labels.get(COMPOSE_PROJECT_LABEL) == self.key
         if self.value is None:

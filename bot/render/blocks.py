@@ -433,14 +433,19 @@ class _Unit:
 
 def _problem_text(problem: Problem, command: str | None = None) -> str:
     emoji, label = _PROBLEM_STYLES.get(problem.kind, _PROBLEM_DEFAULT_STYLE)
-    where = f" (in `{_inline(_clip('docker ' + command, COMMAND_SHOWN_MAX))}`)" if command else ""
+    where = f" (in `{_command_shown(command)}`)" if command else ""
     head = f"{emoji} *{label}:*{where} "
-    hint = f"\n_hint:_ {escape_mrkdwn(problem.hint)}" if problem.hint else ""
+    hint = f"\n_hint:_ {escape_mrkdwn(mask_secrets(problem.hint))}" if problem.hint else ""
     room = SECTION_TEXT_MAX - slack_length(head) - slack_length(hint)
     if room < 100:  # an absurdly long hint gives way to the message
         hint = ""
         room = SECTION_TEXT_MAX - slack_length(head)
-    return head + escape_clipped(problem.message, room) + hint
+    return head + escape_clipped(mask_secrets(problem.message), room) + hint
+
+
+def _command_shown(command: str) -> str:
+    """A command as a reply quotes it in inline code: `docker …`, secrets masked, clipped."""
+    return _inline(_clip("docker " + mask_secrets(command), COMMAND_SHOWN_MAX))
 
 
 def escape_clipped(text: str, limit: int, *, keep_end: bool = False) -> str:
@@ -530,7 +535,7 @@ def _step_units(index: int, step: Step, rendered: Rendered | None, chained: bool
     if step.result is not None and rendered is not None:
         intro: list[str] = []
         if chained:
-            intro.append(f"`$ {_inline(_clip('docker ' + step.text, COMMAND_SHOWN_MAX))}`")
+            intro.append(f"`$ {_command_shown(step.text)}`")
         if rendered.summary:
             summary = escape_clipped(rendered.summary, SUMMARY_SHOWN_MAX)
             intro.append(f"{status_emoji(step.result)} {summary}")
@@ -585,7 +590,7 @@ def mention(user_id: str) -> str:
 
 def _ran_line(user_id: str | None, command: str, host: str, elapsed: float | None) -> str:
     who = f"{mention(user_id)} ran" if user_id else "ran"
-    line = f"{who} `{_inline(_clip('docker ' + command, COMMAND_SHOWN_MAX))}` on *{_host(host)}*"
+    line = f"{who} `{_command_shown(command)}` on *{_host(host)}*"
     if elapsed is not None:
         line += f" · {elapsed:.2f} s"
     return line
@@ -626,7 +631,7 @@ def _fallback_text(reply: Reply, host: str, renders: Sequence[Rendered | None]) 
     if problem is not None:
         summary = f"error: {problem.message}"
     head = f"docker {reply.text} on {host}"
-    return escape_mrkdwn(_clip(f"{head}: {summary}" if summary else head, FALLBACK_TEXT_MAX))
+    return escape_mrkdwn(_clip(mask_secrets(f"{head}: {summary}" if summary else head), FALLBACK_TEXT_MAX))
 
 
 def _footer(
@@ -687,15 +692,15 @@ class _Layout:
             pages=99_999,
             file_lines=10**9,
             reply_id=reply_id,
-            filename=_file_name(reply.text),
+            filename=_file_name(mask_secrets(reply.text)),
         )
         pages = _paginate(units, PAGE_TEXT_BUDGET - _text_cost(worst_footer))
         attachment = None
         if force_file or len(pages) > MAX_PAGES:
             attachment = FileAttachment(
-                filename=_file_name(reply.text),
+                filename=_file_name(mask_secrets(reply.text)),
                 content=full_text(reply),
-                title=_clip(f"docker {reply.text} on {host}", 250),
+                title=_clip(mask_secrets(f"docker {reply.text} on {host}"), 250),
             )
             pages = pages[:1]
         text = _fallback_text(reply, host, renders)
@@ -762,13 +767,13 @@ def render_problem(problem: Problem, *, text: str, host: str, user_id: str | Non
     """An error for the person who asked (the door sends it ephemeral): what went wrong, usage, hint."""
     blocks = [*_problem_blocks(problem, None, host), _context(_ran_line(user_id, text, host, None))]
     _, label = _PROBLEM_STYLES.get(problem.kind, _PROBLEM_DEFAULT_STYLE)
-    fallback = escape_mrkdwn(_clip(f"{label}: {problem.message}", FALLBACK_TEXT_MAX))
+    fallback = escape_mrkdwn(_clip(mask_secrets(f"{label}: {problem.message}"), FALLBACK_TEXT_MAX))
     return SlackMessage(fallback, enforce_limits(blocks, text=fallback), 0, 1)
 
 
 def render_in_progress(text: str, host: str) -> SlackMessage:
     """The placeholder shown while a slow command runs."""
-    command = _inline(_clip("docker " + text, COMMAND_SHOWN_MAX))
+    command = _command_shown(text)
     line = f":hourglass_flowing_sand: running `{command}` on *{_host(host)}*…"
     fallback = escape_mrkdwn(_clip(f"running docker {text} on {host}…", FALLBACK_TEXT_MAX))
     return SlackMessage(fallback, enforce_limits([_section(line)], text=fallback), 0, 1)

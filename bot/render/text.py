@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.models import Problem, Reply
+from bot.render.mask import mask_secrets
 from bot.render.result import render_result
 
 
@@ -14,7 +15,7 @@ def render_reply_text(reply: Reply) -> tuple[str, str]:
     for step in reply.steps:
         if step.result is not None:
             rendered = render_result(step.result)
-            block = [f"$ docker {step.text}"] if chained else []
+            block = [f"$ docker {mask_secrets(step.text)}"] if chained else []
             if rendered.summary:
                 block.append(rendered.summary)
             if rendered.body:
@@ -26,12 +27,13 @@ def render_reply_text(reply: Reply) -> tuple[str, str]:
 
 
 def render_problem_text(problem: Problem, command: str | None = None) -> str:
-    """`error: …` (or `denied: …`) with the usage line and hint beneath, as one short block."""
+    """`error: …` (or `denied: …`) with the usage line and hint beneath, as one short block; what was typed
+    comes back with its secrets masked, as in every other answer."""
     where = f" (in: {command})" if command else ""
     label = "denied" if problem.kind == "Denied" else "error"
-    lines = [f"{label}: {problem.message}{where}"]
+    lines = [mask_secrets(f"{label}: {problem.message}{where}")]
     if problem.usage:
         lines.append(f"usage: {problem.usage}")
     if problem.hint:
-        lines.append(f"hint: {problem.hint}")
+        lines.append(mask_secrets(f"hint: {problem.hint}"))
     return "\n".join(lines)

@@ -396,3 +396,48 @@ def test_image_prune_all_removes_a_many_tagged_image_by_its_tags(
     sent = [r.object() for r in mutations(proxy)]
     assert sent[0] == ("images", image_id, "")
     assert sorted(sent[1:]) == [("images", f"{repo}:1", ""), ("images", f"{repo}:2", "")]
+
+
+def test_not_modified_is_an_answer_not_a_redirect(
+    proxy: EngineProxy, scratch: Scratch, docker_api: docker.APIClient
+) -> None:
+    """dockerd answers `start` of a running container and `stop` of a stopped one with 304 Not Modified;
+    like the Docker CLI, the bot reports the container and succeeds (a 304 is not refused as a redirect)."""
+    running = scratch.container("running")
+    stopped = scratch.container("stopped", start=False)
+    reply = handle(router_for(proxy), f"start {running} && stop -t 0 {stopped}")
+    assert reply.outcome is Outcome.OK, reply
+    assert [step.result.lines for step in reply.steps] == [(running,), (stopped,)]  # type: ignore[union-attr]
+    assert docker_api.inspect_container(running)["State"]["Running"]
+
+
+def test_a_name_glob_must_cover_every_tag_and_container_an_image_change_reaches(
+    proxy: EngineProxy, scratch: Scratch, docker_api: docker.APIClient
+) -> None:
+    """A role scoped to `<prefix>*` typed an ID prefix that fits its glob and deleted another team's image
+    (`rmi -f db` → `Deleted: sha256:db…`). The policy now scopes an image by all its tags, and by the
+    containers using it."""
+    base = scratch.container("base", ["true"], start=False)
+    victim = scratch.commit(base, f"{scratch.prefix}victim", "1")
+    short = victim.removeprefix("sha256:")[:12]
+    mine = f"{scratch.prefix}mine"
+    shared = scratch.commit(base, f"{mine}-img", "1")
+    docker_api.tag(shared, f"{scratch.prefix}prod-api", "2")  # also goes by a name outside the scope
+    used = scratch.commit(base, f"{mine}-used", "1")
+    outsider = f"{scratch.prefix}outsider"
+    docker_api.create_container(f"{mine}-used:1", ["true"], name=outsider, labels=scratch.labels)
+    policy = FileConfig.model_validate(
+        {
+            "roles": {"janitor": {"allow": ["read", "remove"]}},
+            "bindings": [{"role": "janitor", "users": ["U0JAN"], "containers": [f"{short}*", f"{mine}*"]}],
+        }
+    ).policy()
+    who = {"user_id": "U0JAN", "channel_id": "C0OPS", "local_admin": False}
+    for text in (f"rmi -f {short}", f"rmi -f {shared}", f"rmi -f {mine}-used:1"):
+        reply = handle(router_for(proxy, policy), text, **who)
+        assert reply.outcome is Outcome.DENIED, (text, reply)
+    untag = handle(router_for(proxy, policy), f"rmi {mine}-img:1", **who)  # only that tag: in scope
+    assert untag.outcome is Outcome.OK, untag
+    assert [r.object() for r in mutations(proxy)] == [("images", f"{mine}-img:1", "")]
+    for image_id in (victim, shared, used):
+        assert exists(docker_api, "image", image_id)

@@ -1091,3 +1091,23 @@ def test_audit_line_of_a_huge_command_fits_a_message() -> None:
     line = render_audit_line(user_id="U1AB", text="<" * (1 << 20), host="h", channel_id="C123", outcome="ok")
     assert slack_length(line) <= 3000
     assert line.endswith("…` on *h* in <#C123>: ok")
+
+
+def test_a_secret_typed_in_a_command_never_comes_back_in_the_answer() -> None:
+    """The 'ran' line, the fallback text, chain headers, problems and the shell's text mask what was typed."""
+    token = "ghp_" + "Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"
+    text = f"ps -a -f label=token={token} && ps -f label=x"
+    step = Step(text, TextResult("ok"))
+    problem = Problem("UsageError", f"'{token}' is not a valid value", hint=f"try {token}")
+    for reply in (
+        reply_of(text, step, Step("ps -f label=x", TextResult("ok"))),
+        reply_of(text, Step(text, problem=problem), outcome=Outcome.USAGE),
+    ):
+        for page in render_reply_pages(reply, user_id="U1", host=HOST):
+            assert token not in json.dumps(page.blocks)
+            assert token not in page.text
+        out, err = render_reply_text(reply)
+        assert token not in out + err
+    failed = render_problem(problem, text=text, host=HOST, user_id="U1")
+    assert token not in json.dumps(failed.blocks) + failed.text
+    assert token not in json.dumps(render_in_progress(text, HOST).blocks)

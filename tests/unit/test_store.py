@@ -15,9 +15,11 @@ from bot.models import Outcome
 from bot.render.mask import mask_secrets
 from bot.router import Invocation, Router
 from bot.store import (
+    AUDIT_MASKED_MAX_CHARS,
     AUDIT_TEXT_MAX_BYTES,
     DELIVERY_WINDOW,
     PAGES_TTL,
+    PLAN_KEPT_AFTER,
     AuditRow,
     Store,
     new_token,
@@ -176,7 +178,7 @@ def _audit(store: Store, text: str) -> AuditRow:
 
 def test_audit_keeps_4_kb_of_a_text_with_its_length_and_digest(tmp_path: Path) -> None:
     """A 1 MiB command is kept as its first 4 KB (a … marks the cut), its full length and the sha256 of
-    the masked text; a short one whole."""
+    the masked text as far as it was masked (16 KiB characters); a short one whole."""
     store = Store(tmp_path / "s.db")
     huge = "ps " + "é" * (1 << 20)
     row = _audit(store, huge)
@@ -184,7 +186,7 @@ def test_audit_keeps_4_kb_of_a_text_with_its_length_and_digest(tmp_path: Path) -
     assert row.text.startswith("ps éé")
     assert row.text.endswith("…")
     assert row.text_length == len(huge)
-    assert row.text_sha256 == hashlib.sha256(huge.encode()).hexdigest()
+    assert row.text_sha256 == hashlib.sha256(huge[:AUDIT_MASKED_MAX_CHARS].encode()).hexdigest()
     short = _audit(store, "ps -a")
     assert (short.text, short.text_length) == ("ps -a", 5)
 
@@ -215,6 +217,7 @@ def test_fifty_refused_huge_commands_keep_the_file_small(tmp_path: Path) -> None
     router.close()
     rows = list(store.audit_export())
     assert len(rows) == 50
+    assert {row.outcome for row in rows} == {"usage"}  # refused by the parser: nothing ran
     assert all(row.text_length == len("rm web0 ") + (1 << 20) for row in rows[:10])
     store.close()
     size = sum(f.stat().st_size for f in tmp_path.glob("state.db*"))
@@ -351,3 +354,33 @@ def test_expired_pages_deliveries_and_signatures_are_swept(tmp_path: Path) -> No
     ]
     db.close()
     assert counts == [0, 0, 0]
+
+
+def test_settled_and_expired_plans_leave_the_file_with_their_text(tmp_path: Path) -> None:
+    """A pending plan keeps the raw command (to run it at the click): an hour after it expired it is gone."""
+    store = Store(tmp_path / "s.db")
+    plan = store.create_pending(
+        team_id="T",
+        user_id="U",
+        channel_id="C",
+        host="h",
+        text="container prune --filter label=token=ghp_x",
+        plan_hash="0",
+        approval="none",
+        ttl=300,
+        now=time.time() - PLAN_KEPT_AFTER - 301,
+    )
+    fresh = store.create_pending(
+        team_id="T",
+        user_id="U",
+        channel_id="C",
+        host="h",
+        text="rm a",
+        plan_hash="0",
+        approval="none",
+        ttl=300,
+    )
+    store._pruned_at = 0.0  # the next write sweeps
+    _audit(store, "ps")
+    assert store.pending(plan.id) is None
+    assert store.pending(fresh.id) is not None
