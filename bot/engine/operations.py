@@ -522,15 +522,15 @@ class Engine:
         return dict(self._call(lambda api: api.df()) or {})
 
     def _remove_each(
-        self, plan: Plan, kind: str, remove: Callable[[Any, str], Any]
+        self, plan: Plan, kind: str, remove: Callable[[Target], Any]
     ) -> tuple[list[tuple[Target, Any]], list[str]]:
-        """Remove each planned object of `kind` by its ID; (what went with the daemon's answer, a note for
-        each that could not go: it changed since the plan, e.g. a container started meanwhile)."""
+        """Remove each planned object of `kind`; (what went with the daemon's answer, a note for each that
+        could not go: it changed since the plan, e.g. a container started meanwhile)."""
         removed: list[tuple[Target, Any]] = []
         kept: list[str] = []
         for target in _of_kind(plan, kind):
             try:
-                answer = self._call(_bind_ref(remove, target.id))
+                answer = remove(target)
             except EngineUnavailable:
                 raise
             except NotFound:
@@ -541,39 +541,34 @@ class Engine:
                 removed.append((target, answer))
         return removed, kept
 
+    def _by_id(self, act: Callable[[Any, str], Any]) -> Callable[[Target], Any]:
+        """`act(api, ID)` for one target, as one Engine API call."""
+        return lambda target: self._call(_bind_ref(act, target.id))
+
     def _prune_containers(self, plan: Plan) -> tuple[list[str], int, list[str]]:
-        removed, kept = self._remove_each(plan, "container", lambda api, cid: api.remove_container(cid))
+        remove = self._by_id(lambda api, cid: api.remove_container(cid))
+        removed, kept = self._remove_each(plan, "container", remove)
         lines = plans.section("Deleted Containers:", [t.id for t, _ in removed])
         return lines, sum(t.size or 0 for t, _ in removed), kept
 
     def _prune_networks(self, plan: Plan) -> tuple[list[str], list[str]]:
-        removed, kept = self._remove_each(plan, "network", lambda api, nid: api.remove_network(nid))
+        remove = self._by_id(lambda api, nid: api.remove_network(nid))
+        removed, kept = self._remove_each(plan, "network", remove)
         return plans.section("Deleted Networks:", [t.name for t, _ in removed]), kept
 
     def _prune_volumes(self, plan: Plan) -> tuple[list[str], int, list[str]]:
-        removed, kept = self._remove_each(plan, "volume", lambda api, name: api.remove_volume(name))
+        removed, kept = self._remove_each(
+            plan, "volume", self._by_id(lambda api, name: api.remove_volume(name))
+        )
         lines = plans.section("Deleted Volumes:", [t.name for t, _ in removed])
         return lines, sum(t.size or 0 for t, _ in removed), kept
 
     def _prune_images(self, plan: Plan) -> tuple[list[str], int, list[str]]:
         """Each planned image by ID (its dangling parents go with it, as in a prune); an image with several
         tags is untagged tag by tag (each checked to still name it) until the last removal deletes it."""
-        lines: list[str] = []
-        kept: list[str] = []
-        space = 0
-        for target in _of_kind(plan, "image"):
-            try:
-                answer = self._remove_image(target)
-            except EngineUnavailable:
-                raise
-            except NotFound:
-                kept.append(f"{target.name}: already gone")
-            except ChatOpsError as exc:
-                kept.append(f"{target.name} was not removed: {_daemon_line(exc)}")
-            else:
-                lines += plans.image_delete_lines(answer, prune=True)
-                space += target.size or 0
-        return plans.section("Deleted Images:", lines), space, kept
+        removed, kept = self._remove_each(plan, "image", self._remove_image)
+        lines = [line for _, answer in removed for line in plans.image_delete_lines(answer, prune=True)]
+        return plans.section("Deleted Images:", lines), sum(t.size or 0 for t, _ in removed), kept
 
     def _remove_image(self, target: Target) -> list[Any]:
         try:
