@@ -728,20 +728,27 @@ _SHORT_CLUSTER = re.compile(r"-[A-Za-z]++")
 
 def _operand_password(args: str, option: _PasswordFlag) -> re.Match[str] | None:
     """The operand (an argument that is no option) that holds a password: the last one after a `batch`
-    flag (`htpasswd -b file user pw`: three operands, two with `-n`), or the first of a `token`'s shape."""
-    words = list(_ARGUMENT.finditer(args))
-    operands = [word for word in words if not word.group().startswith("-")]
-    if option.batch is not None:
-        clusters = [word.group() for word in words if _SHORT_CLUSTER.fullmatch(word.group())]
-        if not any(option.batch in cluster for cluster in clusters):
-            return None
-        needed = 2 if any("n" in cluster for cluster in clusters) else 3
-        return operands[-1] if len(operands) >= needed else None
-    if option.token is not None:
-        for word in operands:
-            if option.token.fullmatch(_quoted_inner(word.group())[1].rstrip(_WORD_TRAILERS)):
+    flag (`htpasswd -b file user pw`: three operands, two with `-n`), or the first of a `token`'s shape.
+
+    One pass that keeps only what it needs (a long line of arguments holds no list of them)."""
+    last: re.Match[str] | None = None
+    operands = 0
+    batch = display = False
+    for word in _ARGUMENT.finditer(args):
+        text = word.group()
+        if text.startswith("-"):
+            if option.batch is not None and _SHORT_CLUSTER.fullmatch(text):
+                batch = batch or option.batch in text
+                display = display or "n" in text
+            continue
+        if option.token is not None:
+            if option.token.fullmatch(_quoted_inner(text)[1].rstrip(_WORD_TRAILERS)):
                 return word
-    return None
+            continue
+        last, operands = word, operands + 1
+    if not batch or operands < (2 if display else 3):
+        return None
+    return last
 
 
 def _mask_program_flags(found: _Found) -> str:
