@@ -4,9 +4,12 @@
 (tokens with a known shape, secret-looking assignments, credentials in URLs, `Authorization` headers,
 cookies, private key blocks) and keeps the key, so a masked log line still reads: `DB_PASSWORD=•••`,
 `"token": "•••"`, `xoxb-•••`, `auth=Basic •••`. A mask always covers the whole credential: an
-authentication scheme (`Basic`, `Bearer`, `Digest`…) stays readable, the credential after it never does.
+authentication scheme (`Basic`, `Bearer`, `Digest`…) stays readable, the credential after it never does,
+and after an authentication header or key (`X-Auth: Basic •••`) it is masked whatever it looks like.
 Programs known to take a password on their command line have it masked there: `mysql -uroot -p•••`,
-`curl -u admin:•••`, `redis-cli -a •••` (see `_PROGRAMS`).
+`curl -u admin:•••`, `redis-cli -a •••`, `smbclient -U bob%•••`, `htpasswd -b file user •••` (see
+`_PROGRAMS`); so are Redis's `requirepass •••` and `AUTH •••`, and the signatures of presigned URLs
+(`&X-Amz-Signature=•••`, `&sig=•••`).
 
 `SecretMaskingFilter` applies `mask_secrets` to what a log record prints; `mask_log_handlers` installs it.
 
@@ -19,7 +22,7 @@ import functools
 import itertools
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 __all__ = ["MASK", "SecretMaskingFilter", "mask_env", "mask_log_handlers", "mask_secrets"]
@@ -195,6 +198,59 @@ def _key_kind(key: str) -> str | None:
     return None
 
 
+# A key with one of these words names an authentication header or setting (`X-Auth`, `X-Custom-Auth-Header`,
+# `proxy_authorization`): after an authentication scheme its value is a credential whatever it looks like.
+# "authenticated" or "authenticate" are other words (`X-Goog-Authenticated-User-Email` names a user,
+# `WWW-Authenticate` a challenge).
+_AUTH_KEY_WORDS = frozenset({"auth", "authorization", "authorisation"})
+# Last words of such a key that name where the credential is carried, not something about it.
+_CARRIER_TAILS = frozenset({"header", "field"})
+# Schemes that are everyday nouns too ("auth: token refreshed", "auth: bot connected"): after a ":" their
+# credential must read like one even after an authentication key.
+_WORDLIKE_SCHEMES = frozenset({"token", "bot"})
+# Words after a scheme that are prose, not a credential: "auth: bearer token required", "X-Auth: basic only".
+_PROSE_AFTER_SCHEME = frozenset(
+    {
+        "ok",
+        "only",
+        "failed",
+        "failure",
+        "error",
+        "expired",
+        "invalid",
+        "missing",
+        "denied",
+        "refused",
+        "rejected",
+        "success",
+        "successful",
+        "succeeded",
+        "enabled",
+        "disabled",
+        "supported",
+        "unsupported",
+        "realm",
+        "token",
+        "auth",
+        "authentication",
+        "credentials",
+        "scheme",
+        "is",
+        "was",
+        "not",
+    }
+)
+
+
+def _is_auth_key(key: str) -> bool:
+    """Whether `key` names an authentication header or setting (`X-Auth`, `X-Custom-Auth-Header`), so that a
+    scheme after it (`Basic …`) starts a credential. Keys about one (`auth_method`, `AUTH_TYPE`) are not."""
+    words = _key_words(key)
+    if not words or (words[-1] in _SAFE_TAILS and words[-1] not in _CARRIER_TAILS):
+        return False
+    return any(word in _AUTH_KEY_WORDS for word in words)
+
+
 def _is_placeholder(value: str) -> bool:
     """Values nobody needs hidden: empty, booleans, placeholders, `$VAR` references, already-masked text."""
     lowered = value.lower()
@@ -317,6 +373,59 @@ _KEYWORD_BLOB = re.compile(
     r"(?P<secret>[a-z0-9+/_=\-]{20,}+)"
 )
 
+# Presigned URLs carry their signature in the query: `&X-Amz-Signature=…` (S3), `&X-Goog-Signature=…` (Cloud
+# Storage), `&sig=…` (an Azure SAS), `&Signature=…` (S3's older form). `X-Amz-Credential`,
+# `X-Amz-Security-Token` and `X-Goog-Credential` are secret-looking keys of their own (the assignment rule).
+_QUERY_SIGNATURE = re.compile(r"(?P<word>sig(?:nature)?+)=(?P<secret>[^\s&#\"'<>]++)")
+_QUERY_SIGNATURE_KEYS = frozenset({"sig", "signature"})
+_QUERY_SEPARATORS = frozenset("?&;")  # ";": a query written into HTML or Slack text as "&amp;"
+# The end of a command after its last word: closing quotes, then the end of the line or of the text, a
+# shell separator or an escaped line break (`"AUTH pw\r\n"` in a script).
+_COMMAND_END = re.compile(r"[\"']*+[ \t]*+(?:[\r\n;&|`)]|\\[rn]|\Z)")
+# Redis: `requirepass pw` and `masterauth pw` in redis.conf, `CONFIG SET requirepass "pw"` (and as MONITOR
+# prints it, `"config" "set" "requirepass" "pw"`), a Sentinel's `sentinel auth-pass mymaster pw`. The
+# password is the last word of its line or command, so prose ("requirepass is not set") stays. The patterns
+# start at "pass" and "auth" (a literal is found fast) and look behind for the rest of the word.
+_REDIS_VALUE = rf"[\"']?+[ \t]++(?P<value>{_QUOTED}|[^\s\"';&|`)]++)"
+_REDIS_PASSWORD = re.compile(
+    rf"pass(?:(?<=requirepass)|(?<=auth-pass)[\"']?+[ \t]++(?:{_QUOTED}|[^\s\"']++)){_REDIS_VALUE}"
+)
+_REDIS_MASTERAUTH = re.compile(rf"auth(?<=masterauth){_REDIS_VALUE}")
+_REDIS_KEYS = frozenset({"requirepass", "masterauth", "auth-pass"})
+# The AUTH command: Redis's `AUTH [username] password` as MONITOR prints it (`"AUTH" "pw"`, `"HELLO" "3"
+# "AUTH" "default" "pw" …`) and as typed (`AUTH pw`, `127.0.0.1:6379> auth pw`), and SMTP's `AUTH PLAIN
+# <base64>`. Its one or two arguments are matched here; the callback picks the password among them. The
+# look-behind skips the word in "OAuth token" and "X-Auth value" without calling the callback.
+_AUTH_ARGUMENT = r"(?:\"(?:[^\"\\\n]|\\.)*+\"|'[^'\n]*+'|[^\s\"'\\]++)"
+_AUTH_COMMAND = re.compile(
+    rf"auth(?<![\w\-]auth)(?P<two>2)?+(?P<close>[\"']?+)(?P<args>(?:[ \t]++{_AUTH_ARGUMENT}){{1,2}}+)"
+)
+_AUTH_ARGUMENTS = re.compile(rf"[ \t]++(?P<arg>{_AUTH_ARGUMENT})")
+# SASL mechanisms, which SMTP's AUTH names before its credential (`AUTH LOGIN` alone carries none).
+_SASL_MECHANISMS = frozenset(
+    {
+        "plain",
+        "login",
+        "cram-md5",
+        "digest-md5",
+        "xoauth2",
+        "oauthbearer",
+        "scram-sha-1",
+        "scram-sha-256",
+        "gssapi",
+        "ntlm",
+        "external",
+        "anonymous",
+    }
+)
+# Words after which MIGRATE and HELLO go on once AUTH has its arguments (`… "AUTH" "pw" "KEYS" "k1"`).
+_AFTER_AUTH = frozenset({"keys", "setname"})
+# "the password is hunter2", "the default passphrase was 'a b c'": the value as a sentence gives it.
+_PASSWORD_IS = re.compile(
+    rf"(?P<keep>(?P<word>pass(?:word|phrase|wd))[ \t]++(?:is|was)[ \t]++)(?P<value>{_QUOTED}|[^\s\"'`]++)"
+)
+_SENTENCE_END = ".,;:!?)"
+
 
 @dataclass(frozen=True, slots=True)
 class _TokenShape:
@@ -394,13 +503,27 @@ class _PasswordFlag:
     `password`: flags whose value is the password in any form: glued (`-apw`), after "=" (`--pass=pw`) or
     the next word (`-a pw`, `--pass pw`). `user`: flags whose value is `name:password` (curl's
     `-u admin:pw`, `-E cert.pem:pw`); the name stays. A short one also counts as the last letter of a
-    cluster (`curl -su admin:pw`).
+    cluster (`curl -su admin:pw`). `separator`: what ends the name in a `user` value (smbclient's
+    `-U bob%pw`).
+
+    Programs whose options are words after one dash (openssl's `-passin`) list them whole: `whole`, whose
+    next word is the password (`-k pw`), and `pass_args`, whose next word is a pass phrase argument of which
+    only the `pass:` form holds one (`-passin pass:pw`; `env:VAR` and `file:path` stay).
+
+    Passwords that are no option's value: `batch`, a letter that, in a cluster of short flags, makes the last
+    operand the password (`htpasswd -b file user pw`, `htpasswd -nb user pw`); `token`, the shape of an
+    operand that is a token (`vault login s.…`).
     """
 
     letter: str | None = None
     long_option: str | None = None
     password: frozenset[str] = frozenset()
     user: frozenset[str] = frozenset()
+    separator: str = ":"
+    whole: frozenset[str] = frozenset()
+    pass_args: frozenset[str] = frozenset()
+    batch: str | None = None
+    token: re.Pattern[str] | None = None
 
 
 _MYSQL_CLIENTS = (  # MySQL's and MariaDB's client programs: --password[=pw], -p[pw]
@@ -437,6 +560,18 @@ _MONGO_CLIENTS = (  # the mongo shells and database tools: -p pw, --password pw
     "mongotop",
     "mongofiles",
 )
+_LDAP_CLIENTS = (  # OpenLDAP's clients: -w pw, the bind password
+    "ldapsearch",
+    "ldapadd",
+    "ldapmodify",
+    "ldapdelete",
+    "ldapmodrdn",
+    "ldapcompare",
+    "ldapwhoami",
+    "ldapexop",
+)
+_MOSQUITTO_CLIENTS = ("mosquitto_pub", "mosquitto_sub", "mosquitto_rr")  # -P pw, --pw pw (-p is the port)
+_SAMBA_CLIENTS = ("smbclient", "smbcacls", "smbcquotas", "smbget", "smbtree", "rpcclient")  # -U user%pw
 _REGISTRY_LOGINS = ("docker login", "podman login", "nerdctl login", "buildah login", "skopeo login")
 _ARCHIVERS = ("7z", "7za", "7zr", "7zz", "rar", "unrar")  # -p{password}
 _PROGRAMS: dict[str, _PasswordFlag] = {
@@ -451,6 +586,17 @@ _PROGRAMS: dict[str, _PasswordFlag] = {
         password=frozenset({"--pass", "--proxy-pass", "--oauth2-bearer"}),
         user=frozenset({"-u", "--user", "-U", "--proxy-user", "-E", "--cert", "--proxy-cert"}),
     ),
+    **dict.fromkeys(_LDAP_CLIENTS, _PasswordFlag(password=frozenset({"-w"}))),
+    "ldappasswd": _PasswordFlag(password=frozenset({"-w", "-a", "-s"})),  # bind, old and new passwords
+    **dict.fromkeys(_MOSQUITTO_CLIENTS, _PasswordFlag(password=frozenset({"-P", "--pw"}))),
+    **dict.fromkeys(_SAMBA_CLIENTS, _PasswordFlag(user=frozenset({"-U", "--user"}), separator="%")),
+    # openssl enc -k pw, -K hexkey; -pass/-passin/-passout/-password pass:pw
+    "openssl": _PasswordFlag(
+        whole=frozenset({"-k", "-K"}), pass_args=frozenset({"-pass", "-passin", "-passout", "-password"})
+    ),
+    "htpasswd": _PasswordFlag(batch="b"),
+    # vault login TOKEN: an old service, batch or recovery token (an `hvs.…` one has a shape of its own)
+    "vault login": _PasswordFlag(token=re.compile(r"[sbr]\.[A-Za-z0-9]{24,}+")),
 }
 # The programs in families that share their first letters: one pattern per family, which starts with that
 # literal (the regex engine finds a literal fast; an alternation of names it would try at every letter).
@@ -467,9 +613,16 @@ _PROGRAM_FAMILIES = (
     "7z",
     "rar",
     "unrar",
+    "ldap",
+    "mosquitto_",
+    "smb",
+    "rpcclient",
+    "openssl",
+    "htpasswd",
+    "vault login",
 )
 _FAMILY_TRIGGERS = {  # a shorter trigger shared by several families
-    **dict.fromkeys(_REGISTRY_LOGINS, " login"),
+    **dict.fromkeys((*_REGISTRY_LOGINS, "vault login"), " login"),
     "mariadb": "maria",
     "mariabackup": "maria",
     "unrar": "rar",
@@ -484,13 +637,15 @@ _PLAIN_WORD = rf"(?:{_QUOTED}|[^\s;&|`()'\"])++"
 
 
 def _program_pattern(family: str) -> re.Pattern[str]:
-    """The pattern of a family's program names and their arguments: `mysql(?:admin|dump|…)? args`."""
+    """The pattern of a family's program names and their arguments: `mysql(?:admin|dump|…)? args`, and
+    `ldap(?:search|add|…) args` for a family that is no program itself."""
     tails = sorted(
         (name[len(family) :] for name in _PROGRAMS if name.startswith(family)), key=len, reverse=True
     )
     name = re.escape(family) + rf"(?<![\w.\-]{re.escape(family)})"  # not the tail of a longer word
     if any(tails):
-        name += "(?:" + "|".join(re.escape(tail) for tail in tails if tail) + ")?"
+        name += "(?:" + "|".join(re.escape(tail) for tail in tails if tail) + ")"
+        name += "?" if family in _PROGRAMS else ""
     return re.compile(rf"(?P<program>{name})(?=[ \t])(?P<args>(?:[ \t]++(?:{_FLAG_WORD}|{_PLAIN_WORD}))*+)")
 
 
@@ -517,8 +672,13 @@ def _abbreviates_password(name: str, option: _PasswordFlag) -> bool:
 
 
 def _option_value(match: re.Match[str], option: _PasswordFlag) -> tuple[str, str] | None:
-    """Which group of an `_OPTION` match holds a password, and its kind ("password" or "user"), if any."""
+    """Which group of an `_OPTION` match holds a password, and its kind ("password", "user" or
+    "pass_arg"), if any."""
     short, long = match.group("short"), match.group("long")
+    if short is not None and (option.whole or option.pass_args):  # options spelled whole: openssl -passin
+        word = f"-{short}{match.group('glued') or ''}"
+        kind = "password" if word in option.whole else "pass_arg" if word in option.pass_args else None
+        return ("next", kind) if kind and match.group("next") else None
     if short is not None:
         flag, glued, after = f"-{short}", match.group("glued"), match.group("next")
         if glued and short == option.letter:
@@ -540,19 +700,20 @@ def _option_value(match: re.Match[str], option: _PasswordFlag) -> tuple[str, str
     return None
 
 
-def _masked_value(value: str, kind: str) -> tuple[str, int] | None:
+def _masked_value(value: str, kind: str, separator: str = ":") -> tuple[str, int] | None:
     """The masked form of an option's value and how many of its characters it replaces; None to keep it.
 
     A quoted value keeps its quotes; an unquoted one loses only what a shell would not take as part of it
-    (closing quotes and separators at its end). A `user` value keeps its name: `admin:•••`.
+    (closing quotes and separators at its end). A `user` value keeps its name: `admin:•••` (`separator`
+    ends the name); a `pass_arg` value its `pass:` (other forms name where the password is: they stay).
     """
     quote = value[0] if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'" else ""
     inner = value[1:-1] if quote else value.rstrip(_WORD_TRAILERS)
-    if kind == "user":
-        name, colon, password = inner.partition(":")
-        if not colon or not password or _is_placeholder(password):
+    if kind in ("user", "pass_arg"):
+        name, colon, password = inner.partition(separator if kind == "user" else ":")
+        if not colon or not password or _is_placeholder(password) or (kind == "pass_arg" and name != "pass"):
             return None
-        masked = f"{name}:{MASK}"
+        masked = f"{name}{colon}{MASK}"
     else:
         if not inner or _is_placeholder(inner):
             return None
@@ -560,34 +721,73 @@ def _masked_value(value: str, kind: str) -> tuple[str, int] | None:
     return f"{quote}{masked}{quote}", len(value) if quote else len(inner)
 
 
-def _mask_program_flags(found: _Found) -> str:
-    """Mask the values of a listed program's password flags.
+# A word of a program's arguments: one quoted string (see `_OPTION_VALUE`) or everything up to the next blank.
+_ARGUMENT = re.compile(rf"(?<![^ \t])(?:{_OPTION_VALUE})")
+_SHORT_CLUSTER = re.compile(r"-[A-Za-z]++")
 
-    Only the first short password flag counts: a program's own options come before the command it runs
-    (`sshpass -pSECRET ssh -p2222 host`). A value that is a placeholder (`-p$MYSQL_ROOT_PASSWORD`) stays.
+
+def _operand_password(args: str, option: _PasswordFlag) -> re.Match[str] | None:
+    """The operand (an argument that is no option) that holds a password: the last one after a `batch`
+    flag (`htpasswd -b file user pw`: three operands, two with `-n`), or the first of a `token`'s shape.
+
+    One pass that keeps only what it needs (a long line of arguments holds no list of them)."""
+    last: re.Match[str] | None = None
+    operands = 0
+    batch = display = False
+    for word in _ARGUMENT.finditer(args):
+        text = word.group()
+        if text.startswith("-"):
+            if option.batch is not None and _SHORT_CLUSTER.fullmatch(text):
+                batch = batch or option.batch in text
+                display = display or "n" in text
+            continue
+        if option.token is not None:
+            if option.token.fullmatch(_quoted_inner(text)[1].rstrip(_WORD_TRAILERS)):
+                return word
+            continue
+        last, operands = word, operands + 1
+    if not batch or operands < (2 if display else 3):
+        return None
+    return last
+
+
+def _mask_program_flags(found: _Found) -> str:
+    """Mask the values of a listed program's password flags, and its operand that is a password.
+
+    Only the first of each short password flag counts: a program's own options come before the command it
+    runs (`sshpass -pSECRET ssh -p2222 host`). A value that is a placeholder (`-p$MYSQL_ROOT_PASSWORD`)
+    stays.
     """
     option = _PROGRAMS[found.group("program").lower()]
     args = found.group("args")
-    parts: list[str] = []
-    done = 0
-    short_seen = False
+    edits: list[tuple[int, int, str]] = []  # (start, length, replacement) in `args`
+    short_seen: set[str] = set()
     for match in _OPTION.finditer(args):
         which = _option_value(match, option)
         if which is None:
             continue
         group, kind = which
-        if kind == "password" and match.group("short") is not None:
-            if short_seen:
+        short = match.group("short")
+        if kind == "password" and short is not None and not option.whole:
+            if short in short_seen:
                 continue
-            short_seen = True
-        masked = _masked_value(match.group(group), kind)
-        if masked is None:
-            continue
-        replacement, length = masked
-        parts.append(args[done : match.start(group)] + replacement)
-        done = match.start(group) + length
-    if not parts:
+            short_seen.add(short)
+        masked = _masked_value(match.group(group), kind, option.separator)
+        if masked is not None:
+            edits.append((match.start(group), masked[1], masked[0]))
+    if option.batch is not None or option.token is not None:
+        operand = _operand_password(args, option)
+        masked = None if operand is None else _masked_value(operand.group(), "password")
+        if operand is not None and masked is not None:
+            edits.append((operand.start(), masked[1], masked[0]))
+    if not edits:
         return found.group()
+    parts: list[str] = []
+    done = 0
+    for start, length, replacement in sorted(edits):
+        if start >= done:
+            parts.append(args[done:start] + replacement)
+            done = start + length
     return found.group("program") + "".join(parts) + args[done:]
 
 
@@ -706,17 +906,34 @@ def _mask_bearer(found: _Found) -> str:
     return found.group("keep") + MASK
 
 
+def _scheme_kind(kind: str | None, key: str) -> str | None:
+    """The kind of a key whose value is an authentication scheme and its credential: "auth" for the key of
+    an authentication header or setting (`X-Auth`, `X-Custom-Auth-Header`), else its kind as `_key_kind`
+    judged it."""
+    if kind != "password" and _is_auth_key(key):
+        return "auth"
+    return kind
+
+
 def _scheme_kept(found: _Found, kind: str, colon_only: bool) -> str | None:
     """For a value that is an authentication scheme and its credential (`Basic YWRt…`): the scheme and the
     blank after it, which stay (all of the value is masked after a password key); None to keep the value.
 
-    After a ":" only (`X-Auth: Basic …`) the credential must read like one: prose such as "token: bearer
+    After an authentication key (`X-Auth: Basic dXNlcjpwYXNz`, kind "auth") the credential is masked
+    whatever it looks like, unless it is a placeholder or, after a ":", a word of prose ("auth: bearer token
+    required"). After another secret key and a ":" only (`token: bearer …`), or after `Token` and `Bot`
+    and a ":" (`auth: token refreshed`), it must read like a credential: prose such as "token: bearer
     expired" stays.
     """
     credential = found.group("credential")
-    if _is_placeholder(credential) or (
-        kind == "secret" and colon_only and not _looks_like_credential(credential)
-    ):
+    if _is_placeholder(credential):
+        return None
+    if kind == "auth" and colon_only:
+        if credential.lower() in _PROSE_AFTER_SCHEME:
+            return None
+        if found.group("scheme").lower() in _WORDLIKE_SCHEMES and not _looks_like_credential(credential):
+            return None
+    if kind == "secret" and colon_only and not _looks_like_credential(credential):
         return None
     if kind == "password":
         return ""
@@ -730,6 +947,8 @@ def _mask_assignment(found: _Found) -> str:
     value = found.group("value")
     whole = found.group()
     kind = _key_kind(key)
+    if match.start("scheme") >= 0:
+        kind = _scheme_kind(kind, key)
     if kind is None:
         return whole
     head = found.text[match.start() : match.start("sep")] + sep
@@ -757,6 +976,8 @@ def _mask_flag(found: _Found) -> str:
         return found.group()
     key = "-" + found.group("key")
     kind = _key_kind(key.lstrip("-"))
+    if found.match.start("scheme") >= 0:
+        kind = _scheme_kind(kind, key.lstrip("-"))
     if kind is None:
         return found.group()
     head = f"{key}{found.group('sep')}"
@@ -792,6 +1013,103 @@ def _mask_keyword_blob(found: _Found) -> str:
     return found.group("keep") + MASK
 
 
+def _mask_query_signature(found: _Found) -> str:
+    """`?X-Amz-Signature=…`, `&sig=…`: a signature parameter of a query (after "?" or "&") loses its value."""
+    start = found.key_start()
+    words = _key_words(found.text[start : found.match.end("word")])
+    if not (start > 0 and found.text[start - 1] in _QUERY_SEPARATORS):
+        return found.group()
+    if not words or words[-1] not in _QUERY_SIGNATURE_KEYS or _is_placeholder(found.group("secret")):
+        return found.group()
+    return found.text[found.match.start() : found.match.start("secret")] + MASK
+
+
+def _quoted_inner(value: str) -> tuple[str, str]:
+    """A value's quote (`'`, `"` or "") and what it holds."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[0], value[1:-1]
+    return "", value
+
+
+def _ends_command(text: str, end: int) -> bool:
+    """Whether the command that holds `text[:end]` ends at `end` (see `_COMMAND_END`)."""
+    return _COMMAND_END.match(text, end) is not None
+
+
+def _mask_redis_password(found: _Found) -> str:
+    """`requirepass pw`, `CONFIG SET requirepass "pw"`, `sentinel auth-pass mymaster pw`: the last word."""
+    match, text = found.match, found.text
+    key = text[found.key_start() : match.start() + 4].lower()  # the match starts at "pass" or "auth"
+    quote, inner = _quoted_inner(found.group("value"))
+    if key not in _REDIS_KEYS or _is_placeholder(inner) or not _ends_command(text, match.end()):
+        return found.group()
+    return f"{text[match.start() : match.start('value')]}{quote}{MASK}{quote}"
+
+
+def _auth_password(values: list[str], two: bool) -> int | None:
+    """Which of AUTH's arguments is the password: the last of `AUTH user pw` or `AUTH2 user pw`, the one of
+    `AUTH pw`, the first when MIGRATE goes on (`AUTH pw KEYS …`), SMTP's initial response after a SASL
+    mechanism (`AUTH PLAIN <base64>`); None when there is none (`AUTH LOGIN`, "AUTH failed")."""
+    lowered = [value.lower() for value in values]
+    if two:
+        return 1 if len(values) == 2 else None
+    if len(values) == 1:
+        word = lowered[0]
+        if word in _SASL_MECHANISMS or word in _PROSE_AFTER_SCHEME or _is_placeholder(values[0]):
+            return None
+        return 0
+    if lowered[0] in _SASL_MECHANISMS:
+        return None if lowered[1] in _SASL_MECHANISMS else 1
+    return 0 if lowered[1] in _AFTER_AUTH else 1
+
+
+def _mask_auth_command(found: _Found) -> str:
+    """Mask the password of an AUTH command: quoted as MONITOR prints it (`"AUTH" "default" "pw"`), or typed
+    at the start of a command (`AUTH pw` in upper case, any case after a `> ` prompt) when it ends there."""
+    match, text = found.match, found.text
+    start = match.start()
+    before = text[start - 1] if start > 0 else ""
+    close = found.group("close")
+    if close and before != close:
+        return found.group()
+    if not close:
+        typed = text[start : match.start("close")].isupper() and before in ("", " ", "\t", "\n", '"', "'")
+        if not (typed or text.endswith("> ", 0, start)) or not _ends_command(text, match.end()):
+            return found.group()
+    arguments = list(_AUTH_ARGUMENTS.finditer(text, match.start("args"), match.end("args")))
+    if close and any(argument.group("arg")[0] != close for argument in arguments):
+        return found.group()  # "AUTH" "pw": every argument quoted the same way
+    values = [_quoted_inner(argument.group("arg"))[1] for argument in arguments]
+    index = _auth_password(values, bool(found.group("two")))
+    if index is None or _is_placeholder(values[index]):
+        return found.group()
+    argument = arguments[index]
+    quote, _ = _quoted_inner(argument.group("arg"))
+    return (
+        text[start : argument.start("arg")]
+        + f"{quote}{MASK}{quote}"
+        + text[argument.end("arg") : match.end()]
+    )
+
+
+def _mask_password_is(found: _Found) -> str:
+    """ "the password is hunter2" → "the password is •••": a quoted value, or one word that reads like a
+    credential ("the password is incorrect." stays); a sentence's punctuation after it stays."""
+    key = found.text[found.key_start() : found.match.end("word")]  # `db_password is …`: the whole key
+    if _key_kind(key) != "password":
+        return found.group()
+    quote, inner = _quoted_inner(found.group("value"))
+    tail = ""
+    if not quote:
+        core = inner.rstrip(_SENTENCE_END)
+        inner, tail = core, inner[len(core) :]
+        if not _looks_like_credential(inner):
+            return found.group()
+    if _is_placeholder(inner):
+        return found.group()
+    return f"{found.group('keep')}{quote}{MASK}{quote}{tail}"
+
+
 # Each rule runs only on text holding one of its trigger words (lower case): most log lines hold none. A word
 # that holds another (`password` holds `pass`) is looked up as the shorter one: every look-up scans the text.
 _SECRET_KEY_TRIGGERS = ("pass", "pwd", "secret", "token", "key", "auth", "credential")
@@ -824,6 +1142,11 @@ _RULES = (
     _Rule(_FLAG, _mask_flag, _SECRET_KEY_TRIGGERS),
     _Rule(_SQL_PASSWORD, _mask_sql_password, ("pass",)),
     _Rule(_SQL_IDENTIFIED_BY, _mask_sql_password, ("identified",)),
+    _Rule(_QUERY_SIGNATURE, _mask_query_signature, ("sig=", "signature")),
+    _Rule(_REDIS_PASSWORD, _mask_redis_password, ("pass",)),
+    _Rule(_REDIS_MASTERAUTH, _mask_redis_password, ("auth",)),
+    _Rule(_AUTH_COMMAND, _mask_auth_command, ("auth",)),
+    _Rule(_PASSWORD_IS, _mask_password_is, ("pass",)),
     *(
         _Rule(_program_pattern(family), _mask_program_flags, (_FAMILY_TRIGGERS.get(family, family),))
         for family in _PROGRAM_FAMILIES
@@ -835,6 +1158,11 @@ _RULES = (
     _Rule(_KEYWORD_BLOB, _mask_keyword_blob, _BLOB_WORDS),
 )
 _ALL_TRIGGERS = tuple(dict.fromkeys(trigger for rule in _RULES for trigger in rule.triggers))
+# For each trigger word, the positions in _RULES of the rules it can start.
+_RULES_BY_TRIGGER = {
+    trigger: tuple(i for i, rule in enumerate(_RULES) if trigger in rule.triggers)
+    for trigger in _ALL_TRIGGERS
+}
 
 
 def _lower(text: str) -> str:
@@ -853,12 +1181,15 @@ def _apply(text: str, lowered: str) -> str:
     nothing leaves the text as it was; one that changed something rebuilds the text and its lower-cased copy
     from the pieces (lower-casing a long text again, once it holds a "•", costs more than all the rules).
     """
-    present = {trigger for trigger in _ALL_TRIGGERS if trigger in lowered}
+    present = [trigger for trigger in _ALL_TRIGGERS if trigger in lowered]
     if not present:
         return text
-    for rule in _RULES:
-        if present.isdisjoint(rule.triggers):
-            continue
+    # The rules to run, in their order: one trigger's list as it is, several merged.
+    order: Sequence[int] = _RULES_BY_TRIGGER[present[0]]
+    if len(present) > 1:
+        order = sorted({i for trigger in present for i in _RULES_BY_TRIGGER[trigger]})
+    for i in order:
+        rule = _RULES[i]
         haystack = text if rule.on_original else lowered
         parts: list[str] = []
         lowered_parts: list[str] = []
@@ -883,10 +1214,13 @@ def mask_secrets(text: str) -> str:
     Covers the token shapes of Slack, GitHub, GitLab, npm, Hugging Face, OpenAI, Anthropic, Stripe, Google,
     AWS, Docker Hub and others (`_TOKEN_SHAPES`), JWTs, private key blocks, credentials in URLs
     (`postgres://app:•••@db`), `Authorization:` headers and other authentication values after their scheme
-    (`auth=Basic •••`), cookie values (`Cookie: sid=•••`), secret-looking assignments (`password=…`,
-    `"token": "…"`, `--secret …`), long random blobs after key-ish words, and the passwords of programs
-    known to take them on their command line (`mysql -uroot -p•••`, `curl -u admin:•••`, `redis-cli -a •••`,
-    see `_PROGRAMS`) and in the SQL that databases log (`PASSWORD '•••'`, `IDENTIFIED BY '•••'`). Ordinary
+    (`auth=Basic •••`, `X-Custom-Auth-Header: Bearer •••`), cookie values (`Cookie: sid=•••`), secret-looking
+    assignments (`password=…`, `"token": "…"`, `--secret …`), signatures in presigned URLs
+    (`&X-Amz-Signature=•••`, `&sig=•••`), long random blobs after key-ish words, "the password is •••", the
+    passwords of programs known to take them on their command line (`mysql -uroot -p•••`,
+    `curl -u admin:•••`, `redis-cli -a •••`, `ldapsearch -w •••`, `openssl … -passin pass:•••`, see
+    `_PROGRAMS`), Redis's (`requirepass •••`, `CONFIG SET requirepass "•••"`, MONITOR's `"AUTH" "•••"`)
+    and those in the SQL that databases log (`PASSWORD '•••'`, `IDENTIFIED BY '•••'`). Ordinary
     text — container IDs, digests, timestamps, commit URLs, `docker run -u 1000:1000 -p 8080:80`, "password
     reset email sent" — is left alone. Works on one line or many (private key blocks span lines); masking
     masked text changes nothing.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import os
@@ -415,6 +416,137 @@ REAL_WORLD = [
     ),
     (f"GET /ws?token={JWT} 101", "GET /ws?token=••• 101"),
     (f"id_token {JWT}", "id_token •••"),
+    # a scheme after an authentication header or key: the credential is masked whatever it looks like
+    ("X-Auth: Basic dXNlcjpwYXNz", "X-Auth: Basic •••"),  # user:pass, no digit, no symbol
+    ('curl -H "X-Auth: Basic YWRtaW46c2VjcmV0" http://x', 'curl -H "X-Auth: Basic •••" http://x'),
+    ("auth: Basic dXNlcjpwYXNz,other", "auth: Basic •••,other"),
+    ("X-Registry-Auth: Basic ZGVwbG95Omh1bnRlcg", "X-Registry-Auth: Basic •••"),
+    ("X-Custom-Auth-Header: Bearer abcDEF123456", "X-Custom-Auth-Header: Bearer •••"),
+    ("> x-custom-auth-header: bearer abcdefgh", "> x-custom-auth-header: bearer •••"),
+    ("X-Auth-Token: Bearer abcdefgh", "X-Auth-Token: Bearer •••"),
+    ("X-Auth: Negotiate YIIJvwYGKwYBBQUCoIIJszCCCa", "X-Auth: Negotiate •••"),
+    ("proxy --auth-header Bearer abcdefgh --port 8080", "proxy --auth-header Bearer ••• --port 8080"),
+    ("X-Auth: Token 0123456789abcdef", "X-Auth: Token •••"),
+    # presigned URLs: signatures, credentials and session tokens in the query
+    (
+        f"{ACCESS} /bucket/k?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261127%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261127T174244Z&X-Amz-Expires=900"
+        "&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEJr%2F%2F%2F&X-Amz-SignedHeaders=host"
+        f'&X-Amz-Signature={HEX64} HTTP/1.1" 200 512',
+        f"{ACCESS} /bucket/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=•••"
+        "&X-Amz-Date=20261127T174244Z&X-Amz-Expires=900&X-Amz-Security-Token=•••&X-Amz-SignedHeaders=host"
+        '&X-Amz-Signature=••• HTTP/1.1" 200 512',
+    ),
+    (
+        "fetching https://storage.googleapis.com/b/o?X-Goog-Algorithm=GOOG4-RSA-SHA256"
+        "&X-Goog-Credential=svc%40proj.iam.gserviceaccount.com%2F20261127%2Fauto%2Fstorage%2Fgoog4_request"
+        f"&X-Goog-Date=20261127T174244Z&X-Goog-Expires=900&X-Goog-SignedHeaders=host&X-Goog-Signature={HEX64}",
+        "fetching https://storage.googleapis.com/b/o?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Credential=•••"
+        "&X-Goog-Date=20261127T174244Z&X-Goog-Expires=900&X-Goog-SignedHeaders=host&X-Goog-Signature=•••",
+    ),
+    (
+        '"GET /c/blob?sv=2021-06-08&ss=b&srt=sco&sp=rl&se=2026-12-01T00:00:00Z'
+        '&sig=Xk3%2Fabc9DEFghi0JKLmno1PQRstu2VWXyz3%3D HTTP/1.1" 200',
+        '"GET /c/blob?sv=2021-06-08&ss=b&srt=sco&sp=rl&se=2026-12-01T00:00:00Z&sig=••• HTTP/1.1" 200',
+    ),
+    (
+        "GET https://b.s3.amazonaws.com/k?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1764265364"
+        "&Signature=vjbyPxybdZaNmGa%2ByT272YEAiv4%3D",
+        "GET https://b.s3.amazonaws.com/k?AWSAccessKeyId=•••&Expires=1764265364&Signature=•••",
+    ),
+    # redis: the config file, CONFIG SET, Sentinel, and AUTH as MONITOR prints it and as typed
+    ("requirepass foobared1", "requirepass •••"),
+    ("masterauth s3cret", "masterauth •••"),
+    ("sentinel auth-pass mymaster s3cret", "sentinel auth-pass mymaster •••"),
+    ('CONFIG SET requirepass "n3w pass"', 'CONFIG SET requirepass "•••"'),
+    ("redis-cli -h cache CONFIG SET requirepass n3wpass", "redis-cli -h cache CONFIG SET requirepass •••"),
+    (
+        '1764265364.123456 [0 172.18.0.5:50000] "config" "set" "requirepass" "n3wpass"',
+        '1764265364.123456 [0 172.18.0.5:50000] "config" "set" "requirepass" "•••"',
+    ),
+    (
+        '1764265364.123456 [0 172.18.0.5:50000] "AUTH" "s3cretpw"',
+        '1764265364.123456 [0 172.18.0.5:50000] "AUTH" "•••"',
+    ),
+    (
+        '1764265364.123456 [0 172.18.0.5:50000] "AUTH" "default" "s3cretpw"',
+        '1764265364.123456 [0 172.18.0.5:50000] "AUTH" "default" "•••"',
+    ),
+    (
+        '1764265364.123456 [0 172.18.0.5:50000] "HELLO" "3" "AUTH" "app" "s3cretpw" "SETNAME" "web"',
+        '1764265364.123456 [0 172.18.0.5:50000] "HELLO" "3" "AUTH" "app" "•••" "SETNAME" "web"',
+    ),
+    (
+        '1764265364.123456 [0 172.18.0.5:50000] "MIGRATE" "db2" "6379" "" "0" "5" "AUTH" "s3cret" "KEYS" "a"',
+        '1764265364.123456 [0 172.18.0.5:50000] "MIGRATE" "db2" "6379" "" "0" "5" "AUTH" "•••" "KEYS" "a"',
+    ),
+    ("AUTH s3cretpw", "AUTH •••"),
+    ("127.0.0.1:6379> auth default s3cretpw", "127.0.0.1:6379> auth default •••"),
+    (
+        "printf 'AUTH s3cretpw\\r\\nPING\\r\\n' | nc cache 6379",
+        "printf 'AUTH •••\\r\\nPING\\r\\n' | nc cache 6379",
+    ),
+    ("-> AUTH PLAIN AGJvYgBzM2NyZXQ=", "-> AUTH PLAIN •••"),  # SMTP, as swaks prints it
+    # other programs that take a password on their command line
+    (
+        "ldapsearch -x -H ldap://ldap -D cn=admin,dc=example,dc=org -w s3cretpw -b dc=example,dc=org",
+        "ldapsearch -x -H ldap://ldap -D cn=admin,dc=example,dc=org -w ••• -b dc=example,dc=org",
+    ),
+    ("ldapwhoami -x -D cn=admin -wS3cret", "ldapwhoami -x -D cn=admin -w•••"),
+    (
+        "ldappasswd -x -D cn=admin -w adm1n -a old1 -s new2 uid=bob",
+        "ldappasswd -x -D cn=admin -w ••• -a ••• -s ••• uid=bob",
+    ),
+    (
+        "mosquitto_pub -h mqtt -p 1883 -u bob -P s3cretpw -t sensors/t -m 21",
+        "mosquitto_pub -h mqtt -p 1883 -u bob -P ••• -t sensors/t -m 21",
+    ),
+    ("mosquitto_sub -u bob --pw s3cretpw -t '#'", "mosquitto_sub -u bob --pw ••• -t '#'"),
+    ("smbclient //nas/share -U bob%s3cretpw -c ls", "smbclient //nas/share -U bob%••• -c ls"),
+    ("smbclient -L nas --user=WORKGROUP/bob%s3cret", "smbclient -L nas --user=WORKGROUP/bob%•••"),
+    ("rpcclient -U bob%s3cret nas", "rpcclient -U bob%••• nas"),
+    (
+        "openssl enc -aes-256-cbc -k mys3cret -in f -out f.enc",
+        "openssl enc -aes-256-cbc -k ••• -in f -out f.enc",
+    ),
+    (
+        "openssl enc -d -aes-128-cbc -K 00112233445566778899aabbccddeeff -iv 0f0e0d0c -in f",
+        "openssl enc -d -aes-128-cbc -K ••• -iv 0f0e0d0c -in f",
+    ),
+    (
+        "openssl pkcs12 -export -in c.pem -inkey k.pem -passout pass:s3cret -out c.p12",
+        "openssl pkcs12 -export -in c.pem -inkey k.pem -passout pass:••• -out c.p12",
+    ),
+    (
+        "openssl rsa -in k.pem -passin pass:s3cret -out plain.pem",
+        "openssl rsa -in k.pem -passin pass:••• -out plain.pem",
+    ),
+    ("htpasswd -b -c /etc/nginx/.htpasswd admin s3cretpw", "htpasswd -b -c /etc/nginx/.htpasswd admin •••"),
+    ("htpasswd -nbB admin s3cretpw", "htpasswd -nbB admin •••"),
+    (
+        "sh -c \"htpasswd -bBC 10 /etc/htpasswd admin 's3cret pw' && nginx\"",
+        "sh -c \"htpasswd -bBC 10 /etc/htpasswd admin '•••' && nginx\"",
+    ),
+    ("vault login s.Uk5Tb3tQWC8kTSqvVbFq2Lxp", "vault login •••"),
+    # old Vault tokens where the context names them
+    ("X-Vault-Token: s.Uk5Tb3tQWC8kTSqvVbFq2Lxp", "X-Vault-Token: •••"),
+    (
+        "VAULT_TOKEN=s.Uk5Tb3tQWC8kTSqvVbFq2Lxp vault kv get secret/app",
+        "VAULT_TOKEN=••• vault kv get secret/app",
+    ),
+    (
+        "curl -H 'X-Vault-Token: s.Uk5Tb3tQWC8kTSqvVbFq2Lxp' http://vault:8200/v1/secret/data/app",
+        "curl -H 'X-Vault-Token: •••' http://vault:8200/v1/secret/data/app",
+    ),
+    # a password as a sentence gives it
+    ("the password is hunter2", "the password is •••"),
+    ("Your new password is Xy7!pQ2w.", "Your new password is •••."),
+    ('the default passphrase was "correct horse"', 'the default passphrase was "•••"'),
+    ("password: hunter2", "password: •••"),
+    (
+        "Using generated security password: 8f9c1a2b-3c4d-5e6f-7a8b-9c0d1e2f3a4b",
+        "Using generated security password: •••",
+    ),
 ]
 
 
@@ -422,6 +554,21 @@ REAL_WORLD = [
 def test_mask_secrets_masks_real_world_lines(text: str, expected: str) -> None:
     """Log lines, commands and headers as containers print them come out with each credential masked whole."""
     assert mask_secrets(text) == expected
+
+
+@given(
+    key=st.sampled_from(
+        ["X-Auth: ", "auth: ", "auth=", "X-Registry-Auth: ", "X-Custom-Auth-Header: ", "proxy_auth: "]
+    ),
+    scheme=st.sampled_from(["Basic", "Bearer", "Digest", "Negotiate", "NTLM", "basic"]),
+    user=st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=10),
+    password=st.text("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=12),
+)
+def test_after_an_auth_key_any_credential_is_masked(key: str, scheme: str, user: str, password: str) -> None:
+    """After an authentication key and an HTTP scheme, the credential is masked whatever it looks like: the
+    base64 of a short `user:password` of letters has no digit and no symbol more often than not."""
+    credential = base64.b64encode(f"{user}:{password}".encode()).decode().rstrip("=")
+    assert mask_secrets(f"{key}{scheme} {credential}") == f"{key}{scheme} {MASK}"
 
 
 def test_a_mask_never_leaves_a_credential_beside_it() -> None:
@@ -493,6 +640,52 @@ KEPT = [
     "MongoServerError: bad auth : Authentication failed.",
     "Authorization header missing",
     "cookie: not set, cookies=3",
+    # headers that name a user or a challenge, and prose after a scheme
+    "X-Goog-Authenticated-User-Email: accounts.google.com:bob@example.com",
+    "X-Goog-Authenticated-User-Id: accounts.google.com:1234567890",
+    'Proxy-Authenticate: Basic realm="proxy"',
+    "X-Auth-Method: Basic realm",
+    "auth_type: basic ldap",
+    "auth: bearer token required",
+    "auth: token refreshed",
+    "auth: bot connected",
+    "X-Auth: basic only",
+    "token: bearer expired",
+    # query parameters that are no signature
+    "GET /search?q=signature&sort=asc",
+    "X-Amz-SignedHeaders=host;x-amz-date",
+    'level=info msg="sig=ok" signature=valid',
+    # redis and SMTP text that holds no password
+    "requirepass is not set",
+    'requirepass "$REDIS_PASSWORD"',
+    "AUTH failed",
+    "AUTH OK",
+    "-> AUTH LOGIN",
+    "<- 250-AUTH PLAIN LOGIN",
+    "250 AUTH PLAIN LOGIN",
+    "ERR AUTH <password> called without any password configured for the default user.",
+    # the same programs without a password on their command line
+    "ldapsearch -x -H ldap://ldap -s sub -b dc=example,dc=org '(uid=bob)'",
+    "ldapsearch -x -W -D cn=admin,dc=example,dc=org",
+    "mosquitto_sub -h mqtt -p 1883 -t sensors/#",
+    "smbclient //nas/share -U bob",
+    "smbclient -N -L nas",
+    "openssl rsa -in k.pem -passin env:KEY_PASS",
+    "openssl rsa -in k.pem -passin file:/run/secrets/key_pass",
+    "openssl req -new -newkey rsa:2048 -nodes -keyout key.pem -out req.pem",
+    "openssl s_client -connect example.com:443 -servername example.com",
+    "htpasswd -c /etc/nginx/.htpasswd admin",
+    'htpasswd -nb admin "$ADMIN_PASSWORD"',
+    "vault login -method=github",
+    "vault login -method userpass username=bob",
+    "vault status",
+    "class s.AbstractRequestHandlerBase loaded",  # a Vault-token shape outside Vault's context
+    # prose about passwords
+    "The password is incorrect.",
+    "password is required",
+    "the password is too short",
+    "password is 8 characters long",
+    "Password for user postgres:",
 ]
 
 
@@ -595,6 +788,10 @@ FRAGMENTS = [
     "admin:pw", "1000:1000", "$PW", "http://", "postgres://", "user:p@ss@", "host/db",
     "ghp_", "npm_", "hf_", "sk-", "sk-proj-", "AKIA", "xoxb-", "glpat-", "eyJ", ".", "AbCdEf0123456789AbCdEf",
     HEX64, BASIC, "PASSWORD '", "IDENTIFIED BY '", "-----BEGIN PRIVATE KEY-----", "•••", "İ",
+    "X-Custom-Auth-Header: ", "dXNlcjpwYXNz", "?", "&sig=", "X-Amz-Signature=", "requirepass ", "masterauth ",
+    "sentinel auth-pass ", "AUTH ", '"AUTH" ', "AUTH2 ", "PLAIN ", "> ", "\\r\\n", "password is ", "was ",
+    "ldapsearch ", "-w ", "mosquitto_pub ", "-P ", "smbclient ", "-U ", "bob%pw", "openssl ", "-k ",
+    "-passin ", "pass:", "htpasswd ", "-nb ", "vault login ", "s.AbCdEf0123456789AbCdEf01",
 ]  # fmt: skip
 lines = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=6), max_size=16).map("".join)
 
@@ -733,6 +930,21 @@ HOSTILE = {
     "token-body": "hf_" + "a" * 100_000,
     "aws": "AKIA" * 25_000,
     "cookies": "cookie: " + "a=b;" * 25_000,
+    "x-auth-basic": "X-Auth: Basic " * 7_000,
+    "signatures": "&X-Amz-Signature=" * 6_000,
+    "requirepass": 'requirepass "' * 8_000,
+    "auth-pass": "sentinel auth-pass '" * 5_000,
+    "masterauth": "masterauth " * 9_000,
+    "auth-commands": '"AUTH" ' * 14_000,
+    "auth-quotes": '"auth" "' * 12_000,
+    "auth-escapes": '"AUTH" "' + '\\"' * 50_000,
+    "password-is": "password is '" * 8_000,
+    "ldap": "ldapsearch" + " -x" * 33_000,
+    "openssl": "openssl" + " -k a" * 20_000,
+    "htpasswd": "htpasswd -b" + " a" * 50_000,
+    "htpasswd-quotes": "htpasswd -b" + ' "a' * 33_000,
+    "vault": "vault login" + " s" * 50_000,
+    "smbclient": "smbclient -U a%" * 7_000,
 }
 
 
