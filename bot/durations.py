@@ -15,3 +15,10 @@ def duration_seconds(text: str) -> float | None:
     if not GO_DURATION.fullmatch(text):
         return None
     return sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(text))
+
+
+def seconds_text(value: float) -> str:
+    """How a wait reads in a message: `12` for 12.0001, `2.5`, `0.25`, `1800` (never `12.0001`)."""
+    if value >= 1:
+        return f"{round(value, 1):g}"
+    return f"{value:.2g}"

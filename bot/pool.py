@@ -5,17 +5,23 @@ A hung engine must cost neither the caller's thread nor unbounded memory: the po
 `max_pending` queued jobs (the caller answers "busy" at once), and a command's timeout is an entry in one heap
 served by one thread, not a sleeping `threading.Timer` thread per command. Each Docker host gets its own pool
 (`worker_shares` splits the workers), so a stuck host can use up only its own share.
+
+A command's timeout is not blind to what it asked the engine for: a step that may legitimately take longer
+(`stop -t 20`, a container whose own stop timeout is 15 s) grants itself that time (`grant`) on the thread
+running the command, and the command's `Allowance` lets the timeout grow by it, up to a bound.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import enum
 import heapq
 import itertools
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -146,6 +152,50 @@ class Deadlines:
             except Exception as exc:
                 if self.on_error is not None:
                     self.on_error(exc)
+
+
+class Allowance:
+    """The extra seconds one running command was granted by its steps (grace times the engine will wait on
+    top of a call's usual deadline), at most `limit` in all. Thread-safe."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self._granted = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def granted(self) -> float:
+        """The seconds granted so far, at most `limit`."""
+        with self._lock:
+            return min(self._granted, self.limit)
+
+    def grant(self, seconds: float) -> None:
+        """A step of the command may take `seconds` more than usual (ignored unless positive)."""
+        if seconds > 0:
+            with self._lock:
+                self._granted += seconds
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Allowance]:
+        """While inside, `grant()` on this thread adds to this allowance."""
+        token = _ALLOWANCE.set(self)
+        try:
+            yield self
+        finally:
+            _ALLOWANCE.reset(token)
+
+
+_ALLOWANCE: contextvars.ContextVar[Allowance | None] = contextvars.ContextVar(
+    "chatops_allowance", default=None
+)
+
+
+def grant(seconds: float) -> None:
+    """Tell the command running on this thread (if any) that one of its steps may take `seconds` longer than
+    its timeout assumed: the engine does that for a `stop`'s or `restart`'s grace time."""
+    allowance = _ALLOWANCE.get()
+    if allowance is not None:
+        allowance.grant(seconds)
 
 
 def worker_shares(total: int, requested: Sequence[int | None]) -> list[int]:

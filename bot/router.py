@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from bot.commands import CATALOG, Catalog, Command, parse
 from bot.commands.catalog import ALWAYS, MANY, READ, CommandSpec
+from bot.durations import seconds_text
 from bot.engine import Engine
 from bot.errors import (
     ChatOpsError,
@@ -43,7 +44,7 @@ from bot.models import (
     TextResult,
 )
 from bot.policy import Decision, Policy, Principal
-from bot.pool import DaemonPool, Deadlines, PoolBusy, worker_shares
+from bot.pool import Allowance, DaemonPool, Deadline, Deadlines, PoolBusy, worker_shares
 from bot.store import PendingPlan, Store
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,10 @@ T = TypeVar("T")
 ENGINE_FREE = frozenset(
     {"help", "whoami", "audit", "notify_status", "notify_mute", "notify_unmute", "notify_test"}
 )
+
+# The most a command's timeout grows by the grace times its steps ask for (`stop -t N`, a container's own
+# stop timeout): the longest -t the parser accepts.
+MAX_GRACE_EXTENSION = 600.0
 
 _OUTCOMES: tuple[tuple[type[ChatOpsError], Outcome], ...] = (
     (UsageError, Outcome.USAGE),
@@ -164,6 +169,10 @@ class Router:
         reply instead (the late result is dropped). A hung engine costs workers of its own host's share, never
         the caller's thread nor another host's commands; built-ins that touch no engine never wait behind a
         host. A host that is down, or whose queue is full, is answered at once and nothing runs.
+
+        The timeout grows by the grace times the command's steps were given while it runs (`stop -t 20`, a
+        container's own stop timeout; at most `MAX_GRACE_EXTENSION` in all): a stop waiting out its grace is
+        not answered "did not finish".
         """
         delivered = threading.Lock()
 
@@ -176,34 +185,41 @@ class Router:
 
         host, lane = self._lane(invocation)
         audit_id = self._audit_start(invocation, host)
-        engine = self.engines.get(host) if lane is not self._builtins else None
-        refusal = engine.health.refusal() if engine is not None else None
-        if refusal is not None:
-            self.store.audit_finish(
-                audit_id,
-                decision="none",
-                rule="",
-                outcome="refused: host down",
-                duration=0.0,
-                error=refusal.message,
-            )
-            once(_host_down(invocation, host, refusal))
+        down = self._down(invocation, host, lane, audit_id)
+        if down is not None:
+            once(down)
             return
+        allowance = Allowance(MAX_GRACE_EXTENSION)
+
+        def job() -> Reply:
+            with allowance.running():
+                return self.handle(invocation, audit_id)
+
         try:
-            future = lane.submit(lambda: self.handle(invocation, audit_id))
+            future = lane.submit(job)
         except PoolBusy:
             self.store.audit_finish(audit_id, decision="none", rule="", outcome="refused: busy", duration=0.0)
             once(self._busy(invocation, host, lane.pending))
             return
 
+        limit = [timeout]  # the timeout so far: grows by what the running command was granted
+        timer: list[Deadline] = []
+
         def expire() -> None:
+            if future.done():
+                return
+            extra = timeout + allowance.granted - limit[0]
+            if extra > 0.001 and future.running():  # a step of it is waiting out a grace time
+                limit[0] += extra
+                timer.append(self._deadlines.call_later(extra, expire))
+                return
             # A command still queued never runs once its user was told it timed out; one already running
             # finishes (Docker may be mid-change) and its late result is dropped, but audited.
             cancelled = future.cancel()
-            reply = self._timed_out(invocation, timeout, host)
+            reply = self._timed_out(invocation, limit[0], host)
             outcome = "cancelled after timeout" if cancelled else "timeout"
             self.store.audit_finish(
-                audit_id, decision="none", rule="", outcome=outcome, duration=timeout, only_if_running=True
+                audit_id, decision="none", rule="", outcome=outcome, duration=limit[0], only_if_running=True
             )
             # not on the deadline thread: a slow Slack answer must not hold up every other timeout
             try:
@@ -211,10 +227,11 @@ class Router:
             except PoolBusy:
                 once(reply)
 
-        timer = self._deadlines.call_later(timeout, expire)
+        timer.append(self._deadlines.call_later(timeout, expire))
 
         def finished(done: Future[Reply]) -> None:
-            timer.cancel()
+            for deadline in list(timer):
+                deadline.cancel()
             if done.cancelled():
                 return
             try:
@@ -228,6 +245,22 @@ class Router:
             once(reply)
 
         future.add_done_callback(finished)
+
+    def _down(self, invocation: Invocation, host: str, lane: DaemonPool, audit_id: int) -> Reply | None:
+        """The answer (audited) for a command to a host whose breaker is open, else None."""
+        engine = self.engines.get(host) if lane is not self._builtins else None
+        refusal = engine.health.refusal() if engine is not None else None
+        if refusal is None:
+            return None
+        self.store.audit_finish(
+            audit_id,
+            decision="none",
+            rule="",
+            outcome="refused: host down",
+            duration=0.0,
+            error=refusal.message,
+        )
+        return _host_down(invocation, host, refusal)
 
     def background(self, job: Callable[[], None]) -> bool:
         """Run `job` on the router's background pool (for work like App Home that answers through its own
@@ -279,7 +312,7 @@ class Router:
     def _timed_out(self, invocation: Invocation, timeout: float, host: str) -> Reply:
         problem = Problem(
             "Timeout",
-            f"{invocation.text!r} did not finish within {timeout:g} s on host {host}",
+            f"{invocation.text!r} did not finish within {seconds_text(timeout)} s on host {host}",
             hint="the engine may be busy or hung; a change already sent to Docker may still complete",
         )
         step = Step(invocation.text, problem=problem)

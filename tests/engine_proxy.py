@@ -6,7 +6,9 @@ the raw request target, exactly as it went over the wire) and then, by the proxy
 - answered 3xx with a `Location` instead, for requests `redirect` picks (the bot must refuse, not follow);
 - with `forward_mutations=False`, only reads (GET, HEAD) are forwarded: every other request is recorded and
   answered with a plausible success without reaching the engine, so a fuzz can run thousands of mutating
-  chains against a real engine's listings and change nothing.
+  chains against a real engine's listings and change nothing;
+- for requests `trickle` picks, the real engine's whole answer relayed one byte every N seconds (an engine
+  that dribbles one kind of answer, `/logs` say, while the rest is healthy).
 
 Each connection carries one request (`Connection: close` both ways), which keeps the relay trivially correct
 for streamed answers (events, logs, pull progress).
@@ -61,6 +63,7 @@ class Recorded:
 
 
 Redirect = Callable[[str, str], str | None]  # (method, target) -> Location, or None to pass
+Trickle = Callable[[str, str], float | None]  # (method, target) -> seconds between two bytes, or None
 
 
 class EngineProxy:
@@ -73,11 +76,14 @@ class EngineProxy:
         upstream: str = UPSTREAM,
         forward_mutations: bool = True,
         redirect: Redirect | None = None,
+        trickle: Trickle | None = None,
     ) -> None:
         self.socket_path = socket_path
         self.upstream = upstream
         self.forward_mutations = forward_mutations
         self.redirect = redirect
+        self.trickle = trickle
+        self._stopped = threading.Event()
         self._recorded: list[Recorded] = []
         self._lock = threading.Lock()
         self._server: socketserver.ThreadingUnixStreamServer | None = None
@@ -114,6 +120,7 @@ class EngineProxy:
         return self
 
     def stop(self) -> None:
+        self._stopped.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -159,7 +166,39 @@ class EngineProxy:
         if method not in {"GET", "HEAD"} and not self.forward_mutations:
             client.sendall(_pretend(method, target))
             return
+        interval = self.trickle(method, target) if self.trickle else None
+        if interval is not None:
+            self._dribble(client, method, target, headers, body, interval=interval)
+            return
         self._forward(client, method, target, headers, body)
+
+    def _dribble(
+        self,
+        client: socket.socket,
+        method: str,
+        target: str,
+        headers: list[str],
+        body: bytes,
+        *,
+        interval: float,
+    ) -> None:
+        """The real engine's whole answer, then relayed one byte every `interval` s (until the client or
+        the proxy gives up)."""
+        kept = [h for h in headers if h.split(":", 1)[0].strip().lower() != "connection"]
+        request = "\r\n".join([f"{method} {target} HTTP/1.1", *kept, "Connection: close", "", ""])
+        answer = b""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as engine:
+            engine.connect(self.upstream)
+            engine.sendall(request.encode("latin-1") + body)
+            while chunk := engine.recv(65536):
+                answer += chunk
+        for index in range(len(answer)):
+            if self._stopped.wait(interval if index else 0):
+                return
+            try:
+                client.sendall(answer[index : index + 1])
+            except OSError:
+                return
 
     def _forward(
         self, client: socket.socket, method: str, target: str, headers: list[str], body: bytes

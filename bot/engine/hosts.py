@@ -8,13 +8,21 @@ docker-py exception.
 Every call a `HostClient` makes has a wall-clock deadline, not only requests' per-read timeout (which an
 engine sending a byte now and then never reaches): when the deadline passes, the sockets of that thread's
 client are shut down, the call fails at once and is answered "did not answer within N s", and the client is
-thrown away so no half-read connection is ever reused. A `HostHealth` breaker per host answers at once while
-the host is down and lets one probe (`GET /_ping`) through at a time. The event watcher's clients, which
-read an endless stream, come from `open_api_client` without a guard and have no such deadline.
+thrown away so no half-read connection is ever reused. A call that may legitimately wait longer (a `stop`'s
+grace time) is given that much more, and grants it to the command it runs for (`bot.pool.grant`).
+
+A `HostHealth` breaker per host answers at once while the host is down. A call that got no answer counts
+against the host only when the engine then fails a quick check too (`GET /_ping` and a one-row
+`GET /containers/json`, each answered at once by a healthy dockerd), so a call slow by its own nature (a
+container slow to stop or remove, a big `system df`) never marks a host down, while a wedged dockerd that
+answers `/_ping` but no listing does. The same check is the probe of a half-open breaker: a host is back
+only when it lists again. The event watcher's stream comes from `open_api_client` without a guard and has
+no such deadline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -33,8 +41,9 @@ import docker.errors
 import docker.tls
 import requests.exceptions
 
+from bot.durations import seconds_text
 from bot.errors import ChatOpsError, Conflict, EngineUnavailable, NotFound, OperationFailed, UsageError
-from bot.pool import Admission, CircuitBreaker, CircuitOpen, Deadlines, Outage
+from bot.pool import Admission, CircuitBreaker, CircuitOpen, Deadlines, Outage, grant
 from bot.settings import HostConfig, Settings
 
 T = TypeVar("T")
@@ -42,6 +51,9 @@ CUT_AGAIN_EVERY = 0.05  # seconds: after a deadline, its call's sockets are shut
 # The wall-clock budget of a call that legitimately streams for long (`pull`): bounded, but not by the
 # host's per-call timeout. A stuck pull holds one worker of its own host's share for at most this long.
 LONG_CALL_DEADLINE = 1800.0
+# The wall-clock budget of the quick check (`GET /_ping`, then a one-row `GET /containers/json`) that tells a
+# call slow by its nature from an engine that does not answer; at most the host's own timeout.
+CHECK_DEADLINE = 1.0
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 ENGINE_HINT = "start dockerd, or point DOCKER_HOST (or [[hosts]] in CHATOPS_CONFIG) at a running engine"
@@ -88,29 +100,48 @@ class CallGuard:
 
     def __init__(self) -> None:
         self.due: float | None = None  # time.monotonic() deadline of the call in progress
+        self.grace = 0.0  # seconds each request of the call may wait beyond the client's timeout
         self._started = 0.0
+        self._given = 0.0  # the budget the call was given (its own, or a request's longer wait)
+        self._extra = 0.0  # the most a request of the call was allowed beyond the client's timeout
         self._connections: weakref.WeakSet[Any] = weakref.WeakSet()
         self._lock = threading.Lock()
 
-    def begin(self, seconds: float) -> None:
-        """A call starts: it must end within `seconds` (unless one of its requests asks for more)."""
+    def begin(self, seconds: float, grace: float = 0.0) -> None:
+        """A call starts: it must end within `seconds` (unless one of its requests asks for more); each of
+        its requests may wait `grace` seconds beyond the client's timeout (a `stop`'s grace time)."""
         self._started = time.monotonic()
         self.due = self._started + seconds
+        self.grace = max(0.0, grace)
+        self._given = seconds
+        self._extra = 0.0
 
-    def allow(self, seconds: float) -> None:
+    def allow(self, seconds: float, extra: float = 0.0) -> None:
         """A request of the call may take `seconds` by its nature (docker-py adds a `stop`'s or `restart`'s
-        grace time to the client's timeout): the deadline moves to at least that far from now."""
-        if self.due is not None:
-            self.due = max(self.due, time.monotonic() + seconds)
+        grace time to the client's timeout; `extra` is that grace): the deadline moves to at least that far
+        from now, and the command running the call is granted the grace (once per call, not per request)."""
+        if self.due is None:
+            return
+        self.due = max(self.due, time.monotonic() + seconds)
+        self._given = max(self._given, seconds)
+        if extra > self._extra:
+            grant(extra - self._extra)
+            self._extra = extra
 
     def budget(self) -> float:
-        """The wall-clock seconds the call in progress may take (its deadline, counted from its start)."""
-        return (self.due or self._started) - self._started
+        """The wall-clock seconds the call in progress was given (its own budget, or the longer wait one of
+        its requests asked for), as a message names it."""
+        return self._given
+
+    def elapsed(self) -> float:
+        """The seconds since the call in progress began."""
+        return time.monotonic() - self._started
 
     def end(self) -> float:
         """The call is over; the budget it had."""
         budget = self.budget()
         self.due = None
+        self.grace = 0.0
         return budget
 
     def adopt(self, connection: Any) -> None:
@@ -200,8 +231,11 @@ class _EngineAPIClient(docker.APIClient):  # type: ignore[misc]  # docker-py shi
         guard = self._chatops_guard
         if guard is not None:
             timeout = kwargs.get("timeout")
-            if isinstance(timeout, int | float) and self.timeout is not None and timeout > self.timeout:
-                guard.allow(float(timeout))  # docker-py's own longer wait for this request (stop -t N)
+            if isinstance(timeout, int | float) and self.timeout is not None:
+                if guard.grace > 0:  # the wait the daemon will really take (a container's own stop timeout)
+                    timeout = max(float(timeout), self.timeout + guard.grace)
+                if timeout > self.timeout:  # docker-py's own longer wait for this request (stop -t N)
+                    guard.allow(float(timeout), float(timeout) - self.timeout)
             kwargs["timeout"] = guard.clamp(timeout)
         return super().request(method, url, *args, **kwargs)
 
@@ -266,7 +300,8 @@ class _Watch:
 
 class HostHealth:
     """One host's circuit breaker, in the host's words: after repeated failures for want of an answer
-    (timeouts, refused connections) the host is down and calls are refused at once until a probe succeeds."""
+    (refused connections, calls without an answer whose quick check failed too) the host is down and calls
+    are refused at once until a probe (the quick check) succeeds."""
 
     def __init__(self, host: Host, breaker: CircuitBreaker | None = None) -> None:
         self.host = host
@@ -277,14 +312,14 @@ class HostHealth:
         outage = self.breaker.outage()
         return self.down(outage) if outage is not None else None
 
-    def down(self, outage: Outage) -> EngineUnavailable:
-        """`host X is down since 14:03:22 UTC; retrying in 4 s`."""
+    def down(self, outage: Outage, *, probed: bool = False) -> EngineUnavailable:
+        """`host X is down since 14:03:22 UTC; retrying in 4 s` (`probed`: after its quick check failed)."""
         wait = max(1, math.ceil(outage.retry_in))
         retry = "retrying now" if outage.probing else f"retrying in {wait} s"
+        sent = "only the quick check was sent, and failed" if probed else "nothing was sent to it now"
         return EngineUnavailable(
             f"host {self.host.name} is down since {_clock_time(outage.since)}; {retry}",
-            hint=f"{outage.failures} calls in a row got no answer, the last: {outage.last_error}; "
-            "nothing was sent to it now",
+            hint=f"{outage.failures} calls in a row got no answer, the last: {outage.last_error}; {sent}",
         )
 
 
@@ -305,23 +340,29 @@ class HostClient:
         self._local = threading.local()
         self._version: str | None = None
         self._lock = threading.Lock()
+        self._open: list[Any] = []  # every thread's client, for `close_all`
 
-    def call(self, fn: Callable[[Any], T], deadline: float | None = None) -> T:
+    def call(self, fn: Callable[[Any], T], deadline: float | None = None, *, grace: float = 0.0) -> T:
         """`fn(api)` with this thread's client, ending within `deadline` seconds (default: the host's
-        timeout) of wall-clock time; docker-py's errors come out as ours (`docker_errors`).
+        timeout) plus `grace` of wall-clock time; docker-py's errors come out as ours (`docker_errors`).
+        `grace`: how much longer than usual each request of the call may wait for its answer (the stop
+        timeout the daemon will wait out), granted to the command running the call.
 
         While the host is down the call is refused at once (`EngineUnavailable`, nothing sent); the first
-        call after the cool-down first probes `GET /_ping`, and only one at a time does.
+        call after the cool-down first runs the quick check (the probe), and only one at a time does. A
+        call that gets no answer in time counts against the host only if the quick check then fails too.
         """
-        limit = self.host.timeout if deadline is None else deadline
+        limit = (self.host.timeout if deadline is None else deadline) + max(0.0, grace)
         try:
             admission = self.health.breaker.admit()
         except CircuitOpen as exc:
             raise self.health.down(exc.outage) from None
         if admission is Admission.PROBE:
-            self._probe(limit)
+            self._probe()
         try:
-            result = self._attempt(fn, limit)
+            result = self._attempt(fn, limit, grace)
+        except _Unanswered as cut:
+            raise self._judged(cut) from cut.__cause__
         except EngineUnavailable as exc:
             self.health.breaker.failed(exc.message)
             raise
@@ -331,52 +372,77 @@ class HostClient:
         self.health.breaker.succeeded()
         return result
 
-    def _probe(self, limit: float) -> None:
-        """The one probe of a half-open breaker; whatever happens, the breaker hears how it went."""
-        error = "the probe failed"
-        try:
-            self._attempt(lambda api: api.ping(), limit)
-        except EngineUnavailable as exc:
-            error = exc.message
-            raise
-        except ChatOpsError:  # an answer, if not a happy one: the host is up
-            error = ""
-        else:
-            error = ""
-        finally:
-            if error:
-                self.health.breaker.probe_failed(error)
-            else:
-                self.health.breaker.probe_succeeded()
+    def _probe(self) -> None:
+        """The one probe of a half-open breaker, the quick check: the host is back when it lists again (a
+        wedged dockerd answers `/_ping` but no listing). A failed probe keeps it down, for longer."""
+        problem = self._check()
+        if problem is None:
+            self.health.breaker.probe_succeeded()
+            return
+        self.health.breaker.probe_failed(problem)
+        outage = self.health.breaker.outage()
+        if outage is None:  # a call in flight got an answer meanwhile: the host is up after all
+            return
+        raise self.health.down(outage, probed=True)
 
-    def _attempt(self, fn: Callable[[Any], T], limit: float) -> T:
+    def _judged(self, cut: _Unanswered) -> EngineUnavailable:
+        """A call got no answer in time: the host's failure only when the engine fails the quick check too;
+        otherwise the call was slow by its own nature and the host is up."""
+        problem = self._check()
+        error = _no_answer(self.host, cut.seconds, answering=problem is None)
+        if problem is None:
+            self.health.breaker.succeeded()
+        else:
+            self.health.breaker.failed(f"{error.message}; {problem}")
+        return error
+
+    def _check(self) -> str | None:
+        """The quick check: `GET /_ping`, then a one-row `GET /containers/json`, both within `CHECK_DEADLINE`
+        (at most the host's timeout). None when the engine answered, else what went wrong."""
+        seconds = min(CHECK_DEADLINE, self.host.timeout)
+        try:
+            self._attempt(_quick_check, seconds)
+        except _Unanswered:
+            within = seconds_text(seconds)
+            return f"a quick check (GET /_ping, GET /containers/json) got no answer within {within} s"
+        except EngineUnavailable as exc:
+            return exc.message
+        except ChatOpsError:  # an answer, if not a happy one
+            return None
+        return None
+
+    def _attempt(self, fn: Callable[[Any], T], limit: float, grace: float = 0.0) -> T:
+        """`fn(api)` under one wall-clock deadline; `_Unanswered` when it got no answer in time (the deadline
+        fired, or a request's own timeout did)."""
         guard = self._guard()
         watch = _Watch(guard)
-        guard.begin(limit)
+        guard.begin(limit, grace)
         timer = _CALL_DEADLINES.call_later(limit, watch.expire)
         try:
             with docker_errors(self.host, guard.budget):
                 result = fn(self._api(guard))
         except BaseException as exc:
-            budget = self._end(watch, timer)
-            if budget is not None:
-                raise _no_answer(self.host, budget) from exc
+            elapsed = guard.elapsed()
+            fired, budget = self._end(watch, timer)
+            if fired:
+                raise _Unanswered(budget) from exc
+            if isinstance(exc, EngineUnavailable) and _timed_out(exc):
+                raise _Unanswered(min(budget, elapsed)) from exc.__cause__
             raise
-        budget = self._end(watch, timer)
-        if budget is not None:
-            raise _no_answer(self.host, budget)
+        fired, budget = self._end(watch, timer)
+        if fired:
+            raise _Unanswered(budget)
         return result
 
-    def _end(self, watch: _Watch, timer: Any) -> float | None:
+    def _end(self, watch: _Watch, timer: Any) -> tuple[bool, float]:
         """The call is over: stop its deadline. When the deadline had fired, throw the client away (its
-        connections may be half-read) and return the budget the call had; else None."""
+        connections may be half-read). Whether it had fired, and the budget the call had."""
         fired = watch.finish()
         timer.cancel()
         budget = watch.guard.end()
-        if not fired:
-            return None
-        self.close()
-        return budget
+        if fired:
+            self.close()
+        return fired, budget
 
     def _guard(self) -> CallGuard:
         guard: CallGuard | None = getattr(self._local, "guard", None)
@@ -393,6 +459,7 @@ class HostClient:
             client = open_api_client(self.host, self._version or "auto", guard=guard)
             with self._lock:
                 self._version = self._version or client.api_version
+                self._open.append(client)
             self._local.client = client
         return client
 
@@ -402,7 +469,18 @@ class HostClient:
         self._local.client = None
         self._local.guard = None
         if client is not None:
+            with self._lock:
+                if client in self._open:
+                    self._open.remove(client)
             client.close()
+
+    def close_all(self) -> None:
+        """Close every thread's client (when the owner stops; a thread calling again reconnects)."""
+        with self._lock:
+            clients, self._open = self._open, []
+        for client in clients:
+            with contextlib.suppress(Exception):
+                client.close()
 
 
 def hosts_from_settings(settings: Settings) -> list[Host]:
@@ -430,11 +508,43 @@ def _host_from_config(config: HostConfig, default_timeout: float) -> Host:
     return Host(config.name, config.url, config.timeout or default_timeout, tls, config.workers)
 
 
-def _no_answer(host: Host, seconds: float) -> EngineUnavailable:
+class _Unanswered(Exception):
+    """A call got no answer within the `seconds` it was given (internal: `HostClient.call` turns it into an
+    `EngineUnavailable` once the quick check has told whether the engine answers at all)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no answer within {seconds_text(seconds)} s")
+        self.seconds = seconds
+
+
+def _quick_check(api: Any) -> None:
+    api.ping()
+    api.containers(limit=1)
+
+
+def _timed_out(exc: EngineUnavailable) -> bool:
+    """Whether `docker_errors` made `exc` of a request's own timeout (not of a refused connection)."""
+    return exc.__cause__ is not None and _caused_by(exc.__cause__, requests.exceptions.Timeout)
+
+
+def _no_answer(host: Host, seconds: float, *, answering: bool | None = None) -> EngineUnavailable:
+    """`Docker on host X did not answer within N s`; `answering`: whether the engine then passed the quick
+    check (the call was slow by its nature) or not (the host counts as failing), None when unknown."""
+    if answering:
+        hint = (
+            "the engine answers other calls, so this one is slow by its nature (a container slow to stop or "
+            "remove, a big listing); the host is not counted as down; a change already sent to Docker may "
+            "still complete"
+        )
+    else:
+        hint = (
+            "the engine may be overloaded or hung"
+            + (" (it did not answer a quick check either)" if answering is False else "")
+            + "; CHATOPS_DOCKER_TIMEOUT (or `timeout` in [[hosts]]) sets the wait; a change already sent to "
+            "Docker may still complete"
+        )
     return EngineUnavailable(
-        f"Docker on host {host.name} did not answer within {seconds:g} s ({host.url})",
-        hint="the engine may be overloaded or hung; CHATOPS_DOCKER_TIMEOUT (or `timeout` in [[hosts]]) sets "
-        "the wait; a change already sent to Docker may still complete",
+        f"Docker on host {host.name} did not answer within {seconds_text(seconds)} s ({host.url})", hint=hint
     )
 
 

@@ -47,6 +47,7 @@ PROJECT_LABEL = "com.docker.compose.project"
 CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
 MAX_LOG_BYTES = 2 * 1024 * 1024
+DOCKER_STOP_WAIT = 10  # seconds: docker's default stop timeout, what docker-py waits for without -t
 
 
 def _filters(filters: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]] | None:
@@ -67,10 +68,11 @@ class Engine:
         """The host's name, as replies show it."""
         return self.host.name
 
-    def _call(self, fn: Callable[[Any], T], *, deadline: float | None = None) -> T:
-        """`fn(api)` within a wall-clock `deadline` (default: the host's timeout), through the host's circuit
-        breaker; only our typed errors come out (`HostClient.call`)."""
-        return self._client.call(fn, deadline)
+    def _call(self, fn: Callable[[Any], T], *, deadline: float | None = None, grace: float = 0.0) -> T:
+        """`fn(api)` within a wall-clock `deadline` (default: the host's timeout) plus `grace` (a wait the
+        daemon takes by design), through the host's circuit breaker; only our typed errors come out
+        (`HostClient.call`)."""
+        return self._client.call(fn, deadline, grace=grace)
 
     def ping(self) -> bool:
         """True when the engine answers; raises `EngineUnavailable` otherwise."""
@@ -254,14 +256,22 @@ class Engine:
     def _list_containers(self, *, all: bool = True, size: bool = False) -> list[dict[str, Any]]:
         return list(self._call(lambda api: api.containers(all=all, size=size)) or [])
 
-    def _each_container(self, verb: str, plan: Plan, act: Callable[[Any, str], Any]) -> ActionResult:
+    def _each_container(
+        self,
+        verb: str,
+        plan: Plan,
+        act: Callable[[Any, str], Any],
+        grace: Callable[[str], float] | None = None,
+    ) -> ActionResult:
         """Act on each container the plan resolved, by its full ID, as the CLI does: echo each reference that
-        worked, collect the errors; a reference that named no container is reported, nothing sent for it."""
+        worked, collect the errors; a reference that named no container is reported, nothing sent for it.
+        `grace(id)`: the seconds the daemon will wait on top of the call (asked right before it)."""
         done: list[str] = []
         errors: list[ChatOpsError] = []
         for target in _of_kind(plan, "container"):
             try:
-                self._call(_bind_ref(act, target.id))
+                seconds = grace(target.id) if grace is not None else 0.0
+                self._call(_bind_ref(act, target.id), grace=seconds)
             except EngineUnavailable:
                 raise
             except ChatOpsError as exc:
@@ -276,8 +286,17 @@ class Engine:
         return self._each_container("start", plan, lambda api, cid: api.start(cid))
 
     def stop(self, args: a.StopArgs, plan: Plan) -> ActionResult:
-        """`docker stop [-t N]` (without -t the container's own stop timeout applies)."""
-        return self._each_container("stop", plan, lambda api, cid: api.stop(cid, timeout=args.time))
+        """`docker stop [-t N]`. Without -t the daemon waits the container's own stop timeout, which
+        docker-py takes for 10 s: the call is given what the daemon will really wait (`stop_grace`, read
+        from the container right before), so a container slow to stop is not cut short."""
+        if args.time is not None:  # docker-py adds -t to the request's wait itself
+            return self._each_container("stop", plan, lambda api, cid: api.stop(cid, timeout=args.time))
+        return self._each_container("stop", plan, lambda api, cid: api.stop(cid), grace=self._stop_grace)
+
+    def _stop_grace(self, container_id: str) -> float:
+        """The seconds the daemon waits for `container_id` to stop when no -t is sent (one inspect)."""
+        config = self._call(lambda api: api.inspect_container(container_id)).get("Config") or {}
+        return stop_grace(config.get("StopTimeout"))
 
     def restart(self, args: a.StopArgs, plan: Plan) -> ActionResult:
         """`docker restart [-t N]`."""
@@ -957,6 +976,17 @@ def _daemon_line(error: ChatOpsError) -> str:
             explanation = explanation.decode("utf-8", "replace")
         message = str(explanation or message).strip()
     return message if message.startswith("Error response") else f"Error response from daemon: {message}"
+
+
+def stop_grace(stop_timeout: object) -> float:
+    """How long the daemon waits for a container to stop on its own when no -t is sent: its `StopTimeout`
+    (docker-py's 10 s when unset, never less), a negative one (wait for ever) bounded by the longest -t the
+    bot accepts."""
+    if not isinstance(stop_timeout, int) or isinstance(stop_timeout, bool):
+        return float(DOCKER_STOP_WAIT)
+    if stop_timeout < 0:
+        return float(a.MAX_STOP_SECONDS)
+    return float(min(max(stop_timeout, DOCKER_STOP_WAIT), a.MAX_STOP_SECONDS))
 
 
 def _bind_ref(act: Callable[[Any, str], T], ref: str) -> Callable[[Any], T]:

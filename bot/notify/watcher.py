@@ -10,8 +10,13 @@ Threads of one `HostWatcher`, each with its own low-level Docker client:
   re-listed changes no event explained, and saves cursor, states, rule memory and the notifications not yet
   handed to the sink (the checkpoint), woken at once when the rules made a notification.
 - a small enrichment pool adds the last log lines (masked), the health probe's output and, for a death whose
-  exit code a label shadowed, the code the engine recorded (`exit_code_at`);
-  a deliverer hands notifications to the sink in the order the rules made them.
+  exit code a label shadowed, the code the engine recorded (`exit_code_at`), through a `HostClient`: its
+  calls have the wall-clock deadline of command calls (the host's timeout), unlike the stream;
+  a deliverer hands notifications to the sink in the order the rules made them. It waits for a note's
+  enrichment at most `enrich_timeout` (plus the quick check) from the moment the note was made; a note
+  whose details did not come in time goes without them and says so ("log tail unavailable: the engine did
+  not answer within N s"), so an engine that trickles `/logs` delays its host's notifications by at most
+  that much, and `stop()` is bounded.
 
 **No notification is lost on a crash, none is posted twice.** A notification is handed to the sink (the
 outbox, which commits it before it returns) only once a checkpoint holding it has been committed: the
@@ -43,13 +48,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from bot.durations import seconds_text
 from bot.engine.convert import container_row
-from bot.engine.hosts import Host, open_api_client
+from bot.engine.hosts import CHECK_DEADLINE, Host, HostClient, open_api_client
+from bot.errors import ChatOpsError, EngineUnavailable
 from bot.models import Target
 from bot.notify.events import (
     ContainerState,
@@ -88,6 +95,8 @@ _SEEN_KEYS = 4096
 _GONE_KEPT = 1024  # containers gone since the last list whose labels replayed events may still need
 _SINK_TRIES = 3
 _SAVE_GATHER = 0.02  # seconds a checkpoint woken by new notifications waits for more of them
+_ENRICH_SLACK = 1.0  # seconds the deliverer waits for enrichment beyond its deadline and quick check
+_WAIT_SLICE = 0.1  # seconds between two looks of the deliverer at a stop while it waits for enrichment
 EventKey = tuple[str, str, int]  # (id, Action, timeNano): `DockerEvent.key`
 _UP = frozenset({"running", "paused", "restarting"})
 _DOWN = frozenset({"exited", "dead", "created"})
@@ -355,11 +364,14 @@ class _Pending:
 
 @dataclass(frozen=True, slots=True)
 class _Queued:
-    """A notification on its way to the sink: its sequence number (its row in notify_inflight once saved)
-    and its enrichment (a note, or None when enrichment found there is nothing to announce)."""
+    """A notification on its way to the sink: its sequence number (its row in notify_inflight once saved),
+    its enrichment (a note, or None when enrichment found there is nothing to announce), the note as the
+    rules made it, and until when (monotonic) the deliverer waits for the enrichment."""
 
     seq: int
     note: Future[Notification | None]
+    plain: Notification
+    due: float
 
 
 class _Ledger:
@@ -435,6 +447,7 @@ class HostWatcher:
         enrich_workers: int = 2,
         log_lines: int = 10,
         observe: Callable[[DockerEvent], None] | None = None,
+        enrich_timeout: float | None = None,
     ) -> None:
         self.host = host
         self.rules = rules
@@ -447,6 +460,10 @@ class HostWatcher:
         self.backoff = backoff
         self.log_lines = log_lines
         self.observe = observe
+        # wall-clock seconds the details of one notification may take (its log tail and inspect together)
+        self.enrich_timeout = host.timeout if enrich_timeout is None else enrich_timeout
+        self._enricher = HostClient(host)  # deadlines and a breaker of its own, apart from the stream's
+        self._hurry: float | None = None  # once stopping: no enrichment is waited for past this instant
         self.rule_state = RuleState()
         self.reconnects = 0
         self.duplicates = 0
@@ -530,7 +547,8 @@ class HostWatcher:
         thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop reading; save cursor, states and what is queued; deliver that; save again; close clients."""
+        """Stop reading; save cursor, states and what is queued; deliver that (what is still being enriched
+        waits at most `timeout / 2`); save again; close clients. Bounded: about `3 × timeout` at most."""
         self._stopping.set()
         self._wake.set()
         self.force_reconnect()
@@ -542,12 +560,16 @@ class HostWatcher:
             self._register(self._flush_pending(math.inf))
         if not self._persist():  # not durable: deliver anyway rather than lose (a replay has the same keys)
             self._ledger.open()
-        self._pool.shutdown(wait=True)
+        # what is still being enriched gets half the time left, then goes without its details
+        self._hurry = time.monotonic() + timeout / 2
         self._out.put(None)
         if deliverer is not None:
             deliverer.join(timeout)
+        # an enrichment still running ends at its own deadline; nothing waits for it
+        self._pool.shutdown(wait=False, cancel_futures=True)
         self._persist()
         self._clients.close_all()
+        self._enricher.close_all()
 
     def force_reconnect(self) -> None:
         """Close the current event stream; the reader resumes from the cursor (watchdog, tests)."""
@@ -882,15 +904,16 @@ class HostWatcher:
     def _queue(self, seq: int, note: Notification) -> None:
         """Send a note to the enrichment pool when it wants details, and queue it for the deliverer."""
         wanted = note.exit_unknown or (note.kind in ENRICHED_KINDS and note.container_id)
+        due = time.monotonic() + self.enrich_timeout + min(CHECK_DEADLINE, self.host.timeout) + _ENRICH_SLACK
         if wanted and not self._stopping.is_set():
             try:
-                self._out.put(_Queued(seq, self._pool.submit(self._enrich, note)))
+                self._out.put(_Queued(seq, self._pool.submit(self._enrich, note), note, due))
                 return
             except RuntimeError:  # the pool is shutting down
                 pass
         done: Future[Notification | None] = Future()
         done.set_result(note)
-        self._out.put(_Queued(seq, done))
+        self._out.put(_Queued(seq, done, note, due))
 
     def _enrich(self, note: Notification) -> Notification | None:
         """Add the last log lines (masked), the health probe's output and an exit code a label hid; None when
@@ -902,31 +925,67 @@ class HostWatcher:
             return note
 
     def _enriched(self, note: Notification) -> Notification | None:
-        api = self._clients.api()
+        """The details of `note` from the engine, all within `enrich_timeout` of wall-clock time; what did not
+        come in time is said to be unavailable (a container gone meanwhile just has no details)."""
+        due = time.monotonic() + self.enrich_timeout
+        cid = note.container_id
         changes: dict[str, Any] = {}
         if note.kind in ENRICHED_KINDS:
-            with contextlib.suppress(Exception):
-                raw = api.logs(note.container_id, stdout=True, stderr=True, tail=self.log_lines)
+            try:
+                raw = self._ask(lambda api: api.logs(cid, stdout=True, stderr=True, tail=self.log_lines), due)
+            except EngineUnavailable as exc:
+                changes.update(_unavailable(note, self._why(exc, due), logs=True))
+            except ChatOpsError:
+                pass
+            else:
                 text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
                 lines = text.splitlines()[-self.log_lines :]
                 changes["log_tail"] = tuple(mask_secrets(line)[:500] for line in lines)
         if note.kind in ("died", "unhealthy") or note.exit_unknown:
-            with contextlib.suppress(Exception):
-                state = api.inspect_container(note.container_id).get("State") or {}
-                if note.exit_unknown:
-                    code = exit_code_at(state, note.time_nano)
-                    if code is not None:
-                        changes.update(exit_code=code, exit_unknown=False)
-                if note.kind == "died" and state.get("OOMKilled"):
-                    changes["oom_killed"] = True
-                health_log = (state.get("Health") or {}).get("Log") or []
-                if note.kind == "unhealthy" and health_log:
-                    output = str(health_log[-1].get("Output") or "").strip()
-                    changes["health_output"] = mask_secrets(output)[-1000:]
+            try:
+                state = self._ask(lambda api: api.inspect_container(cid), due).get("State") or {}
+            except EngineUnavailable as exc:
+                changes.update(_unavailable(note, self._why(exc, due), probe=True))
+            except ChatOpsError:
+                pass
+            else:
+                changes.update(self._from_state(note, state))
         enriched = replace(note, **changes) if changes else note
         if note.kind == "died" and changes.get("exit_code") == 0 and not enriched.oom_killed:
             return self._clean_exit(enriched)
         return enriched
+
+    @staticmethod
+    def _from_state(note: Notification, state: Mapping[str, Any]) -> dict[str, Any]:
+        """What a container's inspected `State` adds to `note` (nothing for a shape it cannot read)."""
+        changes: dict[str, Any] = {}
+        with contextlib.suppress(Exception):
+            if note.exit_unknown:
+                code = exit_code_at(state, note.time_nano)
+                if code is not None:
+                    changes.update(exit_code=code, exit_unknown=False)
+            if note.kind == "died" and state.get("OOMKilled"):
+                changes["oom_killed"] = True
+            health_log = (state.get("Health") or {}).get("Log") or []
+            if note.kind == "unhealthy" and health_log:
+                output = str(health_log[-1].get("Output") or "").strip()
+                changes["health_output"] = mask_secrets(output)[-1000:]
+        return changes
+
+    def _why(self, error: EngineUnavailable, due: float) -> str:
+        """Why a detail is missing: the enrichment's time ran out, or what the engine's failure was."""
+        if time.monotonic() >= due - 0.1:
+            return f"the engine did not answer within {seconds_text(self.enrich_timeout)} s"
+        return error.message
+
+    def _ask(self, fn: Callable[[Any], Any], due: float) -> Any:
+        """`fn(api)` through the enrichment client, ending by `due` (monotonic); `EngineUnavailable` at once
+        when no time is left."""
+        left = due - time.monotonic()
+        if left < 0.05:
+            within = seconds_text(self.enrich_timeout)
+            raise EngineUnavailable(f"Docker on host {self.host.name} did not answer within {within} s")
+        return self._enricher.call(fn, left)
 
     def _clean_exit(self, note: Notification) -> Notification | None:
         """A death of unknown code that the engine says was exit 0: a `stopped`, for the routes wanting that
@@ -944,14 +1003,37 @@ class HostWatcher:
             if item is None:
                 return
             self._ledger.wait_saved(item.seq)
-            try:
-                note = item.note.result()
-            except Exception as exc:
-                log.warning("notify: enrichment failed: %s", exc)
-                note = None
+            note = self._awaited(item)
             if note is None or self._hand_over(note):
                 with self._lock:
                     self._ledger.settled.append(item.seq)
+
+    def _awaited(self, item: _Queued) -> Notification | None:
+        """The enriched note (None: nothing to announce), or, when its enrichment did not finish by its due
+        time (or half-way through a stop), the note without its details, saying so. Never waits longer."""
+        while True:
+            until = item.due if self._hurry is None else min(item.due, self._hurry)
+            left = until - time.monotonic()
+            try:
+                return item.note.result(timeout=max(0.0, min(left, _WAIT_SLICE)))
+            except TimeoutError:
+                if left > _WAIT_SLICE:
+                    continue
+            except CancelledError:
+                pass
+            except Exception as exc:  # `_enrich` never raises; were it to, the note still goes
+                log.warning("notify: enrichment of %s failed: %s", item.plain.container, exc)
+                return item.plain
+            break
+        item.note.cancel()  # still queued: it never runs
+        log.info(
+            "notify: no details for %s of %s on host %s in time; sent without them",
+            item.plain.kind,
+            item.plain.container,
+            self.host.name,
+        )
+        why = f"the engine did not answer within {seconds_text(self.enrich_timeout)} s"
+        return replace(item.plain, **_unavailable(item.plain, why, logs=True, probe=True))
 
     def _hand_over(self, note: Notification) -> bool:
         """Give `note` to the sink unless muted; False when the sink refused it while the watcher stops (it
@@ -968,6 +1050,18 @@ class HostWatcher:
                 if attempt < _SINK_TRIES:
                     self._stopping.wait(1.0)
         return True
+
+
+def _unavailable(note: Notification, why: str, *, logs: bool = False, probe: bool = False) -> dict[str, Any]:
+    """The fields of `note` that say its details did not come, and `why`: `(log tail unavailable: the
+    engine did not answer within 10 s)` where its log tail (`logs`) or health probe's output (`probe`)
+    would be."""
+    changes: dict[str, Any] = {}
+    if logs and note.kind in ENRICHED_KINDS:
+        changes["log_tail"] = (f"(log tail unavailable: {why})",)
+    if probe and note.kind == "unhealthy":
+        changes["health_output"] = f"(health probe output unavailable: {why})"
+    return changes
 
 
 def _unknown_exit(note: Notification, event: DockerEvent) -> Notification:

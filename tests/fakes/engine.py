@@ -4,10 +4,10 @@ Unix socket (as dockerd listens) or on 127.0.0.1 TCP, answering each route well,
 It stands for engines the real one cannot be made into on demand: a wedged dockerd that accepts and never
 answers, and one that trickles a byte every few seconds so a per-read timeout never fires. Routes:
 
-    GET/HEAD /_ping            "OK" (the probe of the bot's circuit breaker)
+    GET/HEAD /_ping            "OK" (with a one-row listing, the bot's quick check and breaker probe)
     GET /version               {"ApiVersion": "1.41", …} (docker-py's API version negotiation)
-    GET /containers/json       `containers` (a list of Engine API container objects; empty by default)
-    anything else              404 {"message": "page not found"}
+    GET /containers/json       `listing` (a list of Engine API container objects; empty by default)
+    anything else              404 {"message": "page not found"} (`others`: e.g. a `POST …/stop` that hangs)
 
 Each route (also with a `/v1.NN` prefix) behaves as one of `BEHAVIOURS`, changeable while serving with
 `behave(...)`:
@@ -63,6 +63,7 @@ class FakeEngine:
         ping: Behaviour = "ok",
         version: Behaviour = "ok",
         containers: Behaviour = "ok",
+        others: Behaviour = "ok",
         trickle_interval: float = 2.0,
         trickle_bytes: int = 4096,
         listing: list[dict[str, Any]] | None = None,
@@ -80,7 +81,7 @@ class FakeEngine:
         self._peak = 0
         self._server: socketserver.BaseServer | None = None
         self._thread: threading.Thread | None = None
-        self.behave(ping=ping, version=version, containers=containers)
+        self.behave(ping=ping, version=version, containers=containers, others=others)
 
     # ---- set-up and lifecycle
 
@@ -90,9 +91,11 @@ class FakeEngine:
         ping: Behaviour | None = None,
         version: Behaviour | None = None,
         containers: Behaviour | None = None,
+        others: Behaviour | None = None,
     ) -> None:
         """Change how routes answer from the next request on (requests already being answered go on)."""
-        for route, behaviour in (("/_ping", ping), ("/version", version), ("/containers/json", containers)):
+        routes = (("/_ping", ping), ("/version", version), ("/containers/json", containers), ("*", others))
+        for route, behaviour in routes:
             if behaviour is None:
                 continue
             if behaviour not in BEHAVIOURS:
@@ -217,7 +220,7 @@ class FakeEngine:
                 method, path = request
                 with self._lock:
                     self._requests.append(EngineRequest(number, method, path))
-                    behaviour = self._behaviour.get(_route(path), "ok")
+                    behaviour = self._behaviour.get(_route(path)) or self._behaviour["*"]
                 if not self._answer(sock, method, path, behaviour):
                     return
         except OSError:

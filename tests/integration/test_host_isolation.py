@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 from fakes.engine import FakeEngine
 
+from bot.commands import args as a
 from bot.engine import Engine, Host
+from bot.errors import EngineUnavailable
 from bot.models import Outcome, PsResult, Reply
 from bot.router import Invocation, Router
 
@@ -167,6 +169,97 @@ def test_a_stops_grace_time_extends_its_deadline(
             router.close()
         assert reply.outcome is Outcome.OK, reply.problem
         assert took >= 2.5  # it really waited out the grace time (PID 1 ignores SIGTERM), past 2 s
+        assert docker_api.inspect_container(name)["State"]["Running"] is False
+    finally:
+        docker_api.remove_container(name, force=True)
+
+
+def _real_router(timeout: float) -> Router:
+    real = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    return Router([Engine(Host("local", real, timeout))], workers=4)
+
+
+def test_stops_waiting_out_a_containers_own_stop_timeout_succeed_and_keep_the_host_up(
+    docker_api: Any, test_image: str, unique_name: Callable[[str], str]
+) -> None:
+    """Three `stop NAME` (no -t) at once of containers created with a 13 s stop timeout whose PID 1 ignores
+    SIGTERM, on a host with a 2 s timeout and a 5 s command timeout: the daemon waits the 13 s out, and so
+    do the calls (docker-py would assume 10 s and the deadline cut them at 12 s) and the commands (their
+    timeout grows by the grace). All three succeed, the host is never marked down, `ps -a` answers."""
+    names = [unique_name(f"stubborn{i}") for i in range(3)]
+    for name in names:
+        docker_api.create_container(
+            test_image, ["sleep", "1000"], name=name, labels={"ctest.isolation": name}, stop_timeout=13
+        )
+        docker_api.start(name)
+    router = _real_router(2.0)
+    replies: dict[str, tuple[float, Reply]] = {}
+
+    def stop(name: str) -> None:
+        started = time.monotonic()
+        reply = router.handle_within(Invocation(f"stop {name}", local_admin=True), 5.0)
+        replies[name] = (time.monotonic() - started, reply)
+
+    try:
+        threads = [threading.Thread(target=stop, args=(name,)) for name in names]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert set(replies) == set(names)
+        for took, reply in replies.values():
+            assert reply.outcome is Outcome.OK, reply.problem
+            assert took >= 12.0  # the daemon really waited its 13 s (past docker-py's 10 + 2)
+        assert router.engines["local"].health.refusal() is None
+        assert router.handle_within(Invocation("ps -a", local_admin=True), 10.0).outcome is Outcome.OK
+        for name in names:
+            assert docker_api.inspect_container(name)["State"]["Running"] is False
+    finally:
+        router.close()
+        for name in names:
+            docker_api.remove_container(name, force=True)
+
+
+def test_a_call_slow_by_its_nature_on_the_real_engine_never_takes_it_down(
+    marker: str, docker_api: Any, test_image: str, unique_name: Callable[[str], str]
+) -> None:
+    """Four calls in a row cut at a 0.5 s deadline (`POST /wait` on a running container: it waits for
+    ever) on the real engine, which answers the quick check at once: each is "did not answer within
+    0.5 s", not counted against the host; the breaker stays closed and the next listing runs."""
+    name = unique_name("waiter")
+    docker_api.create_container(test_image, ["sleep", "1000"], name=name, labels={"ctest.isolation": name})
+    try:
+        docker_api.start(name)
+        real = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        engine = Engine(Host("local", real, 5.0))
+        for _ in range(4):
+            with pytest.raises(EngineUnavailable, match=r"host local did not answer within 0\.5 s") as cut:
+                engine._call(lambda api: api.wait(name), deadline=0.5)
+            assert cut.value.hint is not None
+            assert "not counted as down" in cut.value.hint
+        assert engine.health.refusal() is None
+        listed = engine.ps(a.PsArgs(all=True))
+        assert marker in {row.name for row in listed.rows}
+        engine.close()
+    finally:
+        docker_api.remove_container(name, force=True)
+
+
+def test_a_stop_whose_grace_outlasts_the_command_timeout_is_answered_with_its_result(
+    docker_api: Any, test_image: str, unique_name: Callable[[str], str]
+) -> None:
+    """`stop -t 3 NAME` with a 1.5 s command timeout (CHATOPS_COMMAND_TIMEOUT): the command's timeout grows
+    by the 3 s of grace, so the user gets the stop's own answer, not "did not finish within 1.5 s"."""
+    name = unique_name("graceful")
+    docker_api.create_container(test_image, ["sleep", "1000"], name=name, labels={"ctest.isolation": name})
+    try:
+        docker_api.start(name)
+        router = _real_router(2.0)
+        try:
+            reply = router.handle_within(Invocation(f"stop -t 3 {name}", local_admin=True), 1.5)
+        finally:
+            router.close()
+        assert reply.outcome is Outcome.OK, reply.problem
         assert docker_api.inspect_container(name)["State"]["Running"] is False
     finally:
         docker_api.remove_container(name, force=True)

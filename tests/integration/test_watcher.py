@@ -19,6 +19,7 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
+from engine_proxy import EngineProxy
 from notify_recorder import Recorder
 
 from bot.engine.hosts import Host
@@ -612,3 +613,65 @@ def test_a_crash_after_the_checkpoint_passed_loses_no_notification_and_doubles_n
         assert len(after.of(name)) == 1
         assert len(stuck.of(name)) == 1
     assert again.notes == []
+
+
+def test_an_engine_trickling_its_logs_delays_notifications_by_the_enrichment_deadline_at_most(
+    tmp_path: Path, make_container: Callable[..., str], prefix: str
+) -> None:
+    """An engine that answers `GET …/logs` one byte every 0.5 s (the rest at once): the enrichment's calls
+    are held to the host's 1 s deadline, so each death is posted within seconds, in the order of its
+    events, without its log tail and saying why; the event stream itself (no deadline) stays the one it
+    was; a death still being enriched when the watcher stops is posted all the same, and `stop()` returns
+    within its bound."""
+    url_of_logs = "/logs"
+    with EngineProxy(
+        tmp_path / "slowlogs.sock", trickle=lambda _m, target: 0.5 if url_of_logs in target else None
+    ) as proxy:
+        sink = Recorder()
+        died: list[str] = []
+        config = NotifyConfig.model_validate(
+            {"routes": [{"channel": "C0TEST", "events": ["died"], "containers": [f"{prefix}-*"]}]}
+        )
+        store = SqliteCursorStore(tmp_path / "chatops.db")
+        watcher = HostWatcher(
+            Host("slowlogs", proxy.url, 1.0),
+            Rules(config),
+            sink,
+            store,
+            store,
+            ping_interval=1.0,
+            tick_interval=0.1,
+            settle=0.3,
+            observe=lambda event: died.append(event.name) if event.action == "die" else None,
+        )
+        watcher.start()
+        try:
+            assert watcher.wait_connected(1, timeout=10.0)
+            first = make_container("a", "echo boom; exit 3")
+            second = make_container("b", "echo bang; exit 4")
+            unavailable = ("(log tail unavailable: the engine did not answer within 1 s)",)
+            (one,) = sink.wait(first, "died", timeout=15.0)  # a log tail of ~100 bytes would take 50 s
+            (two,) = sink.wait(second, "died", timeout=15.0)
+            assert (one.exit_code, two.exit_code) == (3, 4)
+            assert one.log_tail == two.log_tail == unavailable
+            assert [n.container for n in sink.notes] == [name for name in died if name in {first, second}]
+            assert watcher.connections == 1  # the stream outlived many host timeouts: it has no deadline
+            assert watcher.reconnects == 0
+            third = make_container("c", "echo last; exit 5")
+            deadline = time.monotonic() + 10
+            while third not in died and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert third in died
+        finally:
+            stopping = threading.Thread(target=watcher.stop, kwargs={"timeout": 4.0}, daemon=True)
+            started = time.monotonic()
+            stopping.start()
+            stopping.join(30.0)
+            stopped_in = time.monotonic() - started
+        assert not stopping.is_alive(), "stop() hung behind an enrichment"
+        assert stopped_in < 12.0
+        (last,) = sink.of(third, "died")
+        assert last.exit_code == 5
+        assert last.log_tail == unavailable
+        assert store.inflight_count("slowlogs") == 0
+        store.close()

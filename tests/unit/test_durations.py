@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.durations import duration_seconds
+from bot.durations import duration_seconds, seconds_text
 from bot.settings import parse_duration
 
 
@@ -54,3 +54,20 @@ def test_config_durations_name_the_setting_and_must_be_positive() -> None:
         parse_duration("5 minutes", "notify.restart_loop.within")
     with pytest.raises(ValueError, match=r"^notify.restart_loop.stable: '0s' must be longer than zero$"):
         parse_duration("0s", "notify.restart_loop.stable")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (12.0001, "12"),
+        (12.0, "12"),
+        (2.5, "2.5"),
+        (17.04, "17"),
+        (0.5, "0.5"),
+        (0.25, "0.25"),
+        (1800.0, "1800"),
+    ],
+)
+def test_a_wait_reads_as_people_say_it(seconds: float, text: str) -> None:
+    """Timeouts in messages are the budget rounded sensibly, never `12.0001 s`."""
+    assert seconds_text(seconds) == text

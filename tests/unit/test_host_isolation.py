@@ -23,6 +23,7 @@ from fakes.engine import FakeEngine
 from bot.commands import args as a
 from bot.engine import Engine, Host, hosts_from_settings
 from bot.engine.hosts import HostHealth, open_api_client
+from bot.engine.operations import stop_grace
 from bot.errors import ChatOpsError, ConfigError, EngineUnavailable
 from bot.models import Outcome, PsResult, Reply
 from bot.pool import CircuitBreaker
@@ -85,12 +86,18 @@ def healthy(tmp_path: Path) -> Iterator[FakeEngine]:
 
 def test_a_trickling_engine_is_cut_at_the_wall_clock_deadline(trickling: FakeEngine) -> None:
     """A byte every 0.2 s never trips a 1 s per-read timeout; the call still ends at its 1 s deadline,
-    answered "did not answer within 1 s", and the engine sees its connection shut."""
+    answered "did not answer within 1 s", then the quick check (ping, a one-row listing) trickles too, and
+    the engine sees every connection shut."""
     engine = Engine(Host("slow", trickling.url, 1.0))
     result, elapsed = within(HANG, lambda: engine.ps(a.PsArgs()))
     no_answer(result, "slow", 1.0)
+    assert isinstance(result, EngineUnavailable)
+    assert result.hint is not None
+    assert "did not answer a quick check either" in result.hint
     assert elapsed < 10.0
-    assert [r.path.split("?")[0] for r in trickling.requests()] == ["/version", "/v1.41/containers/json"]
+    paths = [r.path.split("?")[0] for r in trickling.requests()]
+    assert paths == ["/version", "/v1.41/containers/json", "/v1.41/_ping", "/v1.41/containers/json"]
+    assert "limit=1" in trickling.requests()[-1].path
     deadline = time.monotonic() + 10
     while trickling.open_connections and time.monotonic() < deadline:  # the cut reaches the engine
         time.sleep(0.05)
@@ -104,7 +111,8 @@ def test_the_version_negotiation_is_under_the_deadline_too(tmp_path: Path) -> No
         engine = Engine(Host("slow", fake.url, 1.0))
         result, _ = within(HANG, lambda: engine.version(a.NoArgs()))
         no_answer(result, "slow", 1.0)
-        assert [r.path for r in fake.requests()] == ["/version"]
+        # the quick check that follows has no version either: its own negotiation is cut the same way
+        assert [r.path for r in fake.requests()] == ["/version", "/version"]
         fake.behave(version="ok")
         result, _ = within(HANG, lambda: engine.version(a.NoArgs()))
         assert not isinstance(result, BaseException)
@@ -133,9 +141,10 @@ def test_a_cut_connection_is_never_used_again(trickling: FakeEngine) -> None:
     assert all(isinstance(result, PsResult) for result in results[1:])
     listings = trickling.requests("/containers/json")
     cut = listings[0].connection
-    assert len(listings) == 4
+    assert len(listings) == 5  # the cut one, the quick check's (on a fresh connection, cut too), three
     assert [r for r in trickling.requests() if r.connection == cut] == [listings[0]]
-    assert len({r.connection for r in listings[1:]}) == 1  # the fresh connection is kept alive and reused
+    assert listings[1].connection not in {cut, listings[2].connection}
+    assert len({r.connection for r in listings[2:]}) == 1  # the fresh connection is kept alive and reused
     engine.close()
 
 
@@ -199,8 +208,8 @@ def refusing_socket(path: Path) -> Iterator[str]:
 
 def test_a_dead_socket_trips_the_breaker_and_a_probe_brings_the_host_back(tmp_path: Path) -> None:
     """Three refused connections mark the host down: the next commands are refused at once and nothing
-    reaches the socket, even once an engine listens there again; after the cool-down one probe
-    (`GET /_ping`) goes first and, as it succeeds, the command runs."""
+    reaches the socket, even once an engine listens there again; after the cool-down one probe (the quick
+    check: `GET /_ping` and a one-row listing) goes first and, as it succeeds, the command runs."""
     path = tmp_path / "dead.sock"
     host = Host("dead", f"unix://{path}", 2.0)
     health = HostHealth(host, CircuitBreaker(threshold=3, cooldown=1.0))
@@ -224,7 +233,7 @@ def test_a_dead_socket_trips_the_breaker_and_a_probe_brings_the_host_back(tmp_pa
             time.sleep(0.05)
         assert isinstance(engine.ps(a.PsArgs()), PsResult)
         paths = [r.path.split("?")[0].removeprefix("/v1.41") for r in fake.requests()]
-        assert paths == ["/version", "/_ping", "/containers/json"]
+        assert paths == ["/version", "/_ping", "/containers/json", "/containers/json"]
         assert health.refusal() is None
     engine.close()
 
@@ -241,8 +250,11 @@ def test_a_failed_probe_keeps_the_host_down_for_longer(tmp_path: Path) -> None:
         deadline = time.monotonic() + 10
         while health.refusal() is not None and time.monotonic() < deadline:
             time.sleep(0.05)
-        with pytest.raises(EngineUnavailable, match="connection refused"):  # the probe's own failure
-            engine.ps(a.PsArgs())
+        with pytest.raises(EngineUnavailable, match=r"is down since .*; retrying in 2 s") as probed:
+            engine.ps(a.PsArgs())  # the probe failed: still down, nothing but the probe was sent
+        assert probed.value.hint is not None
+        assert "connection refused" in probed.value.hint
+        assert "only the quick check was sent" in probed.value.hint
         refusal = health.refusal()
         assert refusal is not None
         assert "retrying in 2 s" in refusal.message
@@ -431,3 +443,145 @@ def test_every_engine_error_is_still_ours(tmp_path: Path) -> None:
         assert isinstance(result, ChatOpsError)
         assert isinstance(result, EngineUnavailable)
         engine.close()
+
+
+# ---- slow calls, wedged engines, grace times -----------------------------------------------------------
+
+
+def _cut_each(engine: Engine, times: int, fn: Callable[[Any], object]) -> list[object]:
+    results: list[object] = []
+    for _ in range(times):
+        try:
+            results.append(engine._call(fn))
+        except EngineUnavailable as exc:
+            results.append(exc)
+    return results
+
+
+def test_a_call_slow_by_its_nature_never_marks_the_host_down(tmp_path: Path) -> None:
+    """Calls the engine does not answer in time while it answers the quick check (`/_ping` and a one-row
+    listing) at once are slow by their nature (a stuck `rm -f`, a big `system df`): each is answered "did not
+    answer within 0.5 s", saying the host is not counted as down, and four in a row leave the breaker
+    closed, so the next listing runs."""
+    with FakeEngine(tmp_path / "slow.sock", others="silent") as fake:
+        host = Host("busy", fake.url, 0.5)
+        health = HostHealth(host, CircuitBreaker(threshold=3, cooldown=60.0))
+        engine = Engine(host, health=health)
+        results, _ = within(HANG, lambda: _cut_each(engine, 4, lambda api: api.df()))
+        assert isinstance(results, list)
+        for result in results:
+            no_answer(result, "busy", 0.5)
+            assert isinstance(result, EngineUnavailable)
+            assert result.hint is not None
+            assert "not counted as down" in result.hint
+        assert health.refusal() is None
+        assert len(fake.requests("/system/df")) == 4  # none was refused: the host never went down
+        assert isinstance(engine.ps(a.PsArgs()), PsResult)
+        engine.close()
+
+
+def test_a_wedged_engine_that_answers_pings_stays_down_until_it_lists_again(silent: FakeEngine) -> None:
+    """A dockerd that answers `/_ping` but never a listing (the common deadlock): three cut listings whose
+    quick check fails too mark it down; after the cool-down the probe is the quick check, whose listing
+    hangs too, so the host stays down for twice as long and the command itself is never sent. Once the
+    engine lists again, the next probe passes and the command runs."""
+    host = Host("wedged", silent.url, 0.5)
+    health = HostHealth(host, CircuitBreaker(threshold=3, cooldown=0.5, max_cooldown=8.0))
+    engine = Engine(host, health=health)
+
+    def until_probe_due() -> None:
+        deadline = time.monotonic() + 10
+        while health.refusal() is not None and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    results, _ = within(HANG, lambda: _cut_each(engine, 3, lambda api: api.containers(all=True)))
+    assert isinstance(results, list)
+    for result in results:
+        no_answer(result, "wedged", 0.5)
+    assert health.refusal() is not None
+    until_probe_due()
+    sent = len(silent.requests("/containers/json"))
+    probed, _ = within(HANG, lambda: _cut_each(engine, 1, lambda api: api.containers(all=True)))
+    assert isinstance(probed, list)
+    refused = probed[0]
+    assert isinstance(refused, EngineUnavailable)
+    assert "host wedged is down since" in refused.message
+    assert "retrying in 1 s" in refused.message  # 0.5 s doubled
+    assert refused.hint is not None
+    assert "only the quick check was sent" in refused.hint
+    listed = silent.requests("/containers/json")[sent:]
+    assert len(listed) == 1  # the probe's one-row listing; the command's own listing never went
+    assert "limit=1" in listed[0].path
+    assert health.refusal() is not None
+    silent.behave(containers="ok")
+    until_probe_due()
+    result, _ = within(HANG, lambda: engine.ps(a.PsArgs()))
+    assert isinstance(result, PsResult)
+    assert health.refusal() is None
+    engine.close()
+
+
+def test_a_timeout_names_the_budget_the_call_was_given(tmp_path: Path) -> None:
+    """A request that asked for a longer wait (`stop -t 1` on a 0.5 s host: 1.5 s) is answered "did not
+    answer within 1.5 s", the budget it was given, not the instant the deadline was measured at."""
+    with FakeEngine(tmp_path / "stop.sock", others="silent") as fake:
+        engine = Engine(Host("slow", fake.url, 0.5))
+        result, elapsed = within(HANG, lambda: engine._call(lambda api: api.stop("web", timeout=1)))
+        assert isinstance(result, EngineUnavailable)
+        assert "host slow did not answer within 1.5 s (" in result.message, result.message
+        assert elapsed >= 1.4
+        engine.close()
+
+
+@pytest.mark.parametrize(
+    ("stop_timeout", "grace"),
+    [(None, 10.0), (15, 15.0), (3, 10.0), (0, 10.0), (-1, 600.0), (86400, 600.0), ("15", 10.0), (True, 10.0)],
+)
+def test_a_stop_without_t_is_given_the_containers_own_stop_timeout(
+    stop_timeout: object, grace: float
+) -> None:
+    """The grace a `stop` without -t is given: the container's StopTimeout, never less than docker-py's
+    10 s, a negative one (the daemon waits for ever) and a huge one bounded by the longest -t (600 s)."""
+    assert stop_grace(stop_timeout) == grace
+
+
+WEB = {
+    "Id": "ab" * 32,
+    "Names": ["/web"],
+    "Image": "busybox",
+    "ImageID": "sha256:" + "cd" * 32,
+    "Command": "sleep 1000",
+    "Created": 1_700_000_000,
+    "State": "running",
+    "Status": "Up 2 minutes",
+    "Ports": [],
+    "Labels": {},
+}
+
+
+def test_a_stops_grace_time_extends_the_command_timeout(tmp_path: Path) -> None:
+    """`stop -t 2 web` with a 1 s command timeout: the stop's 2 s of grace are added to the command's
+    timeout while it runs, so the answer is the engine's own ("did not answer within 2.5 s": its 0.5 s
+    plus the grace, the stop hanging here), not the router's "did not finish within 1 s"; a listing that
+    asks for no grace keeps the plain command timeout."""
+    with FakeEngine(tmp_path / "grace.sock", others="silent", listing=[WEB]) as fake:
+        router = Router([Engine(Host("slow", fake.url, 0.5))], workers=2)
+        try:
+            reply, _ = within(
+                HANG, lambda: router.handle_within(Invocation("stop -t 2 web", local_admin=True), 1.0)
+            )
+            assert isinstance(reply, Reply)
+            assert reply.problem is not None
+            assert reply.problem.kind == "EngineUnavailable", reply.problem
+            assert "host slow did not answer within 2.5 s" in reply.problem.message
+            assert fake.requests(f"/containers/{WEB['Id']}/stop")
+            fake.behave(containers="silent")
+            reply, elapsed = within(HANG, lambda: router.handle_within(Invocation("ps -a"), 0.2))
+            assert isinstance(reply, Reply)
+            assert reply.problem is not None
+            assert reply.problem.kind == "Timeout"
+            assert "did not finish within 0.2 s" in reply.problem.message
+            assert elapsed < 0.45  # not extended: the listing's own 0.5 s deadline had not come yet
+        finally:
+            fake.stop()
+            router.close()

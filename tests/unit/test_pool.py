@@ -12,12 +12,14 @@ from bot.engine import Engine, Host
 from bot.models import Outcome, Reply
 from bot.pool import (
     Admission,
+    Allowance,
     BreakerState,
     CircuitBreaker,
     CircuitOpen,
     DaemonPool,
     Deadlines,
     PoolBusy,
+    grant,
     worker_shares,
 )
 from bot.router import Invocation, Router
@@ -288,3 +290,22 @@ def test_only_one_of_many_racing_callers_becomes_the_probe() -> None:
     for thread in threads:
         thread.join(5)
     assert sorted(results) == ["probe"] + ["refused"] * 15
+
+
+def test_a_grace_time_is_granted_to_the_command_running_on_that_thread_only() -> None:
+    """`grant()` adds to the allowance of the command running on the calling thread, up to its limit;
+    outside a running command, or on another thread, it changes nothing."""
+    allowance = Allowance(limit=30.0)
+    grant(5.0)  # nobody runs here
+    assert allowance.granted == 0.0
+    with allowance.running():
+        grant(10.0)
+        grant(-3.0)  # never shrinks
+        elsewhere = threading.Thread(target=grant, args=(7.0,))
+        elsewhere.start()
+        elsewhere.join()
+        assert allowance.granted == 10.0
+        grant(25.0)
+    assert allowance.granted == 30.0  # bounded
+    grant(1.0)
+    assert allowance.granted == 30.0
