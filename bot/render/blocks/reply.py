@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,11 +40,8 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
     ConfirmObject,
-    ContextBlock,
-    MarkdownTextObject,
     Option,
     PlainTextObject,
-    SectionBlock,
     StaticSelectElement,
 )
 
@@ -58,58 +55,31 @@ from bot.models import (
     Result,
     Step,
 )
+from bot.render.blocks.limits import (
+    BUTTON_TEXT_MAX,
+    BUTTON_VALUE_MAX,
+    CONFIRM_TEXT_MAX,
+    ELLIPSIS,
+    FENCE,
+    OPTION_TEXT_MAX,
+    OPTION_VALUE_MAX,
+    PAGE_TEXT_BUDGET,
+    SECTION_TEXT_MAX,
+    clip,
+    code_cost,
+    context,
+    enforce_limits,
+    escape_clipped,
+    escape_code,
+    escape_mrkdwn,
+    section,
+    slack_length,
+    text_cost,
+)
 from bot.render.mask import mask_secrets
 from bot.render.result import Rendered, render_result
 from bot.render.text import render_reply_text
 
-__all__ = [
-    "CHUNKS_PER_PAGE",
-    "MAX_PAGES",
-    "PAGE_TEXT_BUDGET",
-    "FileAttachment",
-    "SlackLimitError",
-    "SlackMessage",
-    "enforce_limits",
-    "escape_code",
-    "escape_mrkdwn",
-    "full_text",
-    "limit_violations",
-    "mention",
-    "render_audit_line",
-    "render_container_actions",
-    "render_in_progress",
-    "render_problem",
-    "render_reply",
-    "render_reply_pages",
-    "slack_length",
-    "split_body",
-    "status_emoji",
-]
-
-# ---- Slack's limits (docs.slack.dev Block Kit reference; see also FACTS.md) -------------------------------
-MAX_BLOCKS = 50
-SECTION_TEXT_MAX = 3000
-SECTION_FIELDS_MAX = 10
-SECTION_FIELD_TEXT_MAX = 2000
-CONTEXT_ELEMENTS_MAX = 10
-ACTIONS_ELEMENTS_MAX = 25
-ID_MAX = 255  # action_id and block_id
-BUTTON_TEXT_MAX = 75
-BUTTON_VALUE_MAX = 2000
-SELECT_PLACEHOLDER_MAX = 150
-SELECT_OPTIONS_MAX = 100
-OPTION_TEXT_MAX = 75
-OPTION_VALUE_MAX = 150
-CONFIRM_TITLE_MAX = 100
-CONFIRM_TEXT_MAX = 300
-CONFIRM_BUTTON_MAX = 30
-MESSAGE_TEXT_MAX = 3000  # ours: Slack truncates at 40,000, but the fallback is a notification line
-
-# ---- our own layout choices --------------------------------------------------------------------------------
-# Slack also rejects a message whose blocks hold too much text in all (`msg_blocks_too_long`): undocumented,
-# reported at about 12,000 characters "with a buffer for block containers" (bolt-js #2509, #2867, where
-# 11,341 characters of `text` were already refused). We stay well below, counting every `text` string.
-PAGE_TEXT_BUDGET = 10_000
 CHUNKS_PER_PAGE = 3  # 3 full chunks ≈ 9,000 characters: the most that fits the budget with the rest
 PAGE_CONTENT_BLOCKS_MAX = 40  # leaves room for the footer (file note, paging buttons, context)
 MAX_PAGES = 5  # beyond this a reply goes out as a file
@@ -120,9 +90,6 @@ SUMMARY_SHOWN_MAX = 500
 HOST_SHOWN_MAX = 100
 AUDIT_COMMAND_SHOWN_MAX = 2000  # escaped; with the rest the audit line stays within MESSAGE_TEXT_MAX
 
-_FENCE = "```"
-_ZWSP = "\u200b"
-_ELLIPSIS = "…"
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,30}")
 _FILE_SLUG = re.compile(r"[^A-Za-z0-9._]+")
@@ -139,10 +106,6 @@ _PROBLEM_STYLES: dict[str, tuple[str, str]] = {
     "NeedsConfirmation": (":raised_hand:", "needs confirmation"),
 }
 _PROBLEM_DEFAULT_STYLE = (":warning:", "error")
-
-
-class SlackLimitError(ValueError):
-    """Blocks that Slack would refuse; raised by `enforce_limits`, so it means a bug in this module."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,75 +134,18 @@ class SlackMessage:
 # ---- text helpers ------------------------------------------------------------------------------------------
 
 
-def slack_length(text: str) -> int:
-    """Length as UTF-16 code units: never less than Python's `len`, so safe however Slack counts."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-def escape_mrkdwn(text: str) -> str:
-    """Escape the three characters Slack parses in any text: `&`, `<`, `>`."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def escape_code(text: str) -> str:
-    """Text for inside a ``` block: mrkdwn escapes, and a zero-width space on both sides of every backtick.
-
-    The spaces keep a "```" in the output from closing the block early; the mapping is reversible
-    (replace ZWSP+`+ZWSP by `), so nothing the CLI printed is lost.
-    """
-    return escape_mrkdwn(text).replace("`", f"{_ZWSP}`{_ZWSP}")
-
-
-def _code_cost(text: str) -> int:
-    """`slack_length(escape_code(text))` without building the string (body lines can be many)."""
-    extra = 4 * text.count("&") + 3 * (text.count("<") + text.count(">")) + 2 * text.count("`")
-    return slack_length(text) + extra
-
-
-def _char_code_cost(ch: str) -> int:
-    return _code_cost(ch)
-
-
 def _inline(text: str) -> str:
     """User text inside `inline code`: escaped, backticks neutralised (they would end the span)."""
     return escape_mrkdwn(text.replace("`", "ˋ"))
-
-
-def _host(host: str) -> str:
-    """A host name for mrkdwn: escaped, and clipped (names come from config, but never trust a length)."""
-    return escape_mrkdwn(_clip(host, HOST_SHOWN_MAX))
-
-
-def _clip(text: str, limit: int) -> str:
-    """At most `limit` characters (Slack-counted), cut with an ellipsis."""
-    if slack_length(text) <= limit:
-        return text
-    out: list[str] = []
-    used = 0
-    for ch in text:
-        size = slack_length(ch)
-        if used + size > limit - 1:
-            break
-        out.append(ch)
-        used += size
-    return "".join(out) + _ELLIPSIS
 
 
 def _compact_json(value: Mapping[str, Any]) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _mrkdwn(text: str) -> MarkdownTextObject:
-    # verbatim: no auto-linking of URLs, channel names or bare mentions found in Docker's output
-    return MarkdownTextObject(text=text, verbatim=True)
-
-
-def _section(text: str, block_id: str | None = None) -> dict[str, Any]:
-    return SectionBlock(text=_mrkdwn(text), block_id=block_id).to_dict()
-
-
-def _context(*texts: str) -> dict[str, Any]:
-    return ContextBlock(elements=[_mrkdwn(t) for t in texts]).to_dict()
+def _host(host: str) -> str:
+    """A host name for mrkdwn: escaped, and clipped (names come from config, but never trust a length)."""
+    return escape_mrkdwn(clip(host, HOST_SHOWN_MAX))
 
 
 # ---- status emoji ------------------------------------------------------------------------------------------
@@ -295,7 +201,7 @@ def _wrap_line(line: str, limit: int) -> list[str]:
     current: list[str] = []
     used = 0
     for ch in line:
-        size = _char_code_cost(ch)
+        size = code_cost(ch)
         if current and used + size > limit:
             pieces.append("".join(current))
             current, used = [], 0
@@ -314,20 +220,20 @@ def split_body(body: str, header: str | None, limit: int = SECTION_TEXT_MAX) -> 
     """
     if not body:
         return []
-    budget = limit - 2 * len(_FENCE)
-    header_cost = _code_cost(header) + 1 if header is not None else 0
+    budget = limit - 2 * len(FENCE)
+    header_cost = code_cost(header) + 1 if header is not None else 0
     repeat = header is not None and header_cost <= budget // 2
     piece_max = budget - header_cost if repeat else budget
     # (text, cost, ends_line): a long line becomes several pieces, all but the last not ending the line
     pieces: list[tuple[str, int, bool]] = []
     for line in body.split("\n"):
-        cost = _code_cost(line)
+        cost = code_cost(line)
         if cost <= piece_max:
             pieces.append((line, cost, True))
             continue
         parts = _wrap_line(line, piece_max)
         for index, part in enumerate(parts):
-            pieces.append((part, _code_cost(part), index == len(parts) - 1))
+            pieces.append((part, code_cost(part), index == len(parts) - 1))
 
     chunks: list[_Chunk] = []
     texts: list[str] = []  # the current chunk's pieces, joined below
@@ -355,7 +261,7 @@ def split_body(body: str, header: str | None, limit: int = SECTION_TEXT_MAX) -> 
 
 def _code_section(chunk: _Chunk, block_id: str) -> dict[str, Any]:
     flags = ("-h" if chunk.repeated_header else "") + ("-w" if chunk.wraps else "")
-    return _section(f"{_FENCE}{escape_code(chunk.text)}{_FENCE}", block_id=f"{block_id}{flags}")
+    return section(f"{FENCE}{escape_code(chunk.text)}{FENCE}", block_id=f"{block_id}{flags}")
 
 
 # ---- per-row actions ---------------------------------------------------------------------------------------
@@ -382,7 +288,7 @@ def _ps_picker(result: PsResult, host: str) -> dict[str, Any] | None:
             value = _compact_json({"name": row.id[:12], "host": host})
         if slack_length(value) > OPTION_VALUE_MAX:
             continue
-        text = PlainTextObject(text=_clip(name, OPTION_TEXT_MAX), emoji=False)
+        text = PlainTextObject(text=clip(name, OPTION_TEXT_MAX), emoji=False)
         options.append(Option(value=value, text=text))
     if not options:
         return None
@@ -410,7 +316,7 @@ def render_container_actions(name: str, host: str) -> list[dict[str, Any]]:
         for label, action_id, verb in (("Logs", "run_logs", "logs"), ("Inspect", "run_inspect", "inspect"))
     ]
     blocks = [
-        _section(f"`{_inline(_clip(name, COMMAND_SHOWN_MAX))}` on *{_host(host)}*"),
+        section(f"`{_inline(clip(name, COMMAND_SHOWN_MAX))}` on *{_host(host)}*"),
         ActionsBlock(elements=list(buttons)).to_dict(),
     ]
     return enforce_limits(blocks)
@@ -428,7 +334,7 @@ class _Unit:
 
     @property
     def cost(self) -> int:
-        return _text_cost(self.blocks)
+        return text_cost(self.blocks)
 
 
 def _problem_text(problem: Problem, command: str | None = None) -> str:
@@ -445,27 +351,7 @@ def _problem_text(problem: Problem, command: str | None = None) -> str:
 
 def _command_shown(command: str) -> str:
     """A command as a reply quotes it in inline code: `docker …`, secrets masked, clipped."""
-    return _inline(_clip("docker " + mask_secrets(command), COMMAND_SHOWN_MAX))
-
-
-def escape_clipped(text: str, limit: int, *, keep_end: bool = False) -> str:
-    """`escape_mrkdwn(text)` cut (on a character of `text`, never inside an entity) to `limit`; with
-    `keep_end` the end is kept (a log tail) and the cut marked at the start."""
-    escaped = escape_mrkdwn(text)
-    if slack_length(escaped) <= limit:
-        return escaped
-    out: list[str] = []
-    used = 0
-    for ch in reversed(text) if keep_end else text:
-        piece = escape_mrkdwn(ch)
-        size = slack_length(piece)
-        if used + size > limit - 1:
-            break
-        out.append(piece)
-        used += size
-    if keep_end:
-        return _ELLIPSIS + "".join(reversed(out))
-    return "".join(out) + _ELLIPSIS
+    return _inline(clip("docker " + mask_secrets(command), COMMAND_SHOWN_MAX))
 
 
 def _plan_buttons(result: ConfirmationResult) -> dict[str, Any]:
@@ -479,7 +365,7 @@ def _plan_buttons(result: ConfirmationResult) -> dict[str, Any]:
             style="primary",
             confirm=ConfirmObject(
                 title="Approve this plan?",
-                text=_clip(
+                text=clip(
                     f"It runs as {mention(result.requester)} and acts on {count} object(s).", CONFIRM_TEXT_MAX
                 ),
                 confirm="Approve",
@@ -494,7 +380,7 @@ def _plan_buttons(result: ConfirmationResult) -> dict[str, Any]:
             style="danger",
             confirm=ConfirmObject(
                 title="Run this plan?",
-                text=_clip(f"It acts on {count} object(s) and cannot be undone.", CONFIRM_TEXT_MAX),
+                text=clip(f"It acts on {count} object(s) and cannot be undone.", CONFIRM_TEXT_MAX),
                 confirm="Run it",
                 deny="Keep them",
             ),
@@ -510,20 +396,20 @@ def _remedy_button(problem: Problem, host: str) -> dict[str, Any] | None:
     value = _compact_json({"text": problem.remedy, "host": host})
     if len(value) > BUTTON_VALUE_MAX:
         return None
-    label = _clip(f"Run: {problem.remedy}", BUTTON_TEXT_MAX)
+    label = clip(f"Run: {problem.remedy}", BUTTON_TEXT_MAX)
     return ActionsBlock(
         block_id="remedy", elements=[ButtonElement(text=label, action_id="run_remedy", value=value)]
     ).to_dict()
 
 
 def _problem_blocks(problem: Problem, command: str | None = None, host: str = "") -> list[dict[str, Any]]:
-    blocks = [_section(_problem_text(problem, command))]
+    blocks = [section(_problem_text(problem, command))]
     if problem.usage:
         usage = f"usage: {problem.usage}"
-        budget = SECTION_TEXT_MAX - 2 * len(_FENCE)
-        if _code_cost(usage) > budget:
-            usage = _wrap_line(usage, budget - 1)[0] + _ELLIPSIS
-        blocks.append(_section(f"{_FENCE}{escape_code(usage)}{_FENCE}"))
+        budget = SECTION_TEXT_MAX - 2 * len(FENCE)
+        if code_cost(usage) > budget:
+            usage = _wrap_line(usage, budget - 1)[0] + ELLIPSIS
+        blocks.append(section(f"{FENCE}{escape_code(usage)}{FENCE}"))
     remedy = _remedy_button(problem, host)
     if remedy is not None:
         blocks.append(remedy)
@@ -539,7 +425,7 @@ def _step_units(index: int, step: Step, rendered: Rendered | None, chained: bool
         if rendered.summary:
             summary = escape_clipped(rendered.summary, SUMMARY_SHOWN_MAX)
             intro.append(f"{status_emoji(step.result)} {summary}")
-        lead = [_section("\n".join(intro))] if intro else []
+        lead = [section("\n".join(intro))] if intro else []
         header = _table_header(step.result, rendered.kind, rendered.body)
         chunks = [
             _code_section(chunk, f"body-{index}-{n}")
@@ -585,7 +471,7 @@ def _paginate(units: Sequence[_Unit], budget: int) -> list[list[_Unit]]:
 
 def mention(user_id: str) -> str:
     """`<@U…>` for a Slack user ID of the right shape; anything else is shown escaped, never live."""
-    return f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else escape_mrkdwn(_clip(user_id, 40))
+    return f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else escape_mrkdwn(clip(user_id, 40))
 
 
 def _ran_line(user_id: str | None, command: str, host: str, elapsed: float | None) -> str:
@@ -631,7 +517,7 @@ def _fallback_text(reply: Reply, host: str, renders: Sequence[Rendered | None]) 
     if problem is not None:
         summary = f"error: {problem.message}"
     head = f"docker {reply.text} on {host}"
-    return escape_mrkdwn(_clip(mask_secrets(f"{head}: {summary}" if summary else head), FALLBACK_TEXT_MAX))
+    return escape_mrkdwn(clip(mask_secrets(f"{head}: {summary}" if summary else head), FALLBACK_TEXT_MAX))
 
 
 def _footer(
@@ -651,12 +537,12 @@ def _footer(
         note = f":page_facing_up: Full output ({lines}) attached as a file"
         if filename:
             note += f": `{_inline(filename)}`"
-        blocks.append(_section(note))
-    context = [_ran_line(user_id, reply.text, host, reply.elapsed)]
+        blocks.append(section(note))
+    footer = [_ran_line(user_id, reply.text, host, reply.elapsed)]
     if pages > 1:
         blocks.append(_paging_block(reply_id, page, pages))
-        context.append(f"Page {page + 1} of {pages}")
-    blocks.append(_context(*context))
+        footer.append(f"Page {page + 1} of {pages}")
+    blocks.append(context(*footer))
     return blocks
 
 
@@ -682,7 +568,7 @@ class _Layout:
             for unit in _step_units(i, step, rendered, chained, host)
         ]
         if not units:
-            units = [_Unit((_section("_no output_"),), 0)]
+            units = [_Unit((section("_no output_"),), 0)]
         # the room the footer may need, whichever footer a page gets (the longest page numbers)
         worst_footer = _footer(
             reply,
@@ -694,13 +580,13 @@ class _Layout:
             reply_id=reply_id,
             filename=_file_name(mask_secrets(reply.text)),
         )
-        pages = _paginate(units, PAGE_TEXT_BUDGET - _text_cost(worst_footer))
+        pages = _paginate(units, PAGE_TEXT_BUDGET - text_cost(worst_footer))
         attachment = None
         if force_file or len(pages) > MAX_PAGES:
             attachment = FileAttachment(
                 filename=_file_name(mask_secrets(reply.text)),
                 content=full_text(reply),
-                title=_clip(mask_secrets(f"docker {reply.text} on {host}"), 250),
+                title=clip(mask_secrets(f"docker {reply.text} on {host}"), 250),
             )
             pages = pages[:1]
         text = _fallback_text(reply, host, renders)
@@ -758,16 +644,16 @@ def render_audit_line(*, user_id: str, text: str, host: str, channel_id: str, ou
     mention or a link; the only live markup is the user's and the channel's own (IDs of the right shape).
     """
     command = escape_clipped(mask_secrets(text).replace("`", "ˋ"), AUDIT_COMMAND_SHOWN_MAX)
-    where = f"<#{channel_id}>" if _CHANNEL_ID.fullmatch(channel_id) else escape_mrkdwn(_clip(channel_id, 40))
+    where = f"<#{channel_id}>" if _CHANNEL_ID.fullmatch(channel_id) else escape_mrkdwn(clip(channel_id, 40))
     outcome = escape_clipped(outcome, SUMMARY_SHOWN_MAX)
     return f"{mention(user_id)} ran `{command}` on *{_host(host)}* in {where}: {outcome}"
 
 
 def render_problem(problem: Problem, *, text: str, host: str, user_id: str | None = None) -> SlackMessage:
     """An error for the person who asked (the door sends it ephemeral): what went wrong, usage, hint."""
-    blocks = [*_problem_blocks(problem, None, host), _context(_ran_line(user_id, text, host, None))]
+    blocks = [*_problem_blocks(problem, None, host), context(_ran_line(user_id, text, host, None))]
     _, label = _PROBLEM_STYLES.get(problem.kind, _PROBLEM_DEFAULT_STYLE)
-    fallback = escape_mrkdwn(_clip(mask_secrets(f"{label}: {problem.message}"), FALLBACK_TEXT_MAX))
+    fallback = escape_mrkdwn(clip(mask_secrets(f"{label}: {problem.message}"), FALLBACK_TEXT_MAX))
     return SlackMessage(fallback, enforce_limits(blocks, text=fallback), 0, 1)
 
 
@@ -775,131 +661,5 @@ def render_in_progress(text: str, host: str) -> SlackMessage:
     """The placeholder shown while a slow command runs."""
     command = _command_shown(text)
     line = f":hourglass_flowing_sand: running `{command}` on *{_host(host)}*…"
-    fallback = escape_mrkdwn(_clip(f"running docker {text} on {host}…", FALLBACK_TEXT_MAX))
-    return SlackMessage(fallback, enforce_limits([_section(line)], text=fallback), 0, 1)
-
-
-# ---- the one place that checks Slack's limits --------------------------------------------------------------
-
-
-def _text_cost(blocks: Iterable[Mapping[str, Any]]) -> int:
-    """Every `text` string in the blocks, Slack-counted: what the cumulative text budget is measured on."""
-    total = 0
-
-    def walk(node: Any) -> None:
-        nonlocal total
-        if isinstance(node, Mapping):
-            for key, value in node.items():
-                if key == "text" and isinstance(value, str):
-                    total += slack_length(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list | tuple):
-            for item in node:
-                walk(item)
-
-    walk(list(blocks))
-    return total
-
-
-def _text_of(obj: Any) -> str:
-    if isinstance(obj, Mapping):
-        value = obj.get("text")
-        return value if isinstance(value, str) else ""
-    return ""
-
-
-def _check_length(problems: list[str], where: str, value: str, low: int, high: int) -> None:
-    size = slack_length(value)
-    if not low <= size <= high:
-        problems.append(f"{where}: length {size} not in {low}..{high}")
-
-
-def _check_ids(problems: list[str], where: str, node: Mapping[str, Any]) -> None:
-    for key in ("block_id", "action_id"):
-        if key in node:
-            _check_length(problems, f"{where}.{key}", str(node[key]), 1, ID_MAX)
-
-
-def _check_confirm(problems: list[str], where: str, confirm: Any) -> None:
-    if not isinstance(confirm, Mapping):
-        return
-    _check_length(problems, f"{where}.title", _text_of(confirm.get("title")), 1, CONFIRM_TITLE_MAX)
-    _check_length(problems, f"{where}.text", _text_of(confirm.get("text")), 1, CONFIRM_TEXT_MAX)
-    for key in ("confirm", "deny"):
-        _check_length(problems, f"{where}.{key}", _text_of(confirm.get(key)), 1, CONFIRM_BUTTON_MAX)
-
-
-def _check_element(problems: list[str], where: str, element: Mapping[str, Any]) -> None:
-    _check_ids(problems, where, element)
-    kind = element.get("type")
-    if kind == "button":
-        _check_length(problems, f"{where}.text", _text_of(element.get("text")), 1, BUTTON_TEXT_MAX)
-        if "value" in element:
-            _check_length(problems, f"{where}.value", str(element["value"]), 1, BUTTON_VALUE_MAX)
-    elif kind == "static_select":
-        placeholder = _text_of(element.get("placeholder"))
-        _check_length(problems, f"{where}.placeholder", placeholder, 1, SELECT_PLACEHOLDER_MAX)
-        options = element.get("options") or []
-        if not 1 <= len(options) <= SELECT_OPTIONS_MAX:
-            problems.append(f"{where}.options: {len(options)} not in 1..{SELECT_OPTIONS_MAX}")
-        for k, option in enumerate(options):
-            _check_length(
-                problems, f"{where}.options[{k}].text", _text_of(option.get("text")), 1, OPTION_TEXT_MAX
-            )
-            _check_length(
-                problems, f"{where}.options[{k}].value", str(option.get("value", "")), 1, OPTION_VALUE_MAX
-            )
-    _check_confirm(problems, f"{where}.confirm", element.get("confirm"))
-
-
-def limit_violations(blocks: Sequence[Mapping[str, Any]], *, text: str | None = None) -> list[str]:
-    """Every way these blocks (and fallback text) break Slack's limits or our page budget; [] when none."""
-    problems: list[str] = []
-    if len(blocks) > MAX_BLOCKS:
-        problems.append(f"{len(blocks)} blocks > {MAX_BLOCKS}")
-    if text is not None:
-        _check_length(problems, "text", text, 0, MESSAGE_TEXT_MAX)
-    total = _text_cost(blocks)
-    if total > PAGE_TEXT_BUDGET:
-        problems.append(f"{total} characters of text in all > {PAGE_TEXT_BUDGET}")
-    for i, block in enumerate(blocks):
-        where = f"blocks[{i}]"
-        _check_ids(problems, where, block)
-        kind = block.get("type")
-        if kind == "section":
-            fields = block.get("fields") or []
-            if "text" in block or not fields:
-                _check_length(problems, f"{where}.text", _text_of(block.get("text")), 1, SECTION_TEXT_MAX)
-            if len(fields) > SECTION_FIELDS_MAX:
-                problems.append(f"{where}.fields: {len(fields)} > {SECTION_FIELDS_MAX}")
-            for k, field in enumerate(fields):
-                _check_length(problems, f"{where}.fields[{k}]", _text_of(field), 1, SECTION_FIELD_TEXT_MAX)
-            accessory = block.get("accessory")
-            if isinstance(accessory, Mapping):
-                _check_element(problems, f"{where}.accessory", accessory)
-        elif kind == "context":
-            elements = block.get("elements") or []
-            if not 1 <= len(elements) <= CONTEXT_ELEMENTS_MAX:
-                problems.append(f"{where}.elements: {len(elements)} not in 1..{CONTEXT_ELEMENTS_MAX}")
-            for k, element in enumerate(elements):
-                _check_length(problems, f"{where}.elements[{k}]", _text_of(element), 1, SECTION_TEXT_MAX)
-        elif kind == "actions":
-            elements = block.get("elements") or []
-            if not 1 <= len(elements) <= ACTIONS_ELEMENTS_MAX:
-                problems.append(f"{where}.elements: {len(elements)} not in 1..{ACTIONS_ELEMENTS_MAX}")
-            for k, element in enumerate(elements):
-                _check_element(problems, f"{where}.elements[{k}]", element)
-    return problems
-
-
-def enforce_limits(blocks: list[dict[str, Any]], *, text: str | None = None) -> list[dict[str, Any]]:
-    """Return `blocks` unchanged when Slack would take them; raise `SlackLimitError` naming every breach.
-
-    Every renderer here builds within the limits by construction; this is the check that no message leaves
-    this module over one (Slack would refuse it whole with `invalid_blocks` and the user would see nothing).
-    """
-    problems = limit_violations(blocks, text=text)
-    if problems:
-        raise SlackLimitError("; ".join(problems))
-    return blocks
+    fallback = escape_mrkdwn(clip(f"running docker {text} on {host}…", FALLBACK_TEXT_MAX))
+    return SlackMessage(fallback, enforce_limits([section(line)], text=fallback), 0, 1)
