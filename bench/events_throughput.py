@@ -99,7 +99,8 @@ from fleet import LABEL, Fleet, interrupts_deferred, pool
 from slack_sdk import WebClient
 
 from bot.engine import Host
-from bot.notify.events import DockerEvent, Notification
+from bot.models import Notification
+from bot.notify.events import DockerEvent
 from bot.notify.messages import outgoing_messages
 from bot.notify.outbox import Outbox
 from bot.notify.rules import Rules, RuleState

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -429,3 +429,88 @@ class Reply:
             if step.problem is not None:
                 return step.problem
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One thing worth telling a channel about, ready for the outbox.
+
+    Keys are plain strings: `dedupe_key` names the event it came from (host, container id, Action,
+    timeNano), `episode_key` the restart loop or unhealthy spell it opens, `thread_key` the episode whose
+    thread it answers in (`restart_loop_update`), `update_key` the episode message it edits (`recovered`).
+    """
+
+    kind: str
+    host: str
+    container: str
+    container_id: str
+    image: str
+    channels: tuple[str, ...]
+    time_nano: int
+    dedupe_key: str
+    exit_code: int | None = None
+    oom_killed: bool = False
+    restart_count: int | None = None
+    health_output: str | None = None
+    log_tail: tuple[str, ...] = ()
+    away: bool = False
+    episode_key: str | None = None
+    thread_key: str | None = None
+    update_key: str | None = None
+    # A death whose exit code a label shadowed and nobody could tell yet (the watcher asks the engine).
+    exit_unknown: bool = False
+
+    def to_json(self) -> str:
+        """The notification as one JSON object (what the watcher keeps until the outbox has it)."""
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Notification:
+        """The notification `to_json` wrote; ValueError for one that cannot be read back."""
+        try:
+            saved = json.loads(text)
+            if not isinstance(saved, dict):
+                raise TypeError(f"a notification is an object, not {type(saved).__name__}")
+            values = {f.name: saved[f.name] for f in fields(cls) if f.name in saved}
+            for name in ("channels", "log_tail"):
+                if name in values:
+                    values[name] = tuple(str(item) for item in values[name])
+            note = cls(**values)
+            if not (isinstance(note.kind, str) and isinstance(note.dedupe_key, str) and note.dedupe_key):
+                raise TypeError("no kind or dedupe key")
+            if not isinstance(note.time_nano, int):
+                raise TypeError("no timeNano")
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"an unreadable saved notification ({exc})") from exc
+        return note
+
+    @property
+    def digest_line(self) -> str:
+        """The short form a digest lists: `web-1 (137)`, `web-1 (OOM)`, `web-1 (5 restarts)`, `web-1`."""
+        if self.kind == "oom" or self.oom_killed:
+            return f"{self.container} (OOM)"
+        if self.kind in ("restart_loop", "restart_loop_update") and self.restart_count is not None:
+            return f"{self.container} ({self.restart_count} restarts)"
+        if self.exit_code is not None:
+            return f"{self.container} ({self.exit_code})"
+        if self.kind == "died":
+            return f"{self.container} (exit code unknown)"
+        return self.container
+
+    @property
+    def summary(self) -> str:
+        """One plain line: `web-1 exited (137)`; prefixed `while the bot was away,` for a re-listed change."""
+        name = self.container
+        text = {
+            "died": f"{name} exited ({'exit code unknown' if self.exit_code is None else self.exit_code})",
+            "oom": f"{name} was killed: out of memory"
+            + (f" (exit {self.exit_code})" if self.exit_code is not None else ""),
+            "stopped": f"{name} stopped" + (f" ({self.exit_code})" if self.exit_code is not None else ""),
+            "started": f"{name} started",
+            "unhealthy": f"{name} is unhealthy",
+            "recovered": f"{name} recovered",
+            "restart_loop": f"{name} is in a restart loop ({self.restart_count} restarts)",
+            "restart_loop_update": f"{name} restarted again ({self.restart_count} restarts)",
+            "image_removed": f"image {self.image} was removed",
+        }.get(self.kind, f"{name}: {self.kind}")
+        return f"while the bot was away, {text}" if self.away else text

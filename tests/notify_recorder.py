@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from bot.notify.events import Notification
+from bot.models import Notification
 
 
 class Recorder:

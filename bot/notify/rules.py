@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Protocol
 
-from bot.models import Target
-from bot.notify.events import DockerEvent, Notification, opted_out
+from bot.models import Notification, Target
+from bot.notify.events import DockerEvent, opted_out
 from bot.policy.scopes import ContainerPattern, host_matches
 from bot.settings import NotifyConfig, parse_duration
 

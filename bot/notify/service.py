@@ -14,8 +14,8 @@ from slack_sdk import WebClient
 
 from bot.engine import Engine, Host
 from bot.errors import ChatOpsError
+from bot.models import Notification
 from bot.notify.cron import CronSchedule
-from bot.notify.events import Notification
 from bot.notify.messages import outgoing_messages
 from bot.notify.outbox import Outbox, OutgoingMessage
 from bot.notify.reports import build_disk_report, disk_report_messages, report_channels

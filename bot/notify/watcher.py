@@ -57,11 +57,10 @@ from bot.durations import seconds_text
 from bot.engine.convert import container_row
 from bot.engine.hosts import CHECK_DEADLINE, Host, HostClient, open_api_client
 from bot.errors import ChatOpsError, EngineUnavailable
-from bot.models import Target
+from bot.models import Notification, Target
 from bot.notify.events import (
     ContainerState,
     DockerEvent,
-    Notification,
     engine_time,
     exit_code_at,
     since_param,
@@ -267,11 +266,11 @@ class SqliteCursorStore:
         found: list[tuple[int, Notification]] = []
         unreadable: list[tuple[str, int]] = []
         for seq, text in rows:
-            note = Notification.from_json(str(text))
-            if note is None:
+            try:
+                found.append((int(seq), Notification.from_json(str(text))))
+            except ValueError as exc:
+                log.warning("notify: ignoring %s", exc)
                 unreadable.append((host, int(seq)))
-            else:
-                found.append((int(seq), note))
         if unreadable:
             with self._lock, self._db:
                 self._db.executemany("DELETE FROM notify_inflight WHERE host = ? AND seq = ?", unreadable)

@@ -26,7 +26,7 @@ from notify_recorder import Recorder
 from second_daemon import SecondDaemon
 
 from bot.engine.hosts import Host
-from bot.notify.events import Notification
+from bot.models import Notification
 from bot.notify.rules import Rules
 from bot.notify.watcher import HostWatcher, SqliteCursorStore
 from bot.settings import NotifyConfig

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.models import Notification
 from bot.notify.events import (
     ContainerState,
     DockerEvent,
-    Notification,
     engine_time,
     exit_code_at,
     trusted_event,
@@ -187,6 +187,7 @@ def test_a_notification_reads_back_as_it_was_saved() -> None:
 
 
 @pytest.mark.parametrize("text", ["", "[]", "{}", '{"kind": "died", "dedupe_key": ""}', '{"kind": 1}'])
-def test_an_unreadable_saved_notification_is_skipped(text: str) -> None:
-    """A damaged row is None (and logged), never an exception that would stop the watcher."""
-    assert Notification.from_json(text) is None
+def test_an_unreadable_saved_notification_is_a_value_error(text: str) -> None:
+    """A damaged row is a ValueError saying so (the watcher logs it and deletes the row), nothing else."""
+    with pytest.raises(ValueError, match="unreadable saved notification"):
+        Notification.from_json(text)

@@ -12,10 +12,12 @@ from fakes import FakeWebApi
 from slack_sdk import WebClient
 
 from bot.errors import ConfigError
-from bot.notify.events import DockerEvent, Notification, since_param
-from bot.notify.messages import notification_blocks, outgoing_messages
+from bot.models import Notification
+from bot.notify.events import DockerEvent, since_param
+from bot.notify.messages import outgoing_messages
 from bot.notify.outbox import Outbox
 from bot.notify.rules import NS, Rules, RuleState
+from bot.render.blocks.notification import notification_blocks
 from bot.settings import NotifyConfig, read_config_file
 
 HOST = "prod-1"

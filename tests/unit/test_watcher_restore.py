@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.engine.hosts import Host
-from bot.notify.events import Notification
+from bot.models import Notification
 from bot.notify.rules import NS, Rules, RuleState, _Memory
 from bot.notify.watcher import Checkpoint, HostWatcher, SqliteCursorStore
 from bot.settings import NotifyConfig

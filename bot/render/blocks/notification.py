@@ -1,0 +1,126 @@
+"""A notification as a Slack message: a headline, the facts an operator acts on, the last health probe, the
+masked log tail, and Logs / Inspect / Restart buttons that re-enter the router like any command (policy,
+confirmation, audit).
+
+Built within Slack's limits whatever the container is called or prints: Docker accepts 5,000-character names
+and probes that print ```, so names and images are clipped, probe output and log lines are escaped for a code
+block (a backtick cannot close it), and a button names its container by the full ID when the name is too long
+to carry. Every block has a `block_id` (headline, facts, probe, logs, notify), so an edit can replace some of
+them and keep the others.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement
+
+from bot.models import Notification
+from bot.references import CONTAINER_NAME
+from bot.render.blocks.limits import (
+    BUTTON_VALUE_MAX,
+    FENCE,
+    context,
+    enforce_limits,
+    escape_clipped,
+    escape_code_clipped,
+    section,
+)
+
+EMOJI = {
+    "died": ":red_circle:",
+    "oom": ":boom:",
+    "unhealthy": ":large_orange_circle:",
+    "restart_loop": ":repeat:",
+    "restart_loop_update": ":repeat:",
+    "recovered": ":large_green_circle:",
+    "started": ":arrow_forward:",
+    "stopped": ":black_square_for_stop:",
+    "image_removed": ":wastebasket:",
+}
+LOG_LINES_SHOWN = 10
+HEADLINE_MAX = 2900
+FACT_MAX = 300  # a host or an image in the facts line
+PROBE_MAX = 1200
+LOG_TAIL_MAX = 2600
+NAME_IN_BUTTON_MAX = 200  # a longer name is carried as the full ID (the command reads less well, but fits)
+FALLBACK_MAX = 300
+_FULL_ID = re.compile(r"^[0-9a-f]{64}$")
+
+
+def button_reference(note: Notification) -> str | None:
+    """How the buttons name the container in the commands they run: its name when it is a valid container
+    name short enough to carry (so the command reads as typed), else its full ID; None when neither is
+    safe to put in a command."""
+    if CONTAINER_NAME.fullmatch(note.container) and len(note.container) <= NAME_IN_BUTTON_MAX:
+        return note.container
+    if _FULL_ID.fullmatch(note.container_id):
+        return note.container_id
+    return None
+
+
+def headline(note: Notification) -> str:
+    """The message's one line, unescaped: the summary, or for a restart loop's later restart the loop's
+    headline with the new count (it replaces the episode's headline)."""
+    if note.kind == "restart_loop_update":
+        return f"{note.container} is in a restart loop ({note.restart_count} restarts)"
+    return note.summary
+
+
+def fallback_text(note: Notification) -> str:
+    """The message's `text`: what Slack shows in the notification, escaped and clipped."""
+    return escape_clipped(headline(note), FALLBACK_MAX)
+
+
+def _inline(text: str) -> str:
+    """Text for `inline code`: escaped and clipped, backticks neutralised (they would end the span)."""
+    return escape_clipped(text.replace("`", "ˋ"), FACT_MAX)
+
+
+def _facts(note: Notification) -> str:
+    facts = [f"*host* {escape_clipped(note.host, FACT_MAX)}", f"*image* `{_inline(note.image or '?')}`"]
+    if note.exit_code is not None:
+        label = "last exit code" if note.kind == "restart_loop_update" else "exit code"
+        facts.append(f"*{label}* {note.exit_code}")
+    if note.kind in ("died", "oom") or note.oom_killed:
+        facts.append(f"*OOMKilled* {'yes' if note.oom_killed else 'no'}")
+    if note.restart_count is not None:
+        facts.append(f"*restarts* {note.restart_count}")
+    return " · ".join(facts)
+
+
+def _buttons(note: Notification) -> dict[str, Any] | None:
+    """Logs / Inspect / Restart for the container, or None when it cannot be named within the limits."""
+    name = button_reference(note)
+    if note.kind == "image_removed" or name is None:
+        return None
+    commands = (
+        ("Logs", "run_logs", f"logs {name} --tail 50"),
+        ("Inspect", "run_inspect", f"inspect {name}"),
+        ("Restart", "run_restart", f"restart {name}"),
+    )
+    buttons = []
+    for label, action_id, text in commands:
+        value = json.dumps({"text": text, "host": note.host}, separators=(",", ":"))
+        if len(value) > BUTTON_VALUE_MAX:  # only a host name from the config this long: no buttons then
+            return None
+        buttons.append(ButtonElement(text=label, action_id=action_id, value=value))
+    return ActionsBlock(block_id="notify", elements=buttons).to_dict()
+
+
+def notification_blocks(note: Notification) -> list[dict[str, Any]]:
+    """The Block Kit message of one notification (≤ 5 blocks), checked against Slack's limits."""
+    line = f"{EMOJI.get(note.kind, ':information_source:')} *{escape_clipped(headline(note), HEADLINE_MAX)}*"
+    blocks = [section(line, block_id="headline"), context(_facts(note), block_id="facts")]
+    if note.health_output:
+        probe = escape_code_clipped(note.health_output.strip(), PROBE_MAX)
+        blocks.append(section(f"*last health probe*\n{FENCE}{probe}{FENCE}", block_id="probe"))
+    if note.log_tail:
+        tail = escape_code_clipped("\n".join(note.log_tail[-LOG_LINES_SHOWN:]), LOG_TAIL_MAX, keep_end=True)
+        blocks.append(section(f"*last log lines*\n{FENCE}{tail}{FENCE}", block_id="logs"))
+    buttons = _buttons(note)
+    if buttons is not None:
+        blocks.append(buttons)
+    return enforce_limits(blocks, text=fallback_text(note))
