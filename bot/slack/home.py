@@ -1,4 +1,5 @@
-"""App Home: one dashboard per host, built from the same router answers as `/docker ps -a` and `system df`."""
+"""App Home: ask the router for every host's dashboard (as the user who opened the tab) and publish the view
+that bot.render.blocks.home builds."""
 
 from __future__ import annotations
 
@@ -10,22 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.models.blocks import (
-    Block,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
 
 from bot.models import DiskUsageResult, ImagesResult, PsResult, Reply
-from bot.render.result import render_result
+from bot.render.blocks.home import HostDashboard, home_view
 from bot.router import Invocation, Router
 
 log = logging.getLogger(__name__)
-MAX_LISTED = 10
-MAX_HOME_BLOCKS = 100
 FRESH_FOR = 10.0  # seconds a published dashboard counts as current: opening the tab again publishes nothing
 
 
@@ -66,13 +57,8 @@ def _first(reply: Reply) -> Any:
     return reply.steps[0].result if reply.steps else None
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def host_blocks(router: Router, host: str, user_id: str) -> list[Block]:
-    """The dashboard section of one host: containers by state, trouble, images and reclaimable space."""
-    blocks: list[Block] = [HeaderBlock(text=f"Docker on {host}"[:150])]
+def host_dashboard(router: Router, host: str, user_id: str) -> HostDashboard:
+    """Ask the router, as `user_id`, what one host's dashboard shows (policy applies as typed)."""
 
     def ask(text: str) -> Reply:
         return router.handle(
@@ -80,42 +66,20 @@ def host_blocks(router: Router, host: str, user_id: str) -> list[Block]:
         )
 
     ps = ask("ps -a")
-    result = _first(ps)
-    if not isinstance(result, PsResult):
-        message = ps.problem.message if ps.problem else "no answer"
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f":warning: {_escape(message)}"[:3000])))
-        return blocks
-    summary = render_result(result).summary or ""
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Containers:* {_escape(summary)}")))
-    trouble = [
-        row
-        for row in result.rows
-        if row.health == "unhealthy" or row.state == "restarting" or (row.exit_code or 0) != 0
-    ]
-    if trouble:
-        lines = [f"• `{_escape(row.name)}` — {_escape(row.status)}" for row in trouble[:MAX_LISTED]]
-        if len(trouble) > MAX_LISTED:
-            lines.append(f"…and {len(trouble) - MAX_LISTED} more: `/docker ps -a -f status=exited`")
-        blocks.append(SectionBlock(text=MarkdownTextObject(text="*Needs attention:*\n" + "\n".join(lines))))
-    for text, kind in (("images", ImagesResult), ("system df", DiskUsageResult)):
-        answer = _first(ask(text))
-        if isinstance(answer, kind):
-            label = "Images" if kind is ImagesResult else "Disk"
-            line = render_result(answer).summary or ""
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{label}:* {_escape(line)}")))
-    return blocks
+    listing = _first(ps)
+    if not isinstance(listing, PsResult):
+        return HostDashboard(host=host, problem=ps.problem.message if ps.problem else "no answer")
+    images = _first(ask("images"))
+    disk = _first(ask("system df"))
+    return HostDashboard(
+        host=host,
+        ps=listing,
+        images=images if isinstance(images, ImagesResult) else None,
+        disk=disk if isinstance(disk, DiskUsageResult) else None,
+    )
 
 
 def publish_home(client: WebClient, router: Router, user_id: str) -> None:
-    """Build every host's dashboard and publish it as the user's App Home (≤ 100 blocks)."""
-    blocks: list[Block] = []
-    for host in router.engines:
-        if blocks:
-            blocks.append(DividerBlock())
-        blocks.extend(host_blocks(router, host, user_id))
-    blocks = blocks[: MAX_HOME_BLOCKS - 1]
-    blocks.append(
-        ContextBlock(elements=[MarkdownTextObject(text="Type `/docker help` in any channel for commands.")])
-    )
-    view = {"type": "home", "blocks": [block.to_dict() for block in blocks]}
+    """Build every host's dashboard and publish it as the user's App Home."""
+    view = home_view([host_dashboard(router, host, user_id) for host in router.engines])
     client.views_publish(user_id=user_id, view=view)
