@@ -514,3 +514,27 @@ class Notification:
             "image_removed": f"image {self.image} was removed",
         }.get(self.kind, f"{name}: {self.kind}")
         return f"while the bot was away, {text}" if self.away else text
+
+
+@dataclass(frozen=True, slots=True)
+class DiskReport:
+    """What a disk report says about one host, read at one moment (`usage.now`)."""
+
+    host: str
+    usage: DiskUsageResult
+    prune: Plan
+
+    @property
+    def dangling(self) -> tuple[ImageRow, ...]:
+        """The untagged images `system df` lists (some may still be used by a container)."""
+        return tuple(image for image in self.usage.images if image.dangling)
+
+    @property
+    def exited(self) -> tuple[ContainerRow, ...]:
+        """The containers that have exited, newest first (as the daemon lists them)."""
+        return tuple(row for row in self.usage.containers if row.state == "exited")
+
+    @property
+    def prunable(self) -> bool:
+        """True when `image prune` would remove something now."""
+        return bool(self.prune.targets)

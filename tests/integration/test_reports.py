@@ -22,17 +22,13 @@ from fakes.slack import FakeSlack
 
 from bot.engine import Engine, hosts_from_settings
 from bot.engine.plans import unique_size
-from bot.models import DiskUsageResult
-from bot.notify.reports import (
-    LISTED_MAX,
-    DiskReport,
-    build_disk_report,
-    disk_report_blocks,
-    disk_report_text,
-)
+from bot.models import DiskReport, DiskUsageResult
+from bot.notify.reports import build_disk_report
 from bot.notify.service import NotificationService
 from bot.render.blocks import escape_code, limit_violations
+from bot.render.blocks.report import LISTED_MAX, disk_report_blocks, disk_report_text
 from bot.render.format import human_size
+from bot.render.table import render_system_df
 from bot.settings import FileConfig, Settings, load_settings
 
 from ._oracle import run_docker, table
@@ -127,7 +123,7 @@ def report_matching_the_cli(engine: Engine) -> tuple[DiskReport, list[str], list
         before = table(run_docker("system", "df").stdout, "TYPE")
         report = build_disk_report(engine)
         after = table(run_docker("system", "df").stdout, "TYPE")
-        lines = report.df_table.splitlines()
+        lines = render_system_df(report.usage).splitlines()
         if lines in (before, after) or before == after or time.monotonic() > deadline:
             return report, before, after
         time.sleep(0.5)
@@ -136,7 +132,11 @@ def report_matching_the_cli(engine: Engine) -> tuple[DiskReport, list[str], list
 def test_disk_report_on_the_real_engine(engine: Engine, disk_objects: DiskObjects) -> None:
     """The df table is the CLI's; the dangling image, the exited container and the reclaim figure are in."""
     report, before, after = report_matching_the_cli(engine)
-    assert report.df_table.splitlines() in (before, after), (report.df_table, before, after)
+    assert render_system_df(report.usage).splitlines() in (before, after), (
+        render_system_df(report.usage),
+        before,
+        after,
+    )
     dangling = {image.id: image for image in report.dangling}
     assert disk_objects.dangling_id in dangling
     assert disk_objects.tagged_id not in dangling
@@ -156,7 +156,7 @@ def test_disk_report_on_the_real_engine(engine: Engine, disk_objects: DiskObject
     blocks = disk_report_blocks(report, when, "asked by <@U0ADMIN> with `notify report`")
     assert limit_violations(blocks) == []
     rendered = json.dumps(blocks)
-    assert json.dumps(f"```{escape_code(report.df_table)}```")[1:-1] in rendered
+    assert json.dumps(f"```{escape_code(render_system_df(report.usage))}```")[1:-1] in rendered
     actions = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert [(e["action_id"], json.loads(e["value"])) for e in actions] == [
         ("run_prune", {"text": "image prune", "host": "local"})

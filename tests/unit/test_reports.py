@@ -10,17 +10,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.models import ContainerRow, DiskUsageResult, ImageRow, Plan, Target
+from bot.models import ContainerRow, DiskReport, DiskUsageResult, ImageRow, Plan, Target
 from bot.notify.cron import CronSchedule, parse_cron
-from bot.notify.reports import (
-    DiskReport,
-    disk_report_blocks,
-    disk_report_messages,
-    disk_report_text,
-    report_channels,
-)
+from bot.notify.reports import disk_report_messages, report_channels
 from bot.notify.service import LATE_GRACE, ReportScheduler
 from bot.render.blocks import limit_violations
+from bot.render.blocks.report import disk_report_blocks, disk_report_text
+from bot.render.table import render_system_df
 from bot.settings import NotifyConfig, ReportConfig
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -105,8 +101,8 @@ def test_report_message_holds_table_images_containers_and_the_prune_button() -> 
     assert limit_violations(blocks) == []
     text = texts(blocks)
     assert "Disk report for prod, 2026-03-02 08:00 CET" in text
-    assert disk.df_table.splitlines()[0] in text
-    assert "TYPE" in disk.df_table
+    assert render_system_df(disk.usage).splitlines()[0] in text
+    assert "TYPE" in render_system_df(disk.usage)
     assert "*Dangling images:* 2, 4MB in all" in text
     assert "`000aeeeeeeee` 2MB · `000beeeeeeee` 2MB" in text  # short IDs of the dangling images
     assert "`job-1` Exited (1) 3 hours ago" in text
@@ -140,7 +136,7 @@ def test_text_form_for_the_shell_and_logs() -> None:
     """The plain-text report carries the same facts, the table exactly as the CLI prints it."""
     disk = report()
     text = disk_report_text(disk, WHEN)
-    assert disk.df_table in text
+    assert render_system_df(disk.usage) in text
     assert "Exited containers: 2, 2kB in their writable layers" in text
     assert "  job-0   Exited (0) 2 hours ago" in text
     assert "image prune would free about 4MB now" in text
