@@ -204,7 +204,7 @@ class NotifyConfig(BaseModel):
 
     def schedules(self) -> list[tuple[ReportConfig, CronSchedule]]:
         """Every report with its parsed schedule; a `ValueError` naming the first bad one
-        (`notify.reports.1.cron: minute field: 60 is out of range 0-59`)."""
+        (`notify.reports.1.cron: minute field: '60' is not valid (values 0-59; …)`)."""
         zone = notify_zone(self.timezone)
         found: list[tuple[ReportConfig, CronSchedule]] = []
         for number, report in enumerate(self.reports, start=1):
