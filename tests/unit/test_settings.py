@@ -8,6 +8,7 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
+from bot.startup import check_config, report_schedules
 
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 
@@ -146,7 +147,7 @@ def test_reports_config_loads_with_its_time_zone(tmp_path: Path, monkeypatch: py
     )
     monkeypatch.setenv("CHATOPS_CONFIG", str(config))
     notify = load_settings(None).file.notify
-    ((report, schedule),) = notify.schedules()
+    ((report, schedule),) = report_schedules(notify)
     assert report.hosts == ("prod-*",)
     assert schedule.fields == "0 8 * * 1-5"
     assert str(schedule.zone) == "Europe/Berlin"
@@ -221,7 +222,7 @@ def test_bad_report_config_is_one_line(
     config.write_text(content, encoding="utf-8")
     monkeypatch.setenv("CHATOPS_CONFIG", str(config))
     with pytest.raises(ConfigError) as caught:
-        load_settings(None)
+        check_config(load_settings(None))
     message = str(caught.value)
     assert message.startswith("CHATOPS_CONFIG: ")
     assert expected in message
