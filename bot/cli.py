@@ -20,6 +20,7 @@ from bot.render.mask import mask_log_handlers
 from bot.router import Router
 from bot.settings import Settings, load_settings
 from bot.shell import ShellIdentity, main_shell
+from bot.startup import check_config, policy_of
 from bot.store import Store
 
 
@@ -62,7 +63,7 @@ def _router(settings: Settings, store: Store) -> Router:
     return Router(
         [Engine(host, settings.command_zone) for host in hosts_from_settings(settings)],
         workers=settings.chatops_workers,
-        policy=settings.file.policy(),
+        policy=policy_of(settings.file),
         store=store,
         confirm_ttl=settings.chatops_confirm_ttl,
         own_container_id=own_container_id(),
@@ -162,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = _parser().parse_args(argv)
     try:
         settings = load_settings()
+        check_config(settings)
     except ConfigError as exc:
         print(f"docker-chatops: {exc.message}", file=sys.stderr)
         return int(ExitCode.USAGE)

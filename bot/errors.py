@@ -22,8 +22,6 @@ class ExitCode(IntEnum):
 class ChatOpsError(Exception):
     """A failure whose message is safe and useful to show the person who asked."""
 
-    exit_code: ExitCode = ExitCode.FAILED
-
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -36,8 +34,6 @@ class ChatOpsError(Exception):
 class UsageError(ChatOpsError):
     """The text could not be parsed into a command: unknown command, flag, filter or value."""
 
-    exit_code = ExitCode.USAGE
-
     def __init__(self, message: str, *, usage: str | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.usage = usage
@@ -46,13 +42,9 @@ class UsageError(ChatOpsError):
 class Denied(ChatOpsError):
     """The policy does not allow this principal to run this command here."""
 
-    exit_code = ExitCode.DENIED
-
 
 class NeedsConfirmation(ChatOpsError):
     """The command is destructive and runs only once confirmed."""
-
-    exit_code = ExitCode.NEEDS_CONFIRMATION
 
 
 class NotFound(ChatOpsError):

@@ -279,7 +279,7 @@ class InspectResult:
 
 @dataclass(frozen=True, slots=True)
 class LogsResult:
-    """`docker logs`: the last lines of one container, already decoded; `truncated` when capped."""
+    """`docker logs`: the last `tail` lines of one container, already decoded."""
 
     container: str
     lines: tuple[str, ...]

@@ -2,9 +2,13 @@
 
 The file is named by `CHATOPS_CONFIG`.
 
-Environment wins over `.env`. The TOML file holds what does not fit in a variable: `[[hosts]]` now, and roles,
-bindings and notification routes in later steps. Any bad value stops start-up with one line naming the setting
-(`load_settings` raises `ConfigError`), never a traceback.
+Environment wins over `.env`. The TOML file holds what does not fit in a variable: `[[hosts]]`, roles,
+bindings and `[notify]`. Any bad value stops start-up with one line naming the setting (`load_settings`
+raises `ConfigError`), never a traceback.
+
+This module checks only its own shapes and imports nothing above it: what needs the policy or the cron
+reader (roles and bindings as a `Policy`, host and container patterns, cron schedules) is checked by
+`bot.startup.check_config`, which the caller runs next, with the same one-line errors.
 """
 
 from __future__ import annotations
@@ -30,9 +34,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.durations import duration_seconds
 from bot.errors import ConfigError
-from bot.notify.cron import CronSchedule, parse_cron
-from bot.policy import ContainerPattern, Policy
-from bot.policy.scopes import check_glob
 
 HOST_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 _DOCKER_SCHEMES = {"unix", "tcp", "http", "https", "npipe"}
@@ -177,7 +178,8 @@ class NotifyConfig(BaseModel):
     reports: tuple[ReportConfig, ...] = ()
 
     def check(self) -> None:
-        """Raise one `ValueError` naming the first bad value (`notify.routes.1.events: unknown event …`)."""
+        """Raise one `ValueError` naming the first bad value (`notify.routes.1.events: unknown event …`);
+        patterns and cron schedules are `bot.startup.check_config`'s."""
         for number, route in enumerate(self.routes, start=1):
             where = f"notify.routes.{number}"
             if not _ROUTE_CHANNEL.match(route.channel):
@@ -191,42 +193,24 @@ class NotifyConfig(BaseModel):
                     )
             if not route.hosts:
                 raise ValueError(f'{where}.hosts: empty; write ["*"] for every host')
-            for host in route.hosts:
-                check_glob(host, f"{where}.hosts")
             if not route.containers:
                 raise ValueError(f'{where}.containers: empty; write ["*"] for every container')
-            for pattern in route.containers:
-                ContainerPattern.parse(pattern, f"{where}.containers")
         loop = self.restart_loop
         parse_duration(loop.within, "notify.restart_loop.within")
         parse_duration(loop.stable, "notify.restart_loop.stable")
-        self.schedules()
-
-    def schedules(self) -> list[tuple[ReportConfig, CronSchedule]]:
-        """Every report with its parsed schedule; a `ValueError` naming the first bad one
-        (`notify.reports.1.cron: minute field: 60 is out of range 0-59`)."""
-        zone = notify_zone(self.timezone)
-        found: list[tuple[ReportConfig, CronSchedule]] = []
+        notify_zone(self.timezone)
         for number, report in enumerate(self.reports, start=1):
             where = f"notify.reports.{number}"
             if report.kind not in REPORT_KINDS:
                 known = ", ".join(REPORT_KINDS)
                 raise ValueError(f"{where}.kind: unknown report {report.kind!r}; known: {known}")
-            try:
-                schedule = parse_cron(report.cron, zone)
-            except ValueError as exc:
-                raise ValueError(f"{where}.cron: {exc}") from None
             if not report.hosts:
                 raise ValueError(f'{where}.hosts: empty; write ["*"] for every host')
-            for host in report.hosts:
-                check_glob(host, f"{where}.hosts")
             if not any(report.kind in route.events for route in self.routes):
                 raise ValueError(
                     f"{where}: no route listens to {report.kind!r}, so the report would go nowhere; "
                     f'add "{report.kind}" to the events of a [[notify.routes]] entry'
                 )
-            found.append((report, schedule))
-        return found
 
 
 class FileConfig(BaseModel):
@@ -248,20 +232,10 @@ class FileConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
-    def _valid_policy(self) -> FileConfig:
-        """Build the policy once here, so a bad role or binding stops start-up (`bindings.1.role: …`)."""
-        self.policy()
-        return self
-
-    @model_validator(mode="after")
     def _valid_notify(self) -> FileConfig:
         """Check the notification routes once here, so a bad route stops start-up with one line."""
         self.notify.check()
         return self
-
-    def policy(self) -> Policy:
-        """The policy these roles and bindings describe; with neither, the default (everyone may read)."""
-        return Policy.from_config(self.roles, self.bindings)
 
     def group_ids(self) -> list[str]:
         """Every Slack user group ID a binding names: the groups whose membership the door resolves."""

@@ -1,8 +1,8 @@
 """The command catalog: every command the bot understands, as data.
 
 One `CommandSpec` per command: its words, aliases, options, positional arguments, argument model, action
-class and the operation that runs it. The parser, `help`, the README's reference and (in later steps) the
-policy all read this table; adding a command is one entry here plus one engine operation.
+class and the operation that runs it. The parser, `help`, the README's reference and the policy all read
+this table; adding a command is one entry here plus one engine operation.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from bot.notify.rules import Rules
 from bot.notify.watcher import HostWatcher, SqliteCursorStore, start_watchers
 from bot.policy.scopes import host_matches
 from bot.settings import ReportConfig, Settings, notify_zone
+from bot.startup import report_schedules
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ class NotificationService:
         self.clock = clock
         self.engines = {host.name: Engine(host) for host in self.hosts}
         self.scheduler = ReportScheduler(
-            self.config.schedules(), self.post_scheduled, clock=clock, max_nap=report_nap
+            report_schedules(self.config), self.post_scheduled, clock=clock, max_nap=report_nap
         )
 
     def deliver(self, note: Notification) -> None:

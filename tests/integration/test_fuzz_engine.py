@@ -32,6 +32,7 @@ from bot.policy import Decision, Policy
 from bot.references import CONTAINER_NAME, VOLUME_NAME
 from bot.router import Invocation, Router
 from bot.settings import FileConfig
+from bot.startup import policy_of
 from bot.store import Store
 
 CHAINS = 5000
@@ -125,7 +126,7 @@ class RecordingPolicy:
 
 
 def _policy(prefix: str) -> Policy:
-    return FileConfig.model_validate(
+    config = FileConfig.model_validate(
         {
             "roles": {
                 "viewer": {"allow": ["read"]},
@@ -144,7 +145,8 @@ def _policy(prefix: str) -> Policy:
                 {"role": "admin", "users": ["U0ADMIN"]},
             ],
         }
-    ).policy()
+    )
+    return policy_of(config)
 
 
 TRICKS = [

@@ -26,6 +26,7 @@ from bot.models import Outcome, Reply
 from bot.policy import Policy
 from bot.router import Invocation, Router
 from bot.settings import FileConfig
+from bot.startup import policy_of
 from bot.store import Store
 
 from .conftest import Scratch, command, plan_of, run
@@ -121,12 +122,13 @@ def test_scoped_role_cannot_reach_outside_its_scope(
     inside = scratch.container("in-web", ["true"], start=False)
     outside = scratch.container("out-web", ["true"], start=False)
     image_id = scratch.commit(inside, f"{scratch.prefix}in-img", "1")
-    policy = FileConfig.model_validate(
+    config = FileConfig.model_validate(
         {
             "roles": {"janitor": {"allow": ["read", "remove", "operate"]}},
             "bindings": [{"role": "janitor", "users": ["U0JAN"], "containers": [f"{scratch.prefix}in-*"]}],
         }
-    ).policy()
+    )
+    policy = policy_of(config)
     who = {"user_id": "U0JAN", "channel_id": "C0OPS", "local_admin": False}
     since = time.time()
     for text in (
@@ -426,12 +428,13 @@ def test_a_name_glob_must_cover_every_tag_and_container_an_image_change_reaches(
     used = scratch.commit(base, f"{mine}-used", "1")
     outsider = f"{scratch.prefix}outsider"
     docker_api.create_container(f"{mine}-used:1", ["true"], name=outsider, labels=scratch.labels)
-    policy = FileConfig.model_validate(
+    config = FileConfig.model_validate(
         {
             "roles": {"janitor": {"allow": ["read", "remove"]}},
             "bindings": [{"role": "janitor", "users": ["U0JAN"], "containers": [f"{short}*", f"{mine}*"]}],
         }
-    ).policy()
+    )
+    policy = policy_of(config)
     who = {"user_id": "U0JAN", "channel_id": "C0OPS", "local_admin": False}
     for text in (f"rmi -f {short}", f"rmi -f {shared}", f"rmi -f {mine}-used:1"):
         reply = handle(router_for(proxy, policy), text, **who)

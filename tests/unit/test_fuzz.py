@@ -20,6 +20,7 @@ from bot.engine import Engine, Host
 from bot.models import ActionResult, Outcome, Plan, Target, TextResult
 from bot.router import Invocation, Router
 from bot.settings import FileConfig
+from bot.startup import policy_of
 
 _FORBIDDEN_EVENTS = (
     "subprocess.Popen",
@@ -41,7 +42,7 @@ def _audit(event: str, _args: Sequence[Any]) -> None:
 
 sys.addaudithook(_audit)
 
-POLICY = FileConfig.model_validate(
+CONFIG = FileConfig.model_validate(
     {
         "roles": {
             "viewer": {"allow": ["read"]},
@@ -56,7 +57,8 @@ POLICY = FileConfig.model_validate(
             {"role": "admin", "users": ["U0ADMIN"]},
         ],
     }
-).policy()
+)
+POLICY = policy_of(CONFIG)
 
 TARGETS = [
     Target("container", "a" * 64, "web-1", {}),

@@ -18,7 +18,8 @@ from bot.notify.messages import outgoing_messages
 from bot.notify.outbox import Outbox
 from bot.notify.rules import NS, Rules, RuleState
 from bot.render.blocks.notification import notification_blocks
-from bot.settings import NotifyConfig, read_config_file
+from bot.settings import NotifyConfig
+from bot.startup import read_checked
 
 HOST = "prod-1"
 CID = "a" * 64
@@ -404,7 +405,7 @@ def test_the_documented_example_loads(tmp_path: Path) -> None:
     """The TOML of the issue loads into routes and restart-loop thresholds the rules use."""
     path = tmp_path / "chatops.toml"
     path.write_text(GOOD, encoding="utf-8")
-    config = read_config_file(path)
+    config = read_checked(path)
     rules = Rules(config.notify)
     assert rules.routes[0].channel == "C0ALERTS"
     assert (rules.loop_restarts, rules.loop_within_ns, rules.stable_ns) == (3, 300 * NS, 30 * NS)
@@ -445,7 +446,7 @@ def test_a_malformed_route_stops_start_up_with_one_line(tmp_path: Path, toml: st
     path = tmp_path / "chatops.toml"
     path.write_text(toml, encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
-        read_config_file(path)
+        read_checked(path)
     text = str(caught.value)
     assert text.startswith(f"CHATOPS_CONFIG: {path}: ")
     assert message in text

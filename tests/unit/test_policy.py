@@ -11,7 +11,7 @@ from bot.commands.catalog import CATALOG
 from bot.errors import ConfigError
 from bot.models import Target
 from bot.policy import Decision, Policy, Principal, Role
-from bot.settings import read_config_file
+from bot.startup import policy_of, read_checked
 
 ISSUE_TOML = """
 [roles.viewer]
@@ -390,7 +390,7 @@ def test_denial_shows_scopes_and_approvals_and_dm() -> None:
 
 def test_allowed_decision_cites_the_binding(tmp_path: Path) -> None:
     """An allowed decision names the binding and role that allowed it."""
-    p = read_config_file_from(ISSUE_TOML, tmp_path).policy()
+    p = policy_of(read_config_file_from(ISSUE_TOML, tmp_path))
     decision = decide(p, who("U0OPS", "C0OPS"), "stop", WEB)
     assert decision == Decision(
         True,
@@ -664,14 +664,14 @@ def test_glob_with_a_closed_bracket_is_fine() -> None:
 def read_config_file_from(text: str, tmp_path: Path) -> Any:
     path = tmp_path / "chatops.toml"
     path.write_text(text, encoding="utf-8")
-    return read_config_file(path)
+    return read_checked(path)
 
 
 def test_issue_policy_loads_from_the_config_file(tmp_path: Path) -> None:
     """The issue's example file loads; its policy and the group IDs to resolve come from it."""
     config = read_config_file_from(ISSUE_TOML, tmp_path)
     assert config.group_ids() == ["S0ONCALL"]
-    p = config.policy()
+    p = policy_of(config)
     assert not p.is_default
     assert decide(p, who("U0ANY", "C0DEV"), "ps").allowed
     assert decide(p, who("U0X", "C0OPS", "S0ONCALL"), "stop", SHOP).allowed
@@ -681,7 +681,7 @@ def test_issue_policy_loads_from_the_config_file(tmp_path: Path) -> None:
 def test_file_without_policy_is_the_default(tmp_path: Path) -> None:
     """A file with only hosts keeps the default policy."""
     config = read_config_file_from("[[hosts]]\nname = 'prod'\nurl = 'unix:///x'\n", tmp_path)
-    assert config.policy().is_default
+    assert policy_of(config).is_default
     assert config.group_ids() == []
 
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from bot.commands import CATALOG, Catalog
-from bot.settings import read_config_file
+from bot.startup import read_checked
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN = (
@@ -51,4 +51,4 @@ def test_every_config_example_in_the_readme_loads(tmp_path: Path) -> None:
     for number, block in enumerate(blocks, start=1):
         path = tmp_path / f"example-{number}.toml"
         path.write_text(block, encoding="utf-8")
-        read_config_file(path)  # a ConfigError names the bad line
+        read_checked(path)  # a ConfigError names the bad line

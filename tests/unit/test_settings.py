@@ -8,6 +8,7 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
+from bot.startup import check_config, report_schedules
 
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 
@@ -146,9 +147,9 @@ def test_reports_config_loads_with_its_time_zone(tmp_path: Path, monkeypatch: py
     )
     monkeypatch.setenv("CHATOPS_CONFIG", str(config))
     notify = load_settings(None).file.notify
-    ((report, schedule),) = notify.schedules()
+    ((report, schedule),) = report_schedules(notify)
     assert report.hosts == ("prod-*",)
-    assert schedule.hours == (8,)
+    assert schedule.fields == "0 8 * * 1-5"
     assert str(schedule.zone) == "Europe/Berlin"
 
 
@@ -167,7 +168,7 @@ def test_timezone_defaults_to_utc_without_a_database() -> None:
     [
         (
             DISK_ROUTE + '[[notify.reports]]\ncron = "60 8 * * *"\n',
-            "notify.reports.1.cron: minute field: 60 is out of range 0-59",
+            "notify.reports.1.cron: minute field: '60' is not valid (values 0-59;",
         ),
         (
             DISK_ROUTE + '[[notify.reports]]\ncron = "0 8 * *"\n',
@@ -181,7 +182,7 @@ def test_timezone_defaults_to_utc_without_a_database() -> None:
             DISK_ROUTE
             + '[[notify.reports]]\ncron = "@daily"\n'
             + '[[notify.reports]]\ncron = "0 8 * * mon-fry"\n',
-            "notify.reports.2.cron: day of week field: 'fry' is not a number or a name",
+            "notify.reports.2.cron: day of week field: 'mon-fry' is not valid (values 0-7 or sun…sat;",
         ),
         (
             DISK_ROUTE + '[[notify.reports]]\nkind = "cpu"\ncron = "@daily"\n',
@@ -221,7 +222,7 @@ def test_bad_report_config_is_one_line(
     config.write_text(content, encoding="utf-8")
     monkeypatch.setenv("CHATOPS_CONFIG", str(config))
     with pytest.raises(ConfigError) as caught:
-        load_settings(None)
+        check_config(load_settings(None))
     message = str(caught.value)
     assert message.startswith("CHATOPS_CONFIG: ")
     assert expected in message
