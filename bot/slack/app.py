@@ -93,23 +93,39 @@ class SlackDoor:
         self.home = HomeGate()
 
     def _invocation(
-        self, client: WebClient, text: str, user_id: str, channel_id: str, team_id: str, **extra: Any
+        self,
+        client: WebClient,
+        text: str,
+        user_id: str,
+        channel_id: str,
+        team_id: str,
+        *,
+        is_dm: bool,
+        **extra: Any,
     ) -> Invocation:
-        """An invocation by IDs only, with the user's groups (for group-bound roles) resolved and cached."""
+        """An invocation by IDs only, with the user's groups (for group-bound roles) resolved and cached;
+        `is_dm` is what Slack's payload says of the conversation (`is_dm_command`, `is_dm_click`)."""
         return Invocation(
             text=text,
             user_id=user_id,
             channel_id=channel_id,
             team_id=team_id,
             groups=self.groups.groups_of(client, user_id),
-            is_dm=channel_id.startswith("D"),
+            is_dm=is_dm,
             **extra,
         )
 
     def _clicker(self, body: dict[str, Any]) -> Invocation:
         """The clicking user, for the audit rows of clicks that run no command."""
         user_id, channel_id, team_id = _who(body)
-        return Invocation("", user_id=user_id, channel_id=channel_id, team_id=team_id, source="slack-click")
+        return Invocation(
+            "",
+            user_id=user_id,
+            channel_id=channel_id,
+            team_id=team_id,
+            is_dm=is_dm_click(body),
+            source="slack-click",
+        )
 
     def on_command(self, ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         """`/docker TEXT`: ack at once, run on the pool, answer in the channel (errors ephemeral)."""
@@ -121,6 +137,7 @@ class SlackDoor:
             str(command.get("user_id", "")),
             str(command.get("channel_id", "")),
             str(command.get("team_id", "")),
+            is_dm=is_dm_command(command),
             source="slack",
             progress=ProgressPoster(respond, private=request.private),
         )
@@ -148,6 +165,7 @@ class SlackDoor:
             client,
             text,
             *_who(body),
+            is_dm=is_dm_click(body),
             host=str(host) if host else None,
             source="slack-action",
         )
@@ -197,6 +215,7 @@ class SlackDoor:
             client,
             "",
             *_who(body),
+            is_dm=is_dm_click(body),
             source="slack-click",
             confirmation=token,
             progress=ProgressPoster(respond, private=False),
@@ -383,6 +402,28 @@ def _page_refusal(stored: StoredReply | None, clicker: Invocation) -> str | None
 def _clicked_ephemeral(body: dict[str, Any]) -> bool:
     """True when the click came from an ephemeral message (an answer only its requester sees)."""
     return bool((body.get("container") or {}).get("is_ephemeral"))
+
+
+# How Slack names a direct message: `channel_name` of a slash command and `channel.name` of an interaction
+# say "directmessage" (a group DM's name starts "mpdm-"); events say `channel_type` "im" or "mpim".
+_DM_NAME = "directmessage"
+_GROUP_DM_PREFIX = "mpdm-"
+_DM_TYPES = frozenset({"im", "mpim"})
+
+
+def _dm_name(name: object) -> bool:
+    return isinstance(name, str) and (name == _DM_NAME or name.startswith(_GROUP_DM_PREFIX))
+
+
+def is_dm_command(command: dict[str, Any]) -> bool:
+    """True when a slash command was typed in a direct message (one-to-one or group), as Slack says."""
+    return _dm_name(command.get("channel_name")) or command.get("channel_type") in _DM_TYPES
+
+
+def is_dm_click(body: dict[str, Any]) -> bool:
+    """True when a button was clicked in a direct message (one-to-one or group), as Slack says."""
+    channel = body.get("channel") or {}
+    return _dm_name(channel.get("name")) or body.get("channel_type") in _DM_TYPES
 
 
 def _who(body: dict[str, Any]) -> tuple[str, str, str]:
