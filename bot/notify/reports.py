@@ -9,7 +9,6 @@ clicking user, so the policy, the confirmation plan and the audit apply as for a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +28,7 @@ from bot.models import ContainerRow, DiskUsageResult, ImageRow, Plan
 from bot.notify.outbox import OutgoingMessage
 from bot.policy.scopes import host_matches
 from bot.render.blocks import enforce_limits, escape_code, escape_mrkdwn
+from bot.render.blocks.buttons import ActionId, RunValue, encode_value
 from bot.render.format import human_size
 from bot.render.table import render_system_df, summarize_system_df
 from bot.settings import NotifyConfig
@@ -193,8 +193,8 @@ def _section(text: str) -> SectionBlock:
 
 def prune_button(host: str) -> ButtonElement:
     """`Prune dangling images`: runs `image prune` on `host` as the clicking user (plan, confirm, audit)."""
-    value = json.dumps({"text": PRUNE_COMMAND, "host": host}, separators=(",", ":"))
-    return ButtonElement(text="Prune dangling images", action_id="run_prune", value=value)
+    value = encode_value(ActionId.RUN_PRUNE, RunValue(PRUNE_COMMAND, host))
+    return ButtonElement(text="Prune dangling images", action_id=ActionId.RUN_PRUNE, value=value)
 
 
 def disk_report_blocks(report: DiskReport, when: datetime, context: str) -> list[dict[str, Any]]:
