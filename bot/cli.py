@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     shell.add_argument("--channel", default=None, metavar="CHANNEL_ID", help="the Slack channel to act in")
     shell.add_argument("--groups", default="", metavar="S1,S2", help="the Slack user groups of --as")
+    shell.add_argument("--dm", action="store_true", help="--channel is a direct message (policy `dm`)")
     shell.add_argument("--yes", action="store_true", help="confirm plans without asking (not approvals)")
     doctor = commands.add_parser("doctor", help="check the settings and that every Docker host answers")
     doctor.add_argument("--quiet", action="store_true", help="print nothing; only the exit code tells")
@@ -77,7 +78,11 @@ def _identity(options: argparse.Namespace) -> ShellIdentity:
         return ShellIdentity(yes=options.yes)
     groups = frozenset(g.strip() for g in options.groups.split(",") if g.strip())
     return ShellIdentity(
-        user_id=options.as_user, channel_id=options.channel or "shell", groups=groups, yes=options.yes
+        user_id=options.as_user,
+        channel_id=options.channel or "shell",
+        groups=groups,
+        yes=options.yes,
+        is_dm=options.dm,
     )
 
 

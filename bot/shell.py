@@ -3,8 +3,8 @@
 `docker-chatops shell -c "ps -a"` runs one invocation and exits with its code (0 ok, 1 failed, 2 usage,
 3 denied, 4 needs confirmation: re-run with `--yes`). Without `-c` it is a REPL with line editing and a
 history file, which asks y/N before a plan runs. Without `--as` the local user acts as admin; with
-`--as U123 --channel C456 [--groups S1,S2]` it acts as that Slack identity under the policy, so a policy
-can be tried offline.
+`--as U123 --channel C456 [--groups S1,S2] [--dm]` it acts as that Slack identity under the policy, so a
+policy can be tried offline.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class ShellIdentity:
     channel_id: str = "shell"
     groups: frozenset[str] = field(default_factory=frozenset)
     yes: bool = False
+    is_dm: bool = False  # the shell is no DM unless told so (`--dm`); a channel ID's shape does not say
 
     @property
     def local_admin(self) -> bool:
@@ -56,7 +57,7 @@ class ShellIdentity:
             host=host,
             source="shell",
             groups=self.groups,
-            is_dm=self.channel_id.startswith("D"),
+            is_dm=self.is_dm,
             local_admin=self.local_admin,
             confirmed=self.yes,
             confirmation=confirmation,

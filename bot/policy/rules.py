@@ -37,7 +37,8 @@ _OBJECT_CLASSES = {"operate", "remove", "pull"}
 
 @dataclass(frozen=True)
 class Principal:
-    """Who asks, and where: Slack IDs only. `local_admin` is the local shell without `--as`."""
+    """Who asks, and where: Slack IDs only. `is_dm` is the door's fact (Slack says so in the payload; a
+    channel ID's shape is not asked); `local_admin` is the local shell without `--as`."""
 
     user_id: str
     channel_id: str
@@ -45,11 +46,6 @@ class Principal:
     groups: frozenset[str] = frozenset()
     is_dm: bool = False
     local_admin: bool = False
-
-    @property
-    def in_dm(self) -> bool:
-        """True in a direct message (the door says so, or the channel ID is a DM's)."""
-        return self.is_dm or self.channel_id.startswith("D")
 
 
 @dataclass(frozen=True)
@@ -148,7 +144,7 @@ class Binding:
         where = (
             ANY in self.channels
             or (principal.channel_id not in (ANY, DM) and principal.channel_id in self.channels)
-            or (DM in self.channels and principal.in_dm)
+            or (DM in self.channels and principal.is_dm)
         )
         return who and where and host_matches(self.hosts, host)
 
@@ -269,7 +265,7 @@ def _quoted(names: Sequence[str]) -> str:
 
 def _where(principal: Principal) -> str:
     channel = principal.channel_id
-    if principal.in_dm:
+    if principal.is_dm:
         return "in this direct message"
     if channel[:1] in ("C", "G"):
         return f"in <#{channel}>"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -30,6 +30,15 @@ from bot.render.blocks import (
     render_container_actions,
     render_problem,
     render_reply_pages,
+)
+from bot.render.blocks.buttons import (
+    ActionId,
+    BadButtonValue,
+    PageValue,
+    PickValue,
+    PlanValue,
+    RunValue,
+    decode_value,
 )
 from bot.router import Invocation, Router
 from bot.settings import Settings
@@ -61,19 +70,27 @@ def build_app(settings: Settings, router: Router) -> App:
     )
     door = SlackDoor(settings, router)
     app.command(settings.chatops_slash_command)(door.on_command)
-    app.action("page_prev")(door.on_page)
-    app.action("page_next")(door.on_page)
-    app.action("run_logs")(door.on_run)
-    app.action("run_inspect")(door.on_run)
-    app.action("run_remedy")(door.on_run)
-    app.action("run_restart")(door.on_run)
-    app.action("run_prune")(door.on_run)
-    app.action("plan_confirm")(door.on_plan)
-    app.action("plan_approve")(door.on_plan)
-    app.action("plan_cancel")(door.on_cancel)
-    app.action("ps_pick")(door.on_pick)
+    for action_id, listener in action_listeners(door).items():
+        app.action(action_id.value)(listener)
     app.event("app_home_opened")(door.on_home_opened)
     return app
+
+
+def action_listeners(door: SlackDoor) -> dict[ActionId, Callable[..., None]]:
+    """The one listener of every `ActionId` (a test checks none is missing)."""
+    return {
+        ActionId.PAGE_PREV: door.on_page,
+        ActionId.PAGE_NEXT: door.on_page,
+        ActionId.RUN_LOGS: door.on_run,
+        ActionId.RUN_INSPECT: door.on_run,
+        ActionId.RUN_REMEDY: door.on_run,
+        ActionId.RUN_RESTART: door.on_run,
+        ActionId.RUN_PRUNE: door.on_run,
+        ActionId.PLAN_CONFIRM: door.on_plan,
+        ActionId.PLAN_APPROVE: door.on_plan,
+        ActionId.PLAN_CANCEL: door.on_cancel,
+        ActionId.PS_PICK: door.on_pick,
+    }
 
 
 class SlackDoor:
@@ -93,23 +110,39 @@ class SlackDoor:
         self.home = HomeGate()
 
     def _invocation(
-        self, client: WebClient, text: str, user_id: str, channel_id: str, team_id: str, **extra: Any
+        self,
+        client: WebClient,
+        text: str,
+        user_id: str,
+        channel_id: str,
+        team_id: str,
+        *,
+        is_dm: bool,
+        **extra: Any,
     ) -> Invocation:
-        """An invocation by IDs only, with the user's groups (for group-bound roles) resolved and cached."""
+        """An invocation by IDs only, with the user's groups (for group-bound roles) resolved and cached;
+        `is_dm` is what Slack's payload says of the conversation (`is_dm_command`, `is_dm_click`)."""
         return Invocation(
             text=text,
             user_id=user_id,
             channel_id=channel_id,
             team_id=team_id,
             groups=self.groups.groups_of(client, user_id),
-            is_dm=channel_id.startswith("D"),
+            is_dm=is_dm,
             **extra,
         )
 
     def _clicker(self, body: dict[str, Any]) -> Invocation:
         """The clicking user, for the audit rows of clicks that run no command."""
         user_id, channel_id, team_id = _who(body)
-        return Invocation("", user_id=user_id, channel_id=channel_id, team_id=team_id, source="slack-click")
+        return Invocation(
+            "",
+            user_id=user_id,
+            channel_id=channel_id,
+            team_id=team_id,
+            is_dm=is_dm_click(body),
+            source="slack-click",
+        )
 
     def on_command(self, ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         """`/docker TEXT`: ack at once, run on the pool, answer in the channel (errors ephemeral)."""
@@ -121,6 +154,7 @@ class SlackDoor:
             str(command.get("user_id", "")),
             str(command.get("channel_id", "")),
             str(command.get("team_id", "")),
+            is_dm=is_dm_command(command),
             source="slack",
             progress=ProgressPoster(respond, private=request.private),
         )
@@ -135,10 +169,8 @@ class SlackDoor:
     ) -> None:
         """Logs, Inspect, Restart, a remedy, a prune: the button's command, run as the clicking user."""
         ack()
-        try:
-            value = json.loads(str(action.get("value", "")))
-            text, host = str(value["text"]), value.get("host")
-        except (ValueError, KeyError, TypeError):
+        run = _decoded(action, RunValue)
+        if run is None:
             log.warning("ignoring a malformed %s action", action.get("action_id"))
             self.router.note_click(
                 self._clicker(body), f"{action.get('action_id')} (malformed value)", outcome="refused"
@@ -146,9 +178,10 @@ class SlackDoor:
             return
         invocation = self._invocation(
             client,
-            text,
+            run.text,
             *_who(body),
-            host=str(host) if host else None,
+            is_dm=is_dm_click(body),
+            host=run.host or None,
             source="slack-action",
         )
         # a click on a private (ephemeral) answer stays private
@@ -164,11 +197,8 @@ class SlackDoor:
         ack()
         clicker = self._clicker(body)
         action_id = str(action.get("action_id", ""))
-        try:
-            value = json.loads(str(action.get("value", "")))
-            reply_id, page = str(value["id"]), int(value["page"])
-        except (ValueError, KeyError, TypeError):
-            reply_id, page = "", 0
+        paging = _decoded(action, PageValue)
+        reply_id, page = (paging.reply_id, paging.page) if paging is not None else ("", 0)
         stored = self.store.stored_reply(reply_id) if reply_id else None
         refusal = _page_refusal(stored, clicker)
         if stored is None or refusal is not None:
@@ -192,11 +222,17 @@ class SlackDoor:
     ) -> None:
         """Confirm or Approve: the stored plan (not the click's text) is re-authorized, re-planned, run."""
         ack()
-        token = str(action.get("value", ""))
+        plan = _decoded(action, PlanValue)
+        if plan is None:
+            clicker = self._clicker(body)
+            self.router.note_click(clicker, "plan (malformed value); nothing ran", outcome="refused")
+            return
+        token = plan.token
         invocation = self._invocation(
             client,
             "",
             *_who(body),
+            is_dm=is_dm_click(body),
             source="slack-click",
             confirmation=token,
             progress=ProgressPoster(respond, private=False),
@@ -211,7 +247,8 @@ class SlackDoor:
         """Cancel: the plan can no longer run; the message says who cancelled it."""
         ack()
         clicker = self._clicker(body)
-        if self.router.cancel(str(action.get("value", "")), clicker):
+        plan = _decoded(action, PlanValue)
+        if plan is not None and self.router.cancel(plan.token, clicker):
             respond(text=f"Cancelled by {mention(clicker.user_id)}; nothing ran.", replace_original=True)
         else:
             respond(
@@ -224,12 +261,11 @@ class SlackDoor:
         """A container picked in a `ps` answer: offer Logs and Inspect for it, to the picker only."""
         ack()
         clicker = self._clicker(body)
-        try:
-            value = json.loads(str((action.get("selected_option") or {}).get("value", "")))
-            name, host = str(value["name"]), str(value["host"])
-        except (ValueError, KeyError, TypeError):
+        picked = _decoded({**action, "value": (action.get("selected_option") or {}).get("value")}, PickValue)
+        if picked is None:
             self.router.note_click(clicker, "pick (malformed value)", outcome="refused")
             return
+        name, host = picked.name, picked.host
         self.router.note_click(clicker, f"pick {name} on {host}")
         respond(
             text=escape_mrkdwn(f"{name} on {host}"[:300]),
@@ -380,9 +416,43 @@ def _page_refusal(stored: StoredReply | None, clicker: Invocation) -> str | None
     return None
 
 
+_V = TypeVar("_V", RunValue, PageValue, PlanValue, PickValue)
+
+
+def _decoded(action: dict[str, Any], shape: type[_V]) -> _V | None:
+    """The click's value as the bot wrote it for this action, or None for anything else."""
+    try:
+        value = decode_value(str(action.get("action_id", "")), action.get("value"))
+    except BadButtonValue:
+        return None
+    return value if isinstance(value, shape) else None
+
+
 def _clicked_ephemeral(body: dict[str, Any]) -> bool:
     """True when the click came from an ephemeral message (an answer only its requester sees)."""
     return bool((body.get("container") or {}).get("is_ephemeral"))
+
+
+# How Slack names a direct message: `channel_name` of a slash command and `channel.name` of an interaction
+# say "directmessage" (a group DM's name starts "mpdm-"); events say `channel_type` "im" or "mpim".
+_DM_NAME = "directmessage"
+_GROUP_DM_PREFIX = "mpdm-"
+_DM_TYPES = frozenset({"im", "mpim"})
+
+
+def _dm_name(name: object) -> bool:
+    return isinstance(name, str) and (name == _DM_NAME or name.startswith(_GROUP_DM_PREFIX))
+
+
+def is_dm_command(command: dict[str, Any]) -> bool:
+    """True when a slash command was typed in a direct message (one-to-one or group), as Slack says."""
+    return _dm_name(command.get("channel_name")) or command.get("channel_type") in _DM_TYPES
+
+
+def is_dm_click(body: dict[str, Any]) -> bool:
+    """True when a button was clicked in a direct message (one-to-one or group), as Slack says."""
+    channel = body.get("channel") or {}
+    return _dm_name(channel.get("name")) or body.get("channel_type") in _DM_TYPES
 
 
 def _who(body: dict[str, Any]) -> tuple[str, str, str]:

@@ -109,8 +109,9 @@ def block_actions_payload(
     text: str = "button",
     api_app_id: str = "A1",
     is_ephemeral: bool = False,
+    channel_name: str = "ops",
 ) -> JsonDict:
-    """A block_actions interaction: one button click on a message."""
+    """A block_actions interaction: one button click on a message (`channel_name` "directmessage" in a DM)."""
     action_ts = f"{time.time():.6f}"
     return {
         "type": "block_actions",
@@ -127,7 +128,7 @@ def block_actions_payload(
         "team": {"id": team_id, "domain": "fake"},
         "enterprise": None,
         "is_enterprise_install": False,
-        "channel": {"id": channel_id, "name": "ops"},
+        "channel": {"id": channel_id, "name": channel_name},
         "message": {"type": "message", "ts": message_ts, "text": "", "blocks": []},
         "state": {"values": {}},
         "response_url": response_url,

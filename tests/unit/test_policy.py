@@ -88,7 +88,7 @@ SHOP = container("cart-1", **{"com.docker.compose.project": "shop"})
 def test_default_policy_lets_everyone_read_everywhere_and_nobody_change_anything() -> None:
     """With no policy, any user reads in any channel or DM on any host, and every other class is denied."""
     p = Policy.default()
-    for principal in (who("U1", "C1"), who("U2", "D2"), who("U3", "G3", "S1", is_dm=True)):
+    for principal in (who("U1", "C1"), who("U2", "D2", is_dm=True), who("U3", "G3", "S1", is_dm=True)):
         for host in ("prod", "x"):
             assert decide(p, principal, "ps", host=host).allowed
             assert decide(p, principal, "logs", WEB, host=host).allowed
@@ -161,18 +161,20 @@ def test_channels_default_to_everywhere_including_direct_messages() -> None:
     """A binding without `channels` holds in every channel and in DMs."""
     p = policy({"role": "viewer", "users": ["*"]})
     assert decide(p, who("U1", "C9"), "ps").allowed
-    assert decide(p, who("U1", "D9"), "ps").allowed
+    assert decide(p, who("U1", "D9", is_dm=True), "ps").allowed
 
 
 def test_channel_list_and_dm_keyword() -> None:
-    """Listed channel IDs match exactly; "dm" matches direct messages by flag or by a D… channel ID."""
+    """Listed channel IDs match exactly; "dm" matches what the door says is a direct message (a D… channel
+    ID alone is not one)."""
     p = policy({"role": "viewer", "users": ["*"], "channels": ["C0OPS", "dm"]})
     assert decide(p, who("U1", "C0OPS"), "ps").allowed
     assert not decide(p, who("U1", "C0DEV"), "ps").allowed
-    assert decide(p, who("U1", "D0ME"), "ps").allowed
+    assert decide(p, who("U1", "D0ME", is_dm=True), "ps").allowed
     assert decide(p, who("U1", "G0MPIM", is_dm=True), "ps").allowed
+    assert not decide(p, who("U1", "D0ME"), "ps").allowed  # the door did not say it is a DM
     only_ops = policy({"role": "viewer", "users": ["*"], "channels": ["C0OPS"]})
-    assert not decide(only_ops, who("U1", "D0ME"), "ps").allowed
+    assert not decide(only_ops, who("U1", "D0ME", is_dm=True), "ps").allowed
 
 
 def test_keywords_are_not_channel_ids() -> None:
@@ -381,7 +383,7 @@ def test_denial_shows_scopes_and_approvals_and_dm() -> None:
         {"role": "operator", "users": ["U1"], "containers": ["web-*"]},
         {"role": "janitor", "users": ["U1"], "containers": ["*"]},
     )
-    decision = decide(p, who("U1", "D1"), "stop", DB)
+    decision = decide(p, who("U1", "D1", is_dm=True), "stop", DB)
     assert decision.reason == (
         'Denied: stop needs "operate" on db-1 (host prod); you (<@U1>) have "read", '
         '"operate" on [web-*], "remove" (two-person) in this direct message'

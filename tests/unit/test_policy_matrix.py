@@ -79,7 +79,7 @@ class Identity:
             user_id=self.user,
             channel_id=channel,
             groups=self.groups,
-            is_dm=self.is_dm,
+            is_dm=self.is_dm or channel in DM_CHANNELS,  # the door says a DM is one
             local_admin=self.local,
         )
 
@@ -99,6 +99,7 @@ IDENTITIES = (
     Identity("local shell", "local", local=True),
 )
 CHANNELS = ("C0OPS", "C0RANDOM", "D0DM")  # the ops channel, a channel no binding names, a DM
+DM_CHANNELS = frozenset({"D0DM"})
 HOSTS = ("prod", "staging")
 
 
@@ -164,7 +165,7 @@ def reference(
         return False, "none"
     if principal.local_admin:
         return True, "none"
-    in_dm = principal.is_dm or principal.channel_id.startswith("D")
+    in_dm = principal.is_dm
     granting = []  # (containers, needs approval)
     for binding in bindings:
         users = binding.get("users", [])

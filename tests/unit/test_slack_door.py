@@ -17,6 +17,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.engine import Engine, Host
 from bot.models import Outcome, Reply
 from bot.router import Invocation, Router
+from bot.slack.app import is_dm_click, is_dm_command
 from bot.slack.home import HomeGate
 from bot.slack.runner import SlackHttpApp, delivery_keys, http_payload
 from bot.slack.text import door_request
@@ -231,3 +232,16 @@ def test_home_gate_builds_once_per_user_until_the_dashboard_is_stale() -> None:
     assert gate.claim("U2")  # the failed build does not count
     now[0] = 10.1
     assert gate.claim("U1")
+
+
+def test_is_dm_is_what_slacks_payload_says_not_the_shape_of_the_channel_id() -> None:
+    """A slash command says "directmessage" (or "mpdm-…") in `channel_name`, a click in `channel.name`; a
+    channel ID that starts with D is not asked."""
+    assert is_dm_command(slash_command_payload("ps", channel_id="D0ME", channel_name="directmessage"))
+    assert is_dm_command(slash_command_payload("ps", channel_id="G0MP", channel_name="mpdm-a--b-1"))
+    assert not is_dm_command(slash_command_payload("ps", channel_id="D0ME", channel_name="ops"))
+    assert not is_dm_command(slash_command_payload("ps", channel_id="C0OPS", channel_name="privategroup"))
+    click = block_actions_payload("run_logs", "{}", channel_id="D0ME", channel_name="directmessage")
+    assert is_dm_click(click)
+    assert not is_dm_click(block_actions_payload("run_logs", "{}", channel_id="D0ME"))
+    assert not is_dm_click({"channel": None})

@@ -11,7 +11,6 @@ them and keep the others.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -19,8 +18,8 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
 from bot.models import Notification
 from bot.references import CONTAINER_NAME
+from bot.render.blocks.buttons import ActionId, RunValue, encode_value, fits
 from bot.render.blocks.limits import (
-    BUTTON_VALUE_MAX,
     FENCE,
     context,
     enforce_limits,
@@ -97,16 +96,16 @@ def _buttons(note: Notification) -> dict[str, Any] | None:
     if note.kind == "image_removed" or name is None:
         return None
     commands = (
-        ("Logs", "run_logs", f"logs {name} --tail 50"),
-        ("Inspect", "run_inspect", f"inspect {name}"),
-        ("Restart", "run_restart", f"restart {name}"),
+        ("Logs", ActionId.RUN_LOGS, f"logs {name} --tail 50"),
+        ("Inspect", ActionId.RUN_INSPECT, f"inspect {name}"),
+        ("Restart", ActionId.RUN_RESTART, f"restart {name}"),
     )
     buttons = []
     for label, action_id, text in commands:
-        value = json.dumps({"text": text, "host": note.host}, separators=(",", ":"))
-        if len(value) > BUTTON_VALUE_MAX:  # only a host name from the config this long: no buttons then
+        run = RunValue(text, note.host)
+        if not fits(action_id, run):  # only a host name from the config this long: no buttons then
             return None
-        buttons.append(ButtonElement(text=label, action_id=action_id, value=value))
+        buttons.append(ButtonElement(text=label, action_id=action_id, value=encode_value(action_id, run)))
     return ActionsBlock(block_id="notify", elements=buttons).to_dict()
 
 

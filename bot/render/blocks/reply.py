@@ -29,10 +29,9 @@ exactly (the tests do).
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,14 +54,21 @@ from bot.models import (
     Result,
     Step,
 )
+from bot.render.blocks.buttons import (
+    ActionId,
+    PageValue,
+    PickValue,
+    PlanValue,
+    RunValue,
+    encode_value,
+    fits,
+)
 from bot.render.blocks.limits import (
     BUTTON_TEXT_MAX,
-    BUTTON_VALUE_MAX,
     CONFIRM_TEXT_MAX,
     ELLIPSIS,
     FENCE,
     OPTION_TEXT_MAX,
-    OPTION_VALUE_MAX,
     PAGE_TEXT_BUDGET,
     SECTION_TEXT_MAX,
     clip,
@@ -137,10 +143,6 @@ class SlackMessage:
 def _inline(text: str) -> str:
     """User text inside `inline code`: escaped, backticks neutralised (they would end the span)."""
     return escape_mrkdwn(text.replace("`", "ˋ"))
-
-
-def _compact_json(value: Mapping[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _host(host: str) -> str:
@@ -283,17 +285,17 @@ def _ps_picker(result: PsResult, host: str) -> dict[str, Any] | None:
     options: list[Option] = []
     for row in result.rows:
         name = _container_name(row).strip() or row.id[:12]
-        value = _compact_json({"name": name, "host": host})
-        if slack_length(value) > OPTION_VALUE_MAX:  # a very long name: the short ID works as well
-            value = _compact_json({"name": row.id[:12], "host": host})
-        if slack_length(value) > OPTION_VALUE_MAX:
+        picked = PickValue(name, host)
+        if not fits(ActionId.PS_PICK, picked):  # a very long name: the short ID works as well
+            picked = PickValue(row.id[:12], host)
+        if not fits(ActionId.PS_PICK, picked):
             continue
         text = PlainTextObject(text=clip(name, OPTION_TEXT_MAX), emoji=False)
-        options.append(Option(value=value, text=text))
+        options.append(Option(value=encode_value(ActionId.PS_PICK, picked), text=text))
     if not options:
         return None
     select = StaticSelectElement(
-        placeholder=PlainTextObject(text="Pick a container…"), action_id="ps_pick", options=options
+        placeholder=PlainTextObject(text="Pick a container…"), action_id=ActionId.PS_PICK, options=options
     )
     return ActionsBlock(elements=[select]).to_dict()
 
@@ -305,15 +307,18 @@ def _command_for(verb: str, name: str) -> str:
 def render_container_actions(name: str, host: str) -> list[dict[str, Any]]:
     """What to do with a picked container: a line naming it, then Logs / Inspect buttons.
 
-    Button values are JSON {"text": "logs NAME", "host": HOST}: the door runs that text as a new command.
+    Button values are `RunValue("logs NAME", HOST)`: the door runs that text as a new command.
     """
     buttons = [
         ButtonElement(
             text=label,
-            action_id=action_id,
-            value=_compact_json({"text": _command_for(verb, name), "host": host}),
+            action_id=action,
+            value=encode_value(action, RunValue(_command_for(verb, name), host)),
         )
-        for label, action_id, verb in (("Logs", "run_logs", "logs"), ("Inspect", "run_inspect", "inspect"))
+        for label, action, verb in (
+            ("Logs", ActionId.RUN_LOGS, "logs"),
+            ("Inspect", ActionId.RUN_INSPECT, "inspect"),
+        )
     ]
     blocks = [
         section(f"`{_inline(clip(name, COMMAND_SHOWN_MAX))}` on *{_host(host)}*"),
@@ -360,8 +365,8 @@ def _plan_buttons(result: ConfirmationResult) -> dict[str, Any]:
     if result.approval == "two-person":
         go = ButtonElement(
             text="Approve",
-            action_id="plan_approve",
-            value=result.token,
+            action_id=ActionId.PLAN_APPROVE,
+            value=encode_value(ActionId.PLAN_APPROVE, PlanValue(result.token)),
             style="primary",
             confirm=ConfirmObject(
                 title="Approve this plan?",
@@ -375,8 +380,8 @@ def _plan_buttons(result: ConfirmationResult) -> dict[str, Any]:
     else:
         go = ButtonElement(
             text="Confirm",
-            action_id="plan_confirm",
-            value=result.token,
+            action_id=ActionId.PLAN_CONFIRM,
+            value=encode_value(ActionId.PLAN_CONFIRM, PlanValue(result.token)),
             style="danger",
             confirm=ConfirmObject(
                 title="Run this plan?",
@@ -385,7 +390,11 @@ def _plan_buttons(result: ConfirmationResult) -> dict[str, Any]:
                 deny="Keep them",
             ),
         )
-    cancel = ButtonElement(text="Cancel", action_id="plan_cancel", value=result.token)
+    cancel = ButtonElement(
+        text="Cancel",
+        action_id=ActionId.PLAN_CANCEL,
+        value=encode_value(ActionId.PLAN_CANCEL, PlanValue(result.token)),
+    )
     return ActionsBlock(block_id="plan", elements=[go, cancel]).to_dict()
 
 
@@ -393,12 +402,13 @@ def _remedy_button(problem: Problem, host: str) -> dict[str, Any] | None:
     """A conflict's suggested fix (`stop C && rm C && rmi IMAGE`) as a button; it runs like any command."""
     if not problem.remedy:
         return None
-    value = _compact_json({"text": problem.remedy, "host": host})
-    if len(value) > BUTTON_VALUE_MAX:
+    remedy = RunValue(problem.remedy, host)
+    if not fits(ActionId.RUN_REMEDY, remedy):
         return None
+    value = encode_value(ActionId.RUN_REMEDY, remedy)
     label = clip(f"Run: {problem.remedy}", BUTTON_TEXT_MAX)
     return ActionsBlock(
-        block_id="remedy", elements=[ButtonElement(text=label, action_id="run_remedy", value=value)]
+        block_id="remedy", elements=[ButtonElement(text=label, action_id=ActionId.RUN_REMEDY, value=value)]
     ).to_dict()
 
 
@@ -482,20 +492,16 @@ def _ran_line(user_id: str | None, command: str, host: str, elapsed: float | Non
     return line
 
 
-def _page_value(reply_id: str, page: int) -> str:
-    return _compact_json({"id": reply_id, "page": page})
+def _page_button(label: str, action: ActionId, reply_id: str, page: int) -> ButtonElement:
+    return ButtonElement(text=label, action_id=action, value=encode_value(action, PageValue(reply_id, page)))
 
 
 def _paging_block(reply_id: str, page: int, pages: int) -> dict[str, Any]:
     buttons: list[ButtonElement] = []
     if page > 0:
-        buttons.append(
-            ButtonElement(text="◀ Prev", action_id="page_prev", value=_page_value(reply_id, page - 1))
-        )
+        buttons.append(_page_button("◀ Prev", ActionId.PAGE_PREV, reply_id, page - 1))
     if page < pages - 1:
-        buttons.append(
-            ButtonElement(text="Next ▶", action_id="page_next", value=_page_value(reply_id, page + 1))
-        )
+        buttons.append(_page_button("Next ▶", ActionId.PAGE_NEXT, reply_id, page + 1))
     return ActionsBlock(elements=list(buttons)).to_dict()
 
 

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.models import DiskReport
+from bot.render.blocks.buttons import ActionId, RunValue, encode_value
 from bot.render.blocks.limits import enforce_limits, escape_code, escape_mrkdwn
 from bot.render.format import human_size
 from bot.render.table import render_system_df, summarize_system_df
@@ -141,8 +141,8 @@ def _section(text: str) -> SectionBlock:
 
 def prune_button(host: str) -> ButtonElement:
     """`Prune dangling images`: runs `image prune` on `host` as the clicking user (plan, confirm, audit)."""
-    value = json.dumps({"text": PRUNE_COMMAND, "host": host}, separators=(",", ":"))
-    return ButtonElement(text="Prune dangling images", action_id="run_prune", value=value)
+    value = encode_value(ActionId.RUN_PRUNE, RunValue(PRUNE_COMMAND, host))
+    return ButtonElement(text="Prune dangling images", action_id=ActionId.RUN_PRUNE, value=value)
 
 
 def disk_report_blocks(report: DiskReport, when: datetime, context: str) -> list[dict[str, Any]]:
