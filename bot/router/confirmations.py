@@ -54,7 +54,9 @@ class Confirmations:
             host=pending.host,
             source=clicker.source,
             groups=frozenset(g for g in pending.groups.split(",") if g),
-            is_dm=pending.channel_id.startswith("D"),
+            # the door said whether the click came from a DM; the plan's own channel is that DM only if the
+            # click came from there (a click elsewhere is not taken for a DM: deny in doubt)
+            is_dm=clicker.is_dm and clicker.channel_id == pending.channel_id,
             # only the local shell sets local_admin (never a Slack door), and only its own plan keeps it
             local_admin=clicker.local_admin and clicker.user_id == pending.user_id,
             confirmation=pending.id,
