@@ -12,16 +12,20 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.engine import Engine, hosts_from_settings, own_container_id
 from bot.errors import ChatOpsError, ConfigError, ExitCode
 from bot.render.mask import mask_log_handlers
-from bot.router import Router
+from bot.router import Notifications, Router
 from bot.settings import Settings, load_settings
 from bot.shell import ShellIdentity, main_shell
 from bot.startup import check_config, policy_of
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.notify.service import NotificationService
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _router(settings: Settings, store: Store) -> Router:
+def _router(settings: Settings, store: Store, notifications: NotificationService | None = None) -> Router:
+    """The router over the configured hosts; `notifications` when the notification service runs."""
     routes = [
         f"{', '.join(r.events)} from {', '.join(r.containers)} on {', '.join(r.hosts)} -> <#{r.channel}>"
         for r in settings.file.notify.routes
@@ -68,8 +73,12 @@ def _router(settings: Settings, store: Store) -> Router:
         store=store,
         confirm_ttl=settings.chatops_confirm_ttl,
         own_container_id=own_container_id(),
-        notify_routes=routes,
-        notify_reports=reports,
+        notifications=Notifications(
+            routes=tuple(routes),
+            reports=tuple(reports),
+            send_test=notifications.send_test if notifications is not None else None,
+            send_report=notifications.send_report if notifications is not None else None,
+        ),
     )
 
 
@@ -108,7 +117,7 @@ def _doctor(settings: Settings, router: Router, quiet: bool) -> int:
     return int(code)
 
 
-def _serve_slack(settings: Settings, router: Router) -> int:
+def _serve_slack(settings: Settings, store: Store) -> int:
     """`run` with Slack tokens: Socket Mode with SLACK_APP_TOKEN, else HTTP mode."""
     from bot.slack.app import build_app  # noqa: PLC0415 - the shell never pays for importing Bolt
     from bot.slack.runner import serve_http, serve_socket_mode  # noqa: PLC0415
@@ -118,7 +127,12 @@ def _serve_slack(settings: Settings, router: Router) -> int:
     except ConfigError as exc:
         print(f"docker-chatops: {exc.message}", file=sys.stderr)
         return int(ExitCode.USAGE)
-    store = router.store
+    notifications = None
+    if settings.file.notify.routes:
+        from bot.notify.service import NotificationService  # noqa: PLC0415 - only with routes configured
+
+        notifications = NotificationService(settings, hosts_from_settings(settings))
+    router = _router(settings, store, notifications)
     logging.getLogger("bot").info("%s", router.policy.describe())
     try:
         app = build_app(settings, router)
@@ -130,14 +144,8 @@ def _serve_slack(settings: Settings, router: Router) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    notifications = None
-    if settings.file.notify.routes:
-        from bot.notify.service import NotificationService  # noqa: PLC0415 - only with routes configured
-
-        notifications = NotificationService(settings, hosts_from_settings(settings))
+    if notifications is not None:
         notifications.start()
-        router.notify_test = notifications.send_test
-        router.notify_report = notifications.send_report
     # Everything built so far lives as long as the process: keep it out of the collector's full passes,
     # which would otherwise pause every thread (the event readers too) to walk it again and again.
     gc.collect()
@@ -180,15 +188,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     mask_log_handlers()  # every log line, arguments and tracebacks included, is masked
     store = Store(settings.chatops_state_path, audit_retention_days=settings.chatops_audit_retention_days)
-    router = _router(settings, store)
     command = options.command or "run"
     if command == "audit":
         return _audit_export(store)
+    if command == "run" and settings.slack_configured:
+        return _serve_slack(settings, store)
+    router = _router(settings, store)
     if command == "doctor":
         return _doctor(settings, router, options.quiet)
     if command == "run":
-        if settings.slack_configured:
-            return _serve_slack(settings, router)
         print("docker-chatops: no Slack tokens configured; starting the local shell.", file=sys.stderr)
         return main_shell(
             router,

@@ -352,10 +352,108 @@ class HelpResult:
 
 @dataclass(frozen=True, slots=True)
 class TextResult:
-    """A short plain answer (whoami, can-i, audit): a summary line over preformatted text."""
+    """A short plain answer: a summary line over preformatted text."""
 
     summary: str
     body: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WhoamiResult:
+    """`whoami`: who the asker is to the bot on a host (IDs only; each door names the user its own way)."""
+
+    user_id: str
+    channel_id: str
+    groups: frozenset[str]
+    host: str
+    roles: tuple[str, ...]
+    action_classes: tuple[str, ...]
+    may_approve: bool
+    local_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CanIStep:
+    """One step of a `can-i` question: the policy's decision, and what would still stand before it runs."""
+
+    text: str
+    allowed: bool
+    reason: str
+    rule: str
+    needs_confirmation: bool = False
+    needs_approval: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CanIResult:
+    """`can-i COMMAND…`: the decision for each step of the command on a host; nothing ran."""
+
+    command: str
+    host: str
+    steps: tuple[CanIStep, ...]
+
+    @property
+    def allowed(self) -> bool:
+        """True when every step is allowed."""
+        return all(step.allowed for step in self.steps)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audit row as `audit` shows it."""
+
+    at: float
+    user_id: str
+    channel_id: str
+    text: str
+    decision: str
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditResult:
+    """`audit [--user U]`: the newest audit rows, newest first; `user_id` is the filter asked for."""
+
+    entries: tuple[AuditEntry, ...]
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """Notifications about `container` on `host` are silenced until `until`, by `by` (a user ID)."""
+
+    host: str
+    container: str
+    until: float
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyStatusResult:
+    """`notify status`: the configured routes and reports (as configured, one line each) and the mutes."""
+
+    routes: tuple[str, ...]
+    reports: tuple[str, ...]
+    mutes: tuple[Mute, ...]
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class MuteResult:
+    """`notify mute` / `notify unmute`: the mute set (`until`) or lifted (`until` None)."""
+
+    host: str
+    container: str
+    until: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotifySentResult:
+    """`notify test` / `notify report`: what was queued (`test`, or a `disk` report of `host`) and where."""
+
+    kind: Literal["test", "disk"]
+    channels: tuple[str, ...]
+    host: str = ""
 
 
 Result = (
@@ -373,6 +471,12 @@ Result = (
     | ActionResult
     | ConfirmationResult
     | TextResult
+    | WhoamiResult
+    | CanIResult
+    | AuditResult
+    | NotifyStatusResult
+    | MuteResult
+    | NotifySentResult
 )
 
 

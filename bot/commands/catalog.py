@@ -1,18 +1,29 @@
 """The command catalog: every command the bot understands, as data.
 
 One `CommandSpec` per command: its words, aliases, options, positional arguments, argument model, action
-class and the operation that runs it. The parser, `help`, the README's reference and the policy all read
-this table; adding a command is one entry here plus one engine operation.
+class and its handler, a typed callable: `Read` (an engine function of the arguments), `Act` (an engine
+planner and the engine function that runs the plan it made) or `Builtin` (a router built-in such as `help`).
+The parser, `help`, the README's reference and the policy all read this table; adding a command is one
+entry here plus one engine function (and, for a new result type, one renderer).
+
+The handlers call the engine through the instance they are handed, so a reader (and the type checker)
+follows `rm` from here to `Engine.rm`; the engine and the router are imported only for their types, since
+both import this package.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from bot.commands import args as a
+from bot.models import Plan, Result
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
+    from bot.router.builtins import Asked, Builtins
 
 READ = "read"
 OPERATE = "operate"  # start, stop, restart, kill, pause, unpause
@@ -60,14 +71,48 @@ class Positional:
     many: bool = False
 
 
+ArgsT = TypeVar("ArgsT", bound=a.Args)
+Progress = Callable[[str], None]
+
+
 @dataclass(frozen=True, slots=True)
-class CommandSpec:
+class Read(Generic[ArgsT]):
+    """A command that only reads: `run(engine, args)` returns its result."""
+
+    run: Callable[[Engine, ArgsT], Result]
+
+
+@dataclass(frozen=True, slots=True)
+class Act(Generic[ArgsT]):
+    """A command that changes Docker: `plan(engine, args)` says exactly what it would touch (the policy and
+    the confirmation see that plan); `run(engine, args, plan, progress)` sends only what that plan resolved,
+    reporting while it runs through `progress` if it can (`pull`)."""
+
+    plan: Callable[[Engine, ArgsT], Plan]
+    run: Callable[[Engine, ArgsT, Plan, Progress | None], Result]
+
+
+@dataclass(frozen=True, slots=True)
+class Builtin(Generic[ArgsT]):
+    """A command the router answers itself (`help`, `whoami`, `notify mute` …): `run(builtins, args, asked)`.
+    `touches_engine` when it may still call a Docker engine (`can-i` plans, `notify report` reads the host):
+    it then runs on that host's pool, not the built-ins' own."""
+
+    run: Callable[[Builtins, ArgsT, Asked], Result]
+    touches_engine: bool = False
+
+
+Handler = Read[ArgsT] | Act[ArgsT] | Builtin[ArgsT]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec(Generic[ArgsT]):
     """One command of the catalog."""
 
     name: str
     summary: str
-    args_model: type[a.Args]
-    operation: str
+    args_model: type[ArgsT]
+    handler: Handler[ArgsT]
     action_class: str = READ
     confirm: str = NEVER
     aliases: tuple[str, ...] = ()
@@ -78,7 +123,11 @@ class CommandSpec:
     examples: tuple[str, ...] = ()
     hidden: bool = False
     takes_rest: bool = False  # the rest of the line, `&&` included, is this command's argument (`can-i`)
-    reports_progress: bool = False  # the operation takes `progress=` and reports while it runs (`pull`)
+
+    @property
+    def touches_engine(self) -> bool:
+        """Whether running this command may call a Docker engine."""
+        return not isinstance(self.handler, Builtin) or self.handler.touches_engine
 
     @property
     def usage(self) -> str:
@@ -127,13 +176,38 @@ def _time_option(verb: str) -> Option:
     return Option("time", "--time", "-t", "N", help=f"Seconds to wait before killing the container ({verb})")
 
 
-COMMANDS: tuple[CommandSpec, ...] = (
+def _container_verb(
+    name: str,
+    summary: str,
+    args_model: type[ArgsT],
+    handler: Act[ArgsT],
+    *,
+    confirm: str = NEVER,
+    options: tuple[Option, ...] = (),
+    examples: tuple[str, ...] = (),
+) -> CommandSpec[ArgsT]:
+    """`start`, `stop`, `kill` …: one verb on one or more containers, also spelled `container VERB`."""
+    return CommandSpec(
+        name=name,
+        summary=summary,
+        aliases=(f"container {name}",),
+        args_model=args_model,
+        handler=handler,
+        action_class=OPERATE,
+        confirm=confirm,
+        options=options,
+        positionals=(_CONTAINERS,),
+        examples=examples,
+    )
+
+
+COMMANDS = (
     CommandSpec(
         name="ps",
         summary="List containers",
         aliases=("container ls", "container list", "container ps"),
         args_model=a.PsArgs,
-        operation="ps",
+        handler=Read(lambda engine, args: engine.ps(args)),
         options=(
             _ALL,
             _filter("status, name, label, ancestor, exited, health, id, before, since, volume, network, …"),
@@ -152,7 +226,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         summary="List images",
         aliases=("image ls", "image list", "images ls"),
         args_model=a.ImagesArgs,
-        operation="images",
+        handler=Read(lambda engine, args: engine.images(args)),
         options=(
             Option("all", "--all", "-a", help="Show all images (default hides intermediate images)"),
             _filter("dangling=true|false, label, reference, before, since"),
@@ -166,7 +240,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="inspect",
         summary="Show a container, image or volume (container first, as docker inspect resolves)",
         args_model=a.InspectArgs,
-        operation="inspect",
+        handler=Read(lambda engine, args: engine.inspect(args)),
         options=(
             _RAW_JSON,
             Option("type", "--type", metavar="TYPE", help="Only look for a container, image or volume"),
@@ -179,7 +253,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="container inspect",
         summary="Show a container",
         args_model=a.InspectArgs,
-        operation="inspect",
+        handler=Read(lambda engine, args: engine.inspect(args)),
         options=(_RAW_JSON,),
         positionals=(Positional("target", "CONTAINER"),),
         preset={"type": "container"},
@@ -189,7 +263,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="image inspect",
         summary="Show an image",
         args_model=a.InspectArgs,
-        operation="inspect",
+        handler=Read(lambda engine, args: engine.inspect(args)),
         options=(_RAW_JSON,),
         positionals=(Positional("target", "IMAGE"),),
         preset={"type": "image"},
@@ -200,7 +274,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         summary=f"Show a container's last log lines (default {a.DEFAULT_LOG_LINES}, up to {a.MAX_LOG_LINES})",
         aliases=("container logs",),
         args_model=a.LogsArgs,
-        operation="logs",
+        handler=Read(lambda engine, args: engine.logs(args)),
         options=(
             Option(
                 "tail",
@@ -228,7 +302,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="system df",
         summary="Show docker disk usage",
         args_model=a.SystemDfArgs,
-        operation="system_df",
+        handler=Read(lambda engine, args: engine.system_df(args)),
         options=(Option("verbose", "--verbose", "-v", help="Show detailed information on space usage"),),
         examples=("system df", "system df -v"),
     ),
@@ -237,7 +311,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         summary="List volumes",
         aliases=("volume list",),
         args_model=a.VolumeLsArgs,
-        operation="volume_ls",
+        handler=Read(lambda engine, args: engine.volume_ls(args)),
         options=(_filter("dangling=true|false, name, driver, label"), _QUIET),
         examples=("volume ls", "volume ls -f dangling=true"),
     ),
@@ -245,7 +319,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="volume inspect",
         summary="Show a volume",
         args_model=a.VolumeInspectArgs,
-        operation="volume_inspect",
+        handler=Read(lambda engine, args: engine.volume_inspect(args)),
         options=(_RAW_JSON,),
         positionals=(Positional("name", "VOLUME"),),
         examples=("volume inspect data",),
@@ -254,7 +328,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="compose ls",
         summary="List compose projects (from the containers' com.docker.compose labels)",
         args_model=a.ComposeLsArgs,
-        operation="compose_ls",
+        handler=Read(lambda engine, args: engine.compose_ls(args)),
         options=(Option("all", "--all", "-a", help="Show all stopped projects too"), _QUIET),
         examples=("compose ls", "compose ls -a"),
     ),
@@ -262,7 +336,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="compose ps",
         summary="List the containers of a compose project",
         args_model=a.ComposePsArgs,
-        operation="compose_ps",
+        handler=Read(lambda engine, args: engine.compose_ps(args)),
         options=(Option("all", "--all", "-a", help="Show all stopped containers too"), _QUIET),
         positionals=(Positional("project", "PROJECT"),),
         examples=("compose ps shop", "compose ps -a shop"),
@@ -271,72 +345,88 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="version",
         summary="Show the Docker version of the host",
         args_model=a.NoArgs,
-        operation="version",
+        handler=Read(lambda engine, args: engine.version(args)),
     ),
     CommandSpec(
         name="info",
         summary="Show system-wide information of the host",
         aliases=("system info",),
         args_model=a.NoArgs,
-        operation="info",
+        handler=Read(lambda engine, args: engine.info(args)),
     ),
     # ---- acting ----------------------------------------------------------------------------------------
-    *(
-        CommandSpec(
-            name=verb,
-            summary=summary,
-            aliases=(f"container {verb}",),
-            args_model=model,
-            operation=verb,
-            action_class=OPERATE,
-            confirm=confirm,
-            options=options,
-            positionals=(_CONTAINERS,),
-            examples=examples,
-        )
-        for verb, summary, model, confirm, options, examples in (
-            ("start", "Start one or more stopped containers", a.ContainersArgs, NEVER, (), ("start web",)),
-            (
-                "stop",
-                "Stop one or more running containers",
-                a.StopArgs,
-                MANY,
-                (_time_option("stop"),),
-                ("stop web", "stop -t 30 web worker"),
-            ),
-            (
-                "restart",
-                "Restart one or more containers",
-                a.StopArgs,
-                NEVER,
-                (_time_option("restart"),),
-                ("restart web", "restart -t 5 web"),
-            ),
-            (
-                "kill",
-                "Kill one or more running containers",
-                a.KillArgs,
-                ALWAYS,
-                (Option("signal", "--signal", "-s", "SIGNAL", help='Signal to send (default "KILL")'),),
-                ("kill web", "kill -s HUP web"),
-            ),
-            ("pause", "Pause all processes within one or more containers", a.ContainersArgs, NEVER, (), ()),
-            (
-                "unpause",
-                "Unpause all processes within one or more containers",
-                a.ContainersArgs,
-                NEVER,
-                (),
-                (),
-            ),
-        )
+    _container_verb(
+        "start",
+        "Start one or more stopped containers",
+        a.ContainersArgs,
+        Act(
+            plan=lambda engine, args: engine.plan_start(args),
+            run=lambda engine, args, plan, progress: engine.start(args, plan),
+        ),
+        examples=("start web",),
+    ),
+    _container_verb(
+        "stop",
+        "Stop one or more running containers",
+        a.StopArgs,
+        Act(
+            plan=lambda engine, args: engine.plan_stop(args),
+            run=lambda engine, args, plan, progress: engine.stop(args, plan),
+        ),
+        confirm=MANY,
+        options=(_time_option("stop"),),
+        examples=("stop web", "stop -t 30 web worker"),
+    ),
+    _container_verb(
+        "restart",
+        "Restart one or more containers",
+        a.StopArgs,
+        Act(
+            plan=lambda engine, args: engine.plan_restart(args),
+            run=lambda engine, args, plan, progress: engine.restart(args, plan),
+        ),
+        options=(_time_option("restart"),),
+        examples=("restart web", "restart -t 5 web"),
+    ),
+    _container_verb(
+        "kill",
+        "Kill one or more running containers",
+        a.KillArgs,
+        Act(
+            plan=lambda engine, args: engine.plan_kill(args),
+            run=lambda engine, args, plan, progress: engine.kill(args, plan),
+        ),
+        confirm=ALWAYS,
+        options=(Option("signal", "--signal", "-s", "SIGNAL", help='Signal to send (default "KILL")'),),
+        examples=("kill web", "kill -s HUP web"),
+    ),
+    _container_verb(
+        "pause",
+        "Pause all processes within one or more containers",
+        a.ContainersArgs,
+        Act(
+            plan=lambda engine, args: engine.plan_pause(args),
+            run=lambda engine, args, plan, progress: engine.pause(args, plan),
+        ),
+    ),
+    _container_verb(
+        "unpause",
+        "Unpause all processes within one or more containers",
+        a.ContainersArgs,
+        Act(
+            plan=lambda engine, args: engine.plan_unpause(args),
+            run=lambda engine, args, plan, progress: engine.unpause(args, plan),
+        ),
     ),
     CommandSpec(
         name="rm",
         summary="Remove one or more containers",
         aliases=("container rm", "container remove"),
         args_model=a.RmArgs,
-        operation="rm",
+        handler=Act(
+            plan=lambda engine, args: engine.plan_rm(args),
+            run=lambda engine, args, plan, progress: engine.rm(args, plan),
+        ),
         action_class=REMOVE,
         confirm=ALWAYS,
         options=(
@@ -353,7 +443,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
         summary="Remove one or more images",
         aliases=("image rm", "image remove"),
         args_model=a.RmiArgs,
-        operation="rmi",
+        handler=Act(
+            plan=lambda engine, args: engine.plan_rmi(args),
+            run=lambda engine, args, plan, progress: engine.rmi(args, plan),
+        ),
         action_class=REMOVE,
         confirm=ALWAYS,
         options=(
@@ -367,7 +460,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="image prune",
         summary="Remove unused images (dangling only, unless -a)",
         args_model=a.ImagePruneArgs,
-        operation="image_prune",
+        handler=Act(
+            plan=lambda engine, args: engine.plan_image_prune(args),
+            run=lambda engine, args, plan, progress: engine.image_prune(args, plan),
+        ),
         action_class=REMOVE,
         confirm=ALWAYS,
         options=(
@@ -381,7 +477,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="container prune",
         summary="Remove all stopped containers",
         args_model=a.ContainerPruneArgs,
-        operation="container_prune",
+        handler=Act(
+            plan=lambda engine, args: engine.plan_container_prune(args),
+            run=lambda engine, args, plan, progress: engine.container_prune(args, plan),
+        ),
         action_class=REMOVE,
         confirm=ALWAYS,
         options=(_prune_filter("until=<timestamp|duration>, label=<key>[=<value>], label!=…"), _PRUNE_FORCE),
@@ -391,7 +490,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="volume prune",
         summary="Remove unused local volumes",
         args_model=a.VolumePruneArgs,
-        operation="volume_prune",
+        handler=Act(
+            plan=lambda engine, args: engine.plan_volume_prune(args),
+            run=lambda engine, args, plan, progress: engine.volume_prune(args, plan),
+        ),
         action_class=REMOVE,
         confirm=ALWAYS,
         options=(
@@ -410,7 +512,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="network prune",
         summary="Remove all unused networks",
         args_model=a.NetworkPruneArgs,
-        operation="network_prune",
+        handler=Act(
+            plan=lambda engine, args: engine.plan_network_prune(args),
+            run=lambda engine, args, plan, progress: engine.network_prune(args, plan),
+        ),
         action_class=REMOVE,
         confirm=ALWAYS,
         options=(_prune_filter("until=<timestamp|duration>, label=<key>[=<value>], label!=…"), _PRUNE_FORCE),
@@ -420,7 +525,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="system prune",
         summary="Remove stopped containers, unused networks, dangling images and build cache",
         args_model=a.SystemPruneArgs,
-        operation="system_prune",
+        handler=Act(
+            plan=lambda engine, args: engine.plan_system_prune(args),
+            run=lambda engine, args, plan, progress: engine.system_prune(args, plan),
+        ),
         action_class=REMOVE,
         confirm=ALWAYS,
         options=(
@@ -436,10 +544,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
         summary="Download an image from a registry",
         aliases=("image pull",),
         args_model=a.PullArgs,
-        operation="pull",
+        handler=Act(
+            plan=lambda engine, args: engine.plan_pull(args),
+            run=lambda engine, args, plan, progress: engine.pull(args, plan, progress=progress),
+        ),
         action_class=PULL,
         confirm=NEVER,
-        reports_progress=True,
         positionals=(Positional("image", "NAME[:TAG|@DIGEST]"),),
         examples=("pull registry.example.com/app:1.2",),
     ),
@@ -447,7 +557,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="help",
         summary="List commands, or show one command's options",
         args_model=a.HelpArgs,
-        operation="help",
+        handler=Builtin(lambda builtins, args, asked: builtins.help(args, asked)),
         positionals=(Positional("command", "COMMAND", required=False, many=True),),
         examples=("help", "help ps"),
     ),
@@ -455,13 +565,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="whoami",
         summary="Show who you are to the bot here: IDs, groups, roles and what you may do",
         args_model=a.NoArgs,
-        operation="whoami",
+        handler=Builtin(lambda builtins, args, asked: builtins.whoami(args, asked)),
     ),
     CommandSpec(
         name="can-i",
         summary="Would the policy let you run a command here? (a dry run: nothing runs)",
         args_model=a.CanIArgs,
-        operation="can_i",
+        handler=Builtin(lambda builtins, args, asked: builtins.can_i(args, asked), touches_engine=True),
         positionals=(Positional("command", "COMMAND", many=True),),
         takes_rest=True,
         examples=("can-i rm web-1", "can-i stop web-1 && rm web-1"),
@@ -470,7 +580,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="audit",
         summary="Show the newest audit rows: who ran what, where, the decision and the outcome",
         args_model=a.AuditArgs,
-        operation="audit",
+        handler=Builtin(lambda builtins, args, asked: builtins.audit(args, asked)),
         action_class=ADMIN,
         options=(
             Option("user", "--user", metavar="USER_ID", help="Only this Slack user's rows"),
@@ -482,14 +592,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="notify status",
         summary="Show the notification routes and the mutes in force",
         args_model=a.NoArgs,
-        operation="notify_status",
+        handler=Builtin(lambda builtins, args, asked: builtins.notify_status(args, asked)),
         action_class=ADMIN,
     ),
     CommandSpec(
         name="notify mute",
         summary="Silence notifications about a container for a while (default 1h, at most 30 days)",
         args_model=a.NotifyMuteArgs,
-        operation="notify_mute",
+        handler=Builtin(lambda builtins, args, asked: builtins.notify_mute(args, asked)),
         action_class=ADMIN,
         positionals=(
             Positional("container", "CONTAINER"),
@@ -501,7 +611,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="notify unmute",
         summary="Lift a container's mute",
         args_model=a.NotifyUnmuteArgs,
-        operation="notify_unmute",
+        handler=Builtin(lambda builtins, args, asked: builtins.notify_unmute(args, asked)),
         action_class=ADMIN,
         positionals=(Positional("container", "CONTAINER"),),
     ),
@@ -509,14 +619,16 @@ COMMANDS: tuple[CommandSpec, ...] = (
         name="notify test",
         summary="Post a test notification to every routed channel",
         args_model=a.NoArgs,
-        operation="notify_test",
+        handler=Builtin(lambda builtins, args, asked: builtins.notify_test(args, asked)),
         action_class=ADMIN,
     ),
     CommandSpec(
         name="notify report",
         summary='Post the disk report of the host now to the channels whose routes take "disk"',
         args_model=a.NoArgs,
-        operation="notify_report",
+        handler=Builtin(
+            lambda builtins, args, asked: builtins.notify_report(args, asked), touches_engine=True
+        ),
         action_class=ADMIN,
         examples=("notify report",),
     ),
@@ -526,9 +638,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
 class Catalog:
     """Commands indexed by their words; refuses two commands claiming the same words (at start-up)."""
 
-    def __init__(self, specs: Iterable[CommandSpec]) -> None:
+    def __init__(self, specs: Iterable[CommandSpec[Any]]) -> None:
         self.specs = tuple(specs)
-        self._by_words: dict[tuple[str, ...], CommandSpec] = {}
+        self._by_words: dict[tuple[str, ...], CommandSpec[Any]] = {}
         for spec in self.specs:
             for spelling in (spec.name, *spec.aliases):
                 words = tuple(spelling.split())
@@ -541,7 +653,7 @@ class Catalog:
             self._check_options(spec)
 
     @staticmethod
-    def _check_options(spec: CommandSpec) -> None:
+    def _check_options(spec: CommandSpec[Any]) -> None:
         fields = spec.args_model.model_fields
         spellings = spec.flag_spellings()
         if len(spellings) != len(set(spellings)):
@@ -550,7 +662,7 @@ class Catalog:
             if dest not in fields:
                 raise ValueError(f"{spec.name}: {dest!r} is not a field of {spec.args_model.__name__}")
 
-    def resolve(self, words: list[str]) -> tuple[CommandSpec, list[str]] | None:
+    def resolve(self, words: list[str]) -> tuple[CommandSpec[Any], list[str]] | None:
         """The command named by the first one or two words, and the words left over."""
         for length in (2, 1):
             spec = self._by_words.get(tuple(words[:length]))
@@ -558,7 +670,7 @@ class Catalog:
                 return spec, words[length:]
         return None
 
-    def get(self, name: str) -> CommandSpec | None:
+    def get(self, name: str) -> CommandSpec[Any] | None:
         """The command spelled `name` (a name or an alias, words separated by spaces)."""
         return self._by_words.get(tuple(name.split()))
 
@@ -578,7 +690,7 @@ class Catalog:
         match = difflib.get_close_matches(words[0], one, n=1, cutoff=0.6) if words else []
         return match[0] if match else None
 
-    def visible(self) -> list[CommandSpec]:
+    def visible(self) -> list[CommandSpec[Any]]:
         """The commands `help` and the README list."""
         return [spec for spec in self.specs if not spec.hidden]
 

@@ -29,7 +29,7 @@ _FALSE = {"false", "0", "no"}
 class Command:
     """One parsed command: which spec, its validated arguments, and its words as typed."""
 
-    spec: CommandSpec
+    spec: CommandSpec[Any]
     args: Args
     text: str
 
@@ -78,7 +78,7 @@ def _parse_one(words: list[str], catalog: Catalog) -> Command:
     return Command(spec, parsed, shlex.join([*spec.name.split(), *rest]))
 
 
-def _spec(catalog: Catalog, name: str) -> CommandSpec:
+def _spec(catalog: Catalog, name: str) -> CommandSpec[Any]:
     spec = catalog.get(name)
     if spec is None:  # pragma: no cover - the catalog always has help
         raise LookupError(name)
@@ -97,7 +97,7 @@ def _unknown_command(words: list[str], catalog: Catalog) -> UsageError:
     return UsageError(f'unknown command "{typed}"', hint=hint)
 
 
-def _bind(spec: CommandSpec, rest: list[str]) -> dict[str, Any]:
+def _bind(spec: CommandSpec[Any], rest: list[str]) -> dict[str, Any]:
     """Assign words to options and positionals, pflag style: `-aq`, `-n5`, `--tail=5`, `--`."""
     values: dict[str, Any] = dict(spec.preset)
     positionals: list[str] = []
@@ -125,7 +125,7 @@ def _bind(spec: CommandSpec, rest: list[str]) -> dict[str, Any]:
     return values
 
 
-def _bind_shorts(spec: CommandSpec, word: str, rest: list[str], i: int, values: dict[str, Any]) -> int:
+def _bind_shorts(spec: CommandSpec[Any], word: str, rest: list[str], i: int, values: dict[str, Any]) -> int:
     for offset, letter in enumerate(word[1:], start=1):
         flag = "-" + letter
         option = _known_option(spec, flag, cluster=word)
@@ -142,7 +142,7 @@ def _bind_shorts(spec: CommandSpec, word: str, rest: list[str], i: int, values: 
     return i
 
 
-def _known_option(spec: CommandSpec, flag: str, cluster: str | None = None) -> Option:
+def _known_option(spec: CommandSpec[Any], flag: str, cluster: str | None = None) -> Option:
     option = spec.option(flag)
     if option is not None:
         return option
@@ -161,13 +161,15 @@ def _raise(error: UsageError) -> Option:
     raise error
 
 
-def _next_value(spec: CommandSpec, option: Option, flag: str, rest: list[str], i: int) -> tuple[str, int]:
+def _next_value(
+    spec: CommandSpec[Any], option: Option, flag: str, rest: list[str], i: int
+) -> tuple[str, int]:
     if i >= len(rest):
         raise UsageError(f"flag needs an argument: {flag} {option.metavar}", usage=spec.usage)
     return rest[i], i + 1
 
 
-def _switch_value(spec: CommandSpec, flag: str, text: str) -> bool:
+def _switch_value(spec: CommandSpec[Any], flag: str, text: str) -> bool:
     if text.lower() in _TRUE:
         return True
     if text.lower() in _FALSE:
@@ -182,7 +184,7 @@ def _store(values: dict[str, Any], option: Option, value: Any) -> None:
         values[option.dest] = value
 
 
-def _bind_positionals(spec: CommandSpec, words: list[str], values: dict[str, Any]) -> None:
+def _bind_positionals(spec: CommandSpec[Any], words: list[str], values: dict[str, Any]) -> None:
     required = [p for p in spec.positionals if p.required]
     many = any(p.many for p in spec.positionals)
     if len(words) < len(required) or (not many and len(words) > len(spec.positionals)):
@@ -195,7 +197,7 @@ def _bind_positionals(spec: CommandSpec, words: list[str], values: dict[str, Any
             values[positional.dest] = words[index]
 
 
-def _expected_count(spec: CommandSpec) -> str:
+def _expected_count(spec: CommandSpec[Any]) -> str:
     required = sum(p.required for p in spec.positionals)
     total = len(spec.positionals)
     if total == 0:
@@ -207,7 +209,7 @@ def _expected_count(spec: CommandSpec) -> str:
     return f"accepts at most {total} argument{'s' if total > 1 else ''}"
 
 
-def _invalid(spec: CommandSpec, exc: ValidationError) -> UsageError:
+def _invalid(spec: CommandSpec[Any], exc: ValidationError) -> UsageError:
     error = exc.errors(include_url=False)[0]
     dest = str(error["loc"][0]) if error["loc"] else ""
     where = next((o.long for o in spec.options if o.dest == dest), None) or next(

@@ -239,17 +239,6 @@ class Engine:
     # for that object and nothing is sent for it. Prunes remove the planned objects one by one: what was
     # confirmed is what goes, even if the host changed meanwhile.
 
-    def plan(self, operation: str, args: a.Args, command: str = "") -> Plan | None:
-        """What `operation` with `args` would touch (None for commands without a plan: the reads).
-
-        `command` is the text the plan is shown and hashed for (default: the command's words).
-        """
-        planner = getattr(self, f"plan_{operation}", None)
-        if planner is None or not callable(planner):
-            return None
-        plan: Plan = planner(args)
-        return replace(plan, command=command) if command else plan
-
     def _api_version(self) -> str:
         return str(self._call(lambda api: api.api_version))
 

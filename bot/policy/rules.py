@@ -14,7 +14,7 @@ import difflib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from bot.commands.catalog import ACTION_CLASSES, CATALOG, READ, CommandSpec
 from bot.models import Target
@@ -346,7 +346,7 @@ class Policy:
         )
         return classes + commands
 
-    def can(self, principal: Principal, spec: CommandSpec, host: str) -> bool:
+    def can(self, principal: Principal, spec: CommandSpec[Any], host: str) -> bool:
         """Whether `spec` may be run here at all (on some objects): what `help` lists."""
         if principal.local_admin:
             return True
@@ -354,7 +354,7 @@ class Policy:
             binding.role.grants(spec.name, spec.action_class) for binding in self.applicable(principal, host)
         )
 
-    def approval_for(self, principal: Principal, spec: CommandSpec, host: str) -> Approval:
+    def approval_for(self, principal: Principal, spec: CommandSpec[Any], host: str) -> Approval:
         """The approval `spec` needs here: "two-person" when every grant of it asks for a second person."""
         if principal.local_admin:
             return "none"

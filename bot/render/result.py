@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from bot.models import (
     ActionResult,
+    AuditResult,
+    CanIResult,
     ComposeLsResult,
     ComposePsResult,
     ConfirmationResult,
@@ -22,13 +24,18 @@ from bot.models import (
     InfoResult,
     InspectResult,
     LogsResult,
+    MuteResult,
+    NotifySentResult,
+    NotifyStatusResult,
     PsResult,
     Result,
     TextResult,
     VersionResult,
     VolumesResult,
+    WhoamiResult,
 )
-from bot.render import actions, digest, table
+from bot.render import actions, builtins, digest, table
+from bot.render.builtins import NameUser, user_id_as_is
 
 BodyKind = Literal["table", "text", "json"]
 
@@ -99,14 +106,27 @@ _RENDERERS: dict[type[Any], Callable[[Any], Rendered]] = {
     ActionResult: lambda r: Rendered(actions.summarize_action(r), actions.render_action(r), "text"),
     ConfirmationResult: _confirmation,
     TextResult: lambda r: Rendered(r.summary, r.body, "text"),
+    CanIResult: lambda r: Rendered(*builtins.render_can_i(r), "text"),
+    MuteResult: lambda r: Rendered(*builtins.render_mute(r), "text"),
+    NotifySentResult: lambda r: Rendered(*builtins.render_notify_sent(r), "text"),
+}
+# results that name users: the door says how it names one
+_NAMING_RENDERERS: dict[type[Any], Callable[[Any, NameUser], Rendered]] = {
+    WhoamiResult: lambda r, name: Rendered(*builtins.render_whoami(r, name), "text"),
+    AuditResult: lambda r, name: Rendered(*builtins.render_audit(r, name), "text"),
+    NotifyStatusResult: lambda r, name: Rendered(*builtins.render_notify_status(r, name), "text"),
 }
 
 
-def render_result(result: Result) -> Rendered:
-    """Render any result model; every result type has exactly one renderer (a test checks it)."""
+def render_result(result: Result, name_user: NameUser = user_id_as_is) -> Rendered:
+    """Render any result model; every result type has exactly one renderer (a test checks it). A result
+    that names users names them with `name_user` (the door's way: a Slack mention, a name in the shell)."""
+    naming = _NAMING_RENDERERS.get(type(result))
+    if naming is not None:
+        return naming(result, name_user)
     return _RENDERERS[type(result)](result)
 
 
 def renderable_types() -> frozenset[type[Any]]:
     """The result types `render_result` knows, for the completeness test."""
-    return frozenset(_RENDERERS)
+    return frozenset(_RENDERERS) | frozenset(_NAMING_RENDERERS)

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from bot.models import Problem, Reply
+from bot.render.builtins import NameUser
 from bot.render.mask import mask_secrets
 from bot.render.result import render_result
 
+LOCAL_USER = "local"  # the local shell's own user ID (without `--as`)
 
-def render_reply_text(reply: Reply) -> tuple[str, str]:
-    """The (stdout, stderr) texts of a reply. A chain shows each command's header before its output."""
+
+def shell_user(user_id: str) -> str:
+    """How the local shell names a user: `you (local)` for its own user, the ID for anyone else."""
+    return "you (local)" if user_id == LOCAL_USER else user_id
+
+
+def render_reply_text(reply: Reply, name_user: NameUser = shell_user) -> tuple[str, str]:
+    """The (stdout, stderr) texts of a reply. A chain shows each command's header before its output; users
+    are named with `name_user` (the shell's way unless the door says otherwise)."""
     out: list[str] = []
     err: list[str] = []
     chained = reply.chained
     for step in reply.steps:
         if step.result is not None:
-            rendered = render_result(step.result)
+            rendered = render_result(step.result, name_user)
             block = [f"$ docker {mask_secrets(step.text)}"] if chained else []
             if rendered.summary:
                 block.append(rendered.summary)

@@ -23,10 +23,12 @@ import docker
 import docker.errors
 import pytest
 
-from bot.commands import parse
+from bot.commands import Command, parse
 from bot.commands.args import Args
+from bot.commands.catalog import Act
 from bot.engine import Engine, Host
 from bot.models import ActionResult, Plan
+from bot.router.authorize import Authorizer
 
 # Engine objects that take a few seconds to reach their state (health checks, restart back-off) get this long.
 STATE_DEADLINE_S = 30.0
@@ -443,23 +445,27 @@ def engine(docker_api: docker.APIClient) -> Iterator[Engine]:
     made.close()
 
 
-def command(text: str) -> tuple[str, Args]:
-    """The operation and validated args the parser makes of `text`."""
+def command(text: str) -> tuple[Command, Args]:
+    """The command and validated args the parser makes of `text`."""
     (parsed,) = parse(text)
-    return parsed.spec.operation, parsed.args
+    return parsed, parsed.args
 
 
 def plan_of(engine: Engine, text: str) -> Plan:
-    operation, args = command(text)
-    plan = engine.plan(operation, args, text)
+    """The plan the catalog's planner for `text` makes (what the policy is shown)."""
+    parsed, _ = command(text)
+    plan = Authorizer.plan(engine, parsed, text)
     assert plan is not None, text
     return plan
 
 
 def run(engine: Engine, text: str) -> ActionResult:
     """Plan `text`, then run exactly that plan (as the router does once the policy allowed it)."""
-    operation, args = command(text)
-    result: ActionResult = getattr(engine, operation)(args, plan_of(engine, text))
+    parsed, args = command(text)
+    handler = parsed.spec.handler
+    assert isinstance(handler, Act), text
+    result = handler.run(engine, args, plan_of(engine, text), None)
+    assert isinstance(result, ActionResult)
     return result
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from test_fuzz import TARGETS, RecordingEngine
+from test_fuzz import RECORDING, TARGETS, RecordingEngine
 
 from bot.models import Outcome, Plan, Target
 from bot.router import Invocation, Router
@@ -15,8 +15,8 @@ from bot.router import Invocation, Router
 class ShiftingEngine(RecordingEngine):
     """`container prune` plans nothing at first; once `stop` ran, it would take the stopped container."""
 
-    def plan(self, operation: str, args: Any, command: str = "") -> Plan | None:
-        if operation == "container_prune":
+    def plan(self, operation: str, args: Any, command: str = "") -> Plan:
+        if operation == "container prune":
             stopped = any(name == "stop" for name, _ in self.ran)
             targets: tuple[Target, ...] = (TARGETS[0],) if stopped else ()
             return Plan(command or operation, self.name, operation, targets)
@@ -26,7 +26,7 @@ class ShiftingEngine(RecordingEngine):
 def test_later_step_touching_more_than_authorized_does_not_run() -> None:
     """`stop web-1 && container prune`: re-planned after the stop, the prune would take web-1: not run."""
     engine = ShiftingEngine()
-    router = Router([engine])
+    router = Router([engine], RECORDING)
     reply = router.handle(Invocation("stop web-1 && container prune", local_admin=True, confirmed=True))
     router.close()
     assert [name for name, _ in engine.ran] == ["stop"]
@@ -41,7 +41,7 @@ class ProtectingEngine(RecordingEngine):
 
     IMAGE = Target("image", "sha256:" + "d" * 64, "img:1", {}, ref="img:1", aliases=("img:1",))
 
-    def plan(self, operation: str, args: Any, command: str = "") -> Plan | None:
+    def plan(self, operation: str, args: Any, command: str = "") -> Plan:
         if operation == "rmi":
             held = (TARGETS[2],) if any(name == "stop" for name, _ in self.ran) else ()
             target = replace(self.IMAGE, held_by=held)
@@ -52,7 +52,7 @@ class ProtectingEngine(RecordingEngine):
 def test_later_step_is_authorized_again_as_the_engine_is_now() -> None:
     """The same objects, but now protected: the later step is decided again by the policy and refused."""
     engine = ProtectingEngine()
-    router = Router([engine])
+    router = Router([engine], RECORDING)
     reply = router.handle(Invocation("stop web-1 && rmi -f img:1", local_admin=True, confirmed=True))
     router.close()
     assert [name for name, _ in engine.ran] == ["stop"]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import CATALOG
-from bot.commands.catalog import ALWAYS, MANY, READ
+from bot.commands import CATALOG, Catalog, CommandSpec
+from bot.commands.catalog import ALWAYS, MANY, READ, Act, Read
 from bot.engine import Engine, Host
 from bot.models import ActionResult, Outcome, Plan, Target, TextResult
 from bot.router import Invocation, Router
@@ -69,30 +70,45 @@ TARGETS = [
 
 class RecordingEngine(Engine):
     """Plans from a fixed world; each operation records itself and the plan it was handed instead of
-    calling Docker."""
+    calling Docker (through the `RECORDING` catalog, whose handlers call `plan` and `record` here)."""
 
     def __init__(self) -> None:
         super().__init__(Host("fuzz", "unix:///nonexistent.sock", 0.1))
         self.ran: list[tuple[str, tuple[Target, ...]]] = []
 
-    def plan(self, operation: str, args: Any, command: str = "") -> Plan | None:
+    def plan(self, operation: str, args: Any, command: str = "") -> Plan:
+        """The plan of the command named `operation`: the world's objects its arguments name."""
         return Plan(command or operation, self.name, operation, _targets(args))
 
-    def __getattribute__(self, name: str) -> Any:
-        spec = next((s for s in CATALOG.specs if s.operation == name), None)
-        if spec is not None and spec.action_class != READ:
-            ran = object.__getattribute__(self, "ran")
+    def record(self, name: str, plan: Plan) -> ActionResult:
+        """A mutation runs the plan the policy saw: record exactly what it would send."""
+        assert isinstance(plan, Plan), f"{name} ran without its plan"
+        self.ran.append((name, plan.targets))
+        return ActionResult(name, ())
 
-            def record(args: Any, plan: Plan, *rest: Any, **kwargs: Any) -> ActionResult:
-                # a mutation runs the plan the policy saw: record exactly what it would send
-                assert isinstance(plan, Plan), f"{spec.name} ran without its plan"
-                ran.append((spec.name, plan.targets))
-                return ActionResult(spec.name, ())
 
-            return record
-        if spec is not None:
-            return lambda args, *rest, **kwargs: TextResult("read")
-        return object.__getattribute__(self, name)
+def _recording(spec: CommandSpec[Any]) -> CommandSpec[Any]:
+    """`spec` with handlers that reach no Docker: a read answers at once, a mutation is recorded."""
+    handler = spec.handler
+    if isinstance(handler, Read):
+        return replace(spec, handler=Read(lambda engine, args: TextResult("read")))
+    if isinstance(handler, Act):
+        return replace(
+            spec,
+            handler=Act(
+                plan=lambda engine, args: _recorder(engine).plan(spec.name, args),
+                run=lambda engine, args, plan, progress: _recorder(engine).record(spec.name, plan),
+            ),
+        )
+    return spec
+
+
+def _recorder(engine: Engine) -> RecordingEngine:
+    assert isinstance(engine, RecordingEngine)
+    return engine
+
+
+RECORDING = Catalog(_recording(spec) for spec in CATALOG.specs)
 
 
 def _targets(args: Any) -> tuple[Target, ...]:
@@ -144,7 +160,7 @@ def test_router_never_raises_never_runs_what_is_denied_or_unconfirmed() -> None:
     )
     def check(text: str, user: str, channel: str, confirmed: bool) -> None:
         engine = RecordingEngine()
-        router = Router([engine], policy=POLICY)
+        router = Router([engine], RECORDING, policy=POLICY)
         invocation = Invocation(text, user_id=user, channel_id=channel, confirmed=confirmed)
         _watching[0] = True
         try:

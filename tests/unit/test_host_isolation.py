@@ -283,8 +283,12 @@ def test_a_hosts_workers_in_the_config_file_is_its_share(
     assert [h.workers for h in hosts] == [1, None, None]
     router = Router([Engine(h) for h in hosts], workers=settings.chatops_workers)
     try:
-        assert {name: len(lane._threads) for name, lane in router._lanes.items()} == {"a": 1, "b": 3, "c": 2}
-        assert router._lanes["a"].max_pending == 64
+        assert {name: len(lane._threads) for name, lane in router.dispatcher.lanes.items()} == {
+            "a": 1,
+            "b": 3,
+            "c": 2,
+        }
+        assert router.dispatcher.lanes["a"].max_pending == 64
     finally:
         router.close()
     config.write_text('[[hosts]]\nname = "a"\nurl = "unix:///a.sock"\nworkers = 0\n', encoding="utf-8")

@@ -202,7 +202,9 @@ def test_catalog_refuses_command_collisions() -> None:
     """Two commands claiming the same words stop start-up (botkube's 'command collision')."""
     ps = CATALOG.get("ps")
     assert ps is not None
-    clash = CommandSpec(name="list", summary="x", args_model=ps.args_model, operation="ps", aliases=("ps",))
+    clash = CommandSpec(
+        name="list", summary="x", args_model=ps.args_model, handler=ps.handler, aliases=("ps",)
+    )
     with pytest.raises(ValueError, match="command collision"):
         Catalog([*COMMANDS, clash])
 
@@ -212,7 +214,7 @@ def test_catalog_refuses_options_that_are_not_model_fields() -> None:
     ps = CATALOG.get("ps")
     assert ps is not None
     broken = CommandSpec(
-        name="zzz", summary="x", args_model=ps.args_model, operation="ps", preset={"nope": 1}
+        name="zzz", summary="x", args_model=ps.args_model, handler=ps.handler, preset={"nope": 1}
     )
     with pytest.raises(ValueError, match="not a field"):
         Catalog([broken])

@@ -138,7 +138,7 @@ def test_a_flood_on_a_hung_engine_is_answered_busy_without_a_thread_per_command(
     assert kinds == ["Busy", "Timeout"]
     outcomes = [row.outcome for row in router.store.audit_rows(limit=500)]
     assert outcomes.count("refused: busy") == 40
-    assert router._lanes["frozen"].pending == 0  # the timed-out queued commands left the queue
+    assert router.dispatcher.lanes["frozen"].pending == 0  # the timed-out queued commands left the queue
     router.close()
 
 

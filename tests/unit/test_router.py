@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 import typing
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot import models
-from bot.commands import CATALOG, Catalog
+from bot.commands import CATALOG
+from bot.commands.catalog import ADMIN, OPERATE, PULL, REMOVE, Act, Builtin, Read
 from bot.engine import Engine, Host
 from bot.models import HelpResult, Outcome
 from bot.render.result import renderable_types
@@ -85,14 +85,22 @@ def test_unknown_host_is_not_found(router: Router) -> None:
     assert reply.problem.hint == "hosts: ghost"
 
 
-def test_every_catalog_operation_is_implemented_and_every_result_renders() -> None:
-    """The router refuses a catalog entry without an engine operation, and each result type has a renderer."""
+def test_every_catalog_entry_has_its_handler_planner_and_renderer() -> None:
+    """Every command names typed callables: a read its engine function, a mutation its planner and the
+    engine function running that plan, a built-in the router's own; every result type has a renderer (the
+    handlers are typed to return a `Result`, which mypy checks, so every command's answer renders)."""
     assert set(typing.get_args(models.Result)) == set(renderable_types())
-    spec = CATALOG.get("ps")
-    assert spec is not None
-    broken = Catalog([replace(spec, name="zap", aliases=(), operation="zap")])
-    with pytest.raises(ValueError, match="zap"):
-        Router([Engine(Host("x", "unix:///nope.sock", 1.0))], broken)
+    for spec in CATALOG.specs:
+        handler = spec.handler
+        assert isinstance(handler, Read | Act | Builtin), spec.name
+        assert callable(handler.run), spec.name
+        if spec.action_class in {OPERATE, REMOVE, PULL}:
+            assert isinstance(handler, Act), f"{spec.name} changes Docker: it needs a planner"
+            assert callable(handler.plan), spec.name
+        elif spec.action_class == ADMIN:
+            assert isinstance(handler, Builtin), spec.name
+        else:
+            assert isinstance(handler, Read | Builtin), spec.name
 
 
 def test_hung_engine_answers_timeout_within_the_command_timeout(frozen_docker_socket: str) -> None:
