@@ -80,7 +80,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.render.blocks import escape_clipped, escape_mrkdwn
-from bot.store import open_state_db
+from bot.store.db import connect
 
 log = logging.getLogger(__name__)
 
@@ -123,53 +123,6 @@ PENDING, SENDING, SENT, FAILED, UNKNOWN = "pending", "sending", "sent", "failed"
 MERGED = "merged"  # retired unsent by a newer version with the same merge key
 STATES = (PENDING, SENDING, SENT, FAILED, UNKNOWN, MERGED)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox_messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    dedupe_key TEXT NOT NULL UNIQUE,
-    channel TEXT NOT NULL,
-    text TEXT NOT NULL,
-    blocks TEXT,
-    group_key TEXT,
-    digest_line TEXT NOT NULL,
-    digest_title TEXT NOT NULL,
-    thread_key TEXT,
-    episode_key TEXT,
-    update_key TEXT,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    enqueued_at REAL NOT NULL,
-    done_at REAL,
-    ts TEXT,
-    batch INTEGER,
-    error TEXT,
-    priority INTEGER NOT NULL DEFAULT 0,
-    merge_key TEXT,
-    keep_blocks INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS outbox_episodes (
-    episode_key TEXT PRIMARY KEY,
-    channel TEXT NOT NULL,
-    ts TEXT NOT NULL,
-    is_digest INTEGER NOT NULL,
-    at REAL NOT NULL,
-    blocks TEXT
-);
-"""
-# Columns added after the first release, for files an older version made (ALTER TABLE at open).
-_ADDED_COLUMNS = {
-    "outbox_messages": (
-        ("priority", "INTEGER NOT NULL DEFAULT 0"),
-        ("merge_key", "TEXT"),
-        ("keep_blocks", "INTEGER NOT NULL DEFAULT 0"),
-    ),
-    "outbox_episodes": (("blocks", "TEXT"),),
-}
-_INDEXES = """
-DROP INDEX IF EXISTS outbox_messages_queue;
-CREATE INDEX IF NOT EXISTS outbox_messages_turn ON outbox_messages (state, channel, priority, id);
-CREATE INDEX IF NOT EXISTS outbox_messages_merge ON outbox_messages (merge_key) WHERE merge_key IS NOT NULL;
-"""
 _COLUMNS = (
     "id, channel, text, blocks, group_key, digest_line, digest_title, thread_key, episode_key, update_key,"
     " attempts, enqueued_at, priority, merge_key, keep_blocks"
@@ -355,9 +308,7 @@ class Outbox:
         self._merge_interval = merge_interval
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._db = open_state_db(db_path)
-        self._db.executescript(_SCHEMA)
-        self._migrate()
+        self._db = connect(db_path)
         self._workers: dict[str, threading.Thread] = {}
         self._ready_at: dict[str, float] = {}  # per channel, on self._clock: no call to Slack before it
         self._key_ready: dict[tuple[str, str], float] = {}  # per (channel, merge key), on self._clock
@@ -520,23 +471,6 @@ class Outbox:
         return True
 
     # ---- internals (the lock is held where a docstring says so) ------------------------------------------
-
-    def _migrate(self) -> None:
-        """Bring a file an older version made up to this schema: new columns, their values, the indexes."""
-        added = False
-        for table, columns in _ADDED_COLUMNS.items():
-            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
-            for name, declaration in columns:
-                if name not in have:
-                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
-                    added = True
-        if added:  # rows queued by the older version: replies and edits are updates
-            self._db.execute(
-                "UPDATE outbox_messages SET priority = ?"
-                " WHERE thread_key IS NOT NULL OR update_key IS NOT NULL",
-                (UPDATE,),
-            )
-        self._db.executescript(_INDEXES)
 
     def _check_open(self) -> None:
         if self._closed:

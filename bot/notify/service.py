@@ -20,11 +20,12 @@ from bot.notify.messages import outgoing_messages
 from bot.notify.outbox import Outbox, OutgoingMessage
 from bot.notify.reports import build_disk_report, disk_report_messages, report_channels
 from bot.notify.rules import Rules
-from bot.notify.watcher import HostWatcher, SqliteCursorStore, start_watchers
+from bot.notify.watcher import HostWatcher, start_watchers
 from bot.policy.scopes import host_matches
 from bot.settings import ReportConfig, Settings, notify_zone
 from bot.startup import report_schedules
 from bot.store import Store
+from bot.store.notify import SqliteCursorStore
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,6 @@ still reported: after a re-list, a difference from the last known state becomes 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import queue
@@ -49,7 +48,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -68,7 +67,7 @@ from bot.notify.events import (
 )
 from bot.notify.rules import NS, Rules, RuleState
 from bot.render.mask import mask_secrets
-from bot.store import open_state_db
+from bot.store.notify import Checkpoint, EventKey, SqliteCursorStore
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +95,6 @@ _SINK_TRIES = 3
 _SAVE_GATHER = 0.02  # seconds a checkpoint woken by new notifications waits for more of them
 _ENRICH_SLACK = 1.0  # seconds the deliverer waits for enrichment beyond its deadline and quick check
 _WAIT_SLICE = 0.1  # seconds between two looks of the deliverer at a stop while it waits for enrichment
-EventKey = tuple[str, str, int]  # (id, Action, timeNano): `DockerEvent.key`
 _UP = frozenset({"running", "paused", "restarting"})
 _DOWN = frozenset({"exited", "dead", "created"})
 
@@ -134,195 +132,6 @@ class StateStore(Protocol):
         """Save states, removals, the rules' memory, the cursor and the notifications of one moment, all or
         nothing."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """What changed since the last save, taken together under the watcher's lock so it is one moment:
-    the events after `cursor` are exactly those the saved states and rule memory have not seen yet."""
-
-    states: list[ContainerState]
-    removed: list[str]
-    rules: str | None  # None: unchanged
-    cursor: int | None  # None: unchanged
-    at_cursor: list[EventKey] | None = None  # with a new cursor: the events handled at its timeNano
-    # the notifications made up to this moment and not saved before (sequence number, un-enriched note)
-    notes: list[tuple[int, Notification]] = field(default_factory=list)
-    settled: list[int] = field(default_factory=list)  # sequence numbers the sink has taken since
-
-    def __bool__(self) -> bool:
-        return (
-            bool(self.states or self.removed or self.notes or self.settled)
-            or self.rules is not None
-            or self.cursor is not None
-        )
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS notify_cursor (
-    host TEXT PRIMARY KEY,
-    time_nano INTEGER,
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS notify_rules (
-    host TEXT PRIMARY KEY,
-    memory TEXT,
-    at_cursor TEXT
-);
-CREATE TABLE IF NOT EXISTS notify_states (
-    host TEXT NOT NULL,
-    id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    image TEXT NOT NULL,
-    state TEXT NOT NULL,
-    health TEXT,
-    exit_code INTEGER,
-    created INTEGER NOT NULL,
-    labels TEXT NOT NULL,
-    PRIMARY KEY (host, id)
-);
-CREATE TABLE IF NOT EXISTS notify_inflight (
-    host TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    note TEXT NOT NULL,
-    saved_at REAL NOT NULL,
-    PRIMARY KEY (host, seq)
-);
-"""
-
-
-class SqliteCursorStore:
-    """`CursorStore` and `StateStore` in the bot's SQLite file: tables notify_cursor, notify_rules,
-    notify_states and notify_inflight."""
-
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._db = open_state_db(self.path, isolation_level="DEFERRED")
-        with self._lock, self._db:
-            self._db.executescript(_SCHEMA)
-
-    def get(self, host: str) -> int | None:
-        """The last timeNano read from `host`, or None."""
-        with self._lock:
-            row = self._db.execute("SELECT time_nano FROM notify_cursor WHERE host = ?", (host,)).fetchone()
-        return int(row[0]) if row and row[0] is not None else None
-
-    def put(self, host: str, time_nano: int) -> None:
-        """Remember the last timeNano read from `host`."""
-        with self._lock, self._db:
-            self._db.execute(
-                "INSERT INTO notify_cursor (host, time_nano, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (host) DO UPDATE SET time_nano = excluded.time_nano,"
-                " updated_at = excluded.updated_at",
-                (host, time_nano, time.time()),
-            )
-
-    def forget_cursor(self, host: str) -> None:
-        """Drop the stream position but keep the states (what a daemon restart amounts to)."""
-        with self._lock, self._db:
-            self._db.execute("UPDATE notify_cursor SET time_nano = NULL WHERE host = ?", (host,))
-
-    def load_states(self, host: str) -> dict[str, ContainerState] | None:
-        """The states saved for `host`, or None when this host was never saved."""
-        with self._lock:
-            known = self._db.execute("SELECT 1 FROM notify_cursor WHERE host = ?", (host,)).fetchone()
-            rows = self._db.execute(
-                "SELECT id, name, image, state, health, exit_code, created, labels FROM notify_states"
-                " WHERE host = ?",
-                (host,),
-            ).fetchall()
-        if known is None and not rows:
-            return None
-        states: dict[str, ContainerState] = {}
-        for cid, name, image, state, health, exit_code, created, labels in rows:
-            try:
-                parsed = json.loads(labels)
-            except ValueError:
-                parsed = {}
-            states[cid] = ContainerState(cid, name, image, state, health, exit_code, created, parsed)
-        return states
-
-    def load_rules(self, host: str) -> tuple[str | None, list[EventKey]]:
-        """The rules' memory saved for `host` (or None) and the events handled at the cursor's timeNano."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT memory, at_cursor FROM notify_rules WHERE host = ?", (host,)
-            ).fetchone()
-        if row is None:
-            return None, []
-        try:
-            keys = [(str(i), str(a), int(t)) for i, a, t in json.loads(row[1] or "[]")]
-        except (ValueError, TypeError):
-            keys = []
-        return (str(row[0]) if row[0] is not None else None), keys
-
-    def load_inflight(self, host: str) -> list[tuple[int, Notification]]:
-        """The saved notifications the sink has not taken yet, oldest first; unreadable ones are deleted."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT seq, note FROM notify_inflight WHERE host = ? ORDER BY seq", (host,)
-            ).fetchall()
-        found: list[tuple[int, Notification]] = []
-        unreadable: list[tuple[str, int]] = []
-        for seq, text in rows:
-            try:
-                found.append((int(seq), Notification.from_json(str(text))))
-            except ValueError as exc:
-                log.warning("notify: ignoring %s", exc)
-                unreadable.append((host, int(seq)))
-        if unreadable:
-            with self._lock, self._db:
-                self._db.executemany("DELETE FROM notify_inflight WHERE host = ? AND seq = ?", unreadable)
-        return found
-
-    def inflight_count(self, host: str) -> int:
-        """How many saved notifications of `host` the sink has not taken yet."""
-        with self._lock:
-            row = self._db.execute("SELECT COUNT(*) FROM notify_inflight WHERE host = ?", (host,)).fetchone()
-        return int(row[0])
-
-    def checkpoint(self, host: str, changes: Checkpoint) -> None:
-        """Upsert states, delete removals, replace the rules' memory, move the cursor, add the new
-        notifications and drop the settled ones, in one transaction; marks the host as saved."""
-        rows = [
-            (host, s.id, s.name, s.image, s.state, s.health, s.exit_code, s.created, s.labels_json())
-            for s in changes.states
-        ]
-        now = time.time()
-        with self._lock, self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO notify_inflight VALUES (?, ?, ?, ?)",
-                [(host, seq, note.to_json(), now) for seq, note in changes.notes],
-            )
-            self._db.executemany(
-                "DELETE FROM notify_inflight WHERE host = ? AND seq = ?", [(host, n) for n in changes.settled]
-            )
-            self._db.executemany(
-                "DELETE FROM notify_states WHERE host = ? AND id = ?", [(host, i) for i in changes.removed]
-            )
-            self._db.executemany(
-                "INSERT OR REPLACE INTO notify_states VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-            )
-            if changes.rules is not None or changes.at_cursor is not None:
-                at_cursor = json.dumps(changes.at_cursor) if changes.at_cursor is not None else None
-                self._db.execute(
-                    "INSERT INTO notify_rules (host, memory, at_cursor) VALUES (?, ?, ?)"
-                    " ON CONFLICT (host) DO UPDATE SET memory = coalesce(excluded.memory, memory),"
-                    " at_cursor = coalesce(excluded.at_cursor, at_cursor)",
-                    (host, changes.rules, at_cursor),
-                )
-            self._db.execute(
-                "INSERT INTO notify_cursor (host, time_nano, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (host) DO UPDATE SET time_nano = coalesce(excluded.time_nano, time_nano),"
-                " updated_at = excluded.updated_at",
-                (host, changes.cursor, now),
-            )
-
-    def close(self) -> None:
-        """Close the database connection."""
-        with self._lock:
-            self._db.close()
 
 
 class _Clients:
