@@ -1,7 +1,7 @@
 """Root fixtures: an isolated config environment, the Docker engine, the local test image, unique names.
 
 With CI=true a missing Docker engine fails the run; on a developer machine without one the tests that
-need it are skipped and the unit tests still run.
+need it (tests/integration, tests/e2e) are skipped and the unit and component tests still run.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ ACCOUNT_FILES = {  # root, and "nobody" for tests of --user
     "etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
     "etc/group": "root:x:0:\nnogroup:x:65534:\n",
 }
-INTEGRATION_DIR = Path(__file__).parent / "integration"
+TIERS = ("unit", "component", "integration", "e2e")  # each folder under tests/ and its marker
 ISOLATED_PREFIXES = ("SLACK_", "CHATOPS_")
 
 
@@ -60,10 +60,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Everything under tests/integration needs the real engine: mark it so `-m "not integration"` works."""
+    """Each test gets the marker of its tier folder (tests/unit -> `unit`…), so `-m unit` or
+    `-m "not e2e"` select by tier; a test outside the four folders is an error, not a silent extra."""
+    root = Path(__file__).parent
     for item in items:
-        if item.path.is_relative_to(INTEGRATION_DIR):
-            item.add_marker(pytest.mark.integration)
+        tier = item.path.relative_to(root).parts[0] if item.path.is_relative_to(root) else ""
+        if tier not in TIERS:
+            raise pytest.UsageError(f"{item.nodeid}: tests live in one of tests/{{{','.join(TIERS)}}}")
+        item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(scope="session")

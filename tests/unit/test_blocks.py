@@ -11,12 +11,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import golden
 import pytest
 from fakes.markup import live_markup
 from hypothesis import HealthCheck, given, settings
@@ -256,12 +256,8 @@ def as_golden(message: SlackMessage) -> str:
 
 
 def check_golden(name: str, text: str) -> None:
-    """Compare `text` with tests/golden/blocks/NAME.json, or rewrite the file when UPDATE_GOLDEN=1."""
-    path = GOLDEN_DIR / f"{name}.json"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.read_text(encoding="utf-8") == text, f"{name} differs from {path}"
+    """tests/golden/blocks/NAME.json holds `text` (UPDATE_GOLDEN=1 rewrites it)."""
+    golden.check_golden("blocks", f"{name}.json", text)
 
 
 # ---- helpers that read blocks back -------------------------------------------------------------------------

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import golden
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -43,12 +43,8 @@ def inspect(kind: InspectKind, data: dict[str, Any], *, raw: bool = False) -> st
 
 
 def check_golden(name: str, text: str) -> None:
-    """Compare `text` with tests/golden/digest/NAME.txt, or rewrite the file when UPDATE_GOLDEN=1."""
-    path = GOLDEN / "digest" / f"{name}.txt"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + "\n", encoding="utf-8")
-    assert path.read_text(encoding="utf-8") == text + "\n", f"{name} differs from {path}"
+    """tests/golden/digest/NAME.txt holds `text` plus a final newline (UPDATE_GOLDEN=1 rewrites it)."""
+    golden.check_golden("digest", f"{name}.txt", text + "\n")
 
 
 HELP_ENTRIES = (

@@ -7,11 +7,11 @@ same models by a stand-in Engine API); regenerate them with UPDATE_GOLDEN=1 only
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import golden
 import pytest
 
 from bot.models import (
@@ -364,12 +364,8 @@ GOLDENS: dict[str, Callable[[], str]] = {
 
 
 def check_golden(name: str, text: str) -> None:
-    """Compare `text` with tests/golden/tables/NAME.txt, or rewrite the file when UPDATE_GOLDEN=1."""
-    path = GOLDEN_DIR / f"{name}.txt"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + "\n", encoding="utf-8")
-    assert path.read_text(encoding="utf-8") == text + "\n", f"{name} differs from {path}"
+    """tests/golden/tables/NAME.txt holds `text` plus a final newline (UPDATE_GOLDEN=1 rewrites it)."""
+    golden.check_golden("tables", f"{name}.txt", text + "\n")
 
 
 @pytest.mark.parametrize("name", sorted(GOLDENS))
