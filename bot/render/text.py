@@ -1,7 +1,9 @@
-"""`Reply` → terminal text for the local shell: results on stdout, problems on stderr."""
+"""`Reply` → terminal text for the local shell: results on stdout, problems on stderr; mentions carried
+by ID (`bot.mentions`) read as plain text (`you (local)`, a user's or channel's ID)."""
 
 from __future__ import annotations
 
+from bot.mentions import plain_refs
 from bot.models import Problem, Reply
 from bot.render.mask import mask_secrets
 from bot.render.result import render_result
@@ -23,7 +25,7 @@ def render_reply_text(reply: Reply) -> tuple[str, str]:
             out.append("\n".join(block))
         if step.problem is not None:
             err.append(render_problem_text(step.problem, step.text if chained else None))
-    return "\n\n".join(out), "\n".join(err)
+    return plain_refs("\n\n".join(out)), plain_refs("\n".join(err))
 
 
 def render_problem_text(problem: Problem, command: str | None = None) -> str:
@@ -36,4 +38,4 @@ def render_problem_text(problem: Problem, command: str | None = None) -> str:
         lines.append(f"usage: {problem.usage}")
     if problem.hint:
         lines.append(mask_secrets(f"hint: {problem.hint}"))
-    return "\n".join(lines)
+    return plain_refs("\n".join(lines))
