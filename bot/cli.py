@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from bot import __version__
 from bot.engine import Engine, hosts_from_settings, own_container_id
 from bot.errors import ChatOpsError, ConfigError, ExitCode
+from bot.mentions import channel_ref
 from bot.render.mask import mask_log_handlers
 from bot.router import Notifications, Router
 from bot.settings import Settings, load_settings
@@ -59,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
 def _router(settings: Settings, store: Store, notifications: NotificationService | None = None) -> Router:
     """The router over the configured hosts; `notifications` when the notification service runs."""
     routes = [
-        f"{', '.join(r.events)} from {', '.join(r.containers)} on {', '.join(r.hosts)} -> <#{r.channel}>"
+        f"{', '.join(r.events)} from {', '.join(r.containers)} on {', '.join(r.hosts)} -> "
+        + channel_ref(r.channel)
         for r in settings.file.notify.routes
     ]
     notify = settings.file.notify

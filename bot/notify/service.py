@@ -4,7 +4,6 @@ and the scheduled reports (`[[notify.reports]]`), posted through the same outbox
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ from bot.notify.reports import build_disk_report, disk_report_messages, report_c
 from bot.notify.rules import Rules
 from bot.notify.watcher import HostWatcher, start_watchers
 from bot.policy.scopes import host_matches
+from bot.render.blocks import is_user_id, mention
 from bot.settings import ReportConfig, Settings, notify_zone
 from bot.startup import report_schedules
 from bot.store import Store
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 
 LATE_GRACE = 60.0  # seconds: a fire time missed by less (a restart, a slow engine) still goes out
 MAX_NAP = 30.0  # seconds: the scheduler re-reads the clock at least this often (suspend, clock steps)
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 
 Schedules = Sequence[tuple[ReportConfig, CronSchedule]]
 Fire = Callable[[ReportConfig, CronSchedule, datetime], None]
@@ -170,7 +169,7 @@ class NotificationService:
             self.outbox.enqueue(
                 OutgoingMessage(
                     channel=channel,
-                    text=f":bell: test notification from docker-chatops, asked by <@{user_id}>",
+                    text=f":bell: test notification from docker-chatops, asked by {mention(user_id)}",
                     dedupe_key=f"test:{stamp}:{channel}",
                 )
             )
@@ -186,7 +185,7 @@ class NotificationService:
         if not channels or engine is None:
             return []
         report = build_disk_report(engine)
-        who = f"<@{user_id}>" if _USER_ID.match(user_id) else "the local shell"
+        who = mention(user_id) if is_user_id(user_id) else "the local shell"
         context = f"asked by {who} with `notify report`"
         when = datetime.fromtimestamp(self.clock(), self.zone)
         key = f"report:disk:{host}:asked:{report.usage.now:.6f}"

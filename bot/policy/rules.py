@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from bot.commands.catalog import ACTION_CLASSES, CATALOG, READ, CommandSpec
+from bot.mentions import channel_ref, user_ref
 from bot.models import Target
 from bot.policy.scopes import ANY, DM, ContainerPattern, check_glob, check_ids, host_matches, protection
 
@@ -267,9 +268,7 @@ def _where(principal: Principal) -> str:
     channel = principal.channel_id
     if principal.is_dm:
         return "in this direct message"
-    if channel[:1] in ("C", "G"):
-        return f"in <#{channel}>"
-    return f"in {channel}" if channel else "here"
+    return f"in {channel_ref(channel)}" if channel else "here"
 
 
 def _target_names(targets: Sequence[Target], limit: int = 3) -> str:
@@ -524,7 +523,7 @@ class Policy:
         roles = tuple(self.roles_of(principal, host))
         return Decision(
             False,
-            f'Denied: {command} needs "{action_class}" {what}; you (<@{principal.user_id}>) {has}',
+            f'Denied: {command} needs "{action_class}" {what}; you ({user_ref(principal.user_id)}) {has}',
             DEFAULT_RULE if self.is_default else DENY_RULE,
             roles=roles,
         )

@@ -1,18 +1,15 @@
-"""`Reply` → terminal text for the local shell: results on stdout, problems on stderr."""
+"""`Reply` → terminal text for the local shell: results on stdout, problems on stderr; mentions carried
+by ID (`bot.mentions`) read as plain text (`you (local)`, a user's or channel's ID)."""
 
 from __future__ import annotations
 
+from bot.mentions import plain_refs, plain_user
 from bot.models import Problem, Reply
 from bot.render.builtins import NameUser
 from bot.render.mask import mask_secrets
 from bot.render.result import render_result
 
-LOCAL_USER = "local"  # the local shell's own user ID (without `--as`)
-
-
-def shell_user(user_id: str) -> str:
-    """How the local shell names a user: `you (local)` for its own user, the ID for anyone else."""
-    return "you (local)" if user_id == LOCAL_USER else user_id
+shell_user = plain_user  # how the local shell names a user: `you (local)` for its own user, else the ID
 
 
 def render_reply_text(reply: Reply, name_user: NameUser = shell_user) -> tuple[str, str]:
@@ -32,7 +29,7 @@ def render_reply_text(reply: Reply, name_user: NameUser = shell_user) -> tuple[s
             out.append("\n".join(block))
         if step.problem is not None:
             err.append(render_problem_text(step.problem, step.text if chained else None))
-    return "\n\n".join(out), "\n".join(err)
+    return plain_refs("\n\n".join(out)), plain_refs("\n".join(err))
 
 
 def render_problem_text(problem: Problem, command: str | None = None) -> str:
@@ -45,4 +42,4 @@ def render_problem_text(problem: Problem, command: str | None = None) -> str:
         lines.append(f"usage: {problem.usage}")
     if problem.hint:
         lines.append(mask_secrets(f"hint: {problem.hint}"))
-    return "\n".join(lines)
+    return plain_refs("\n".join(lines))

@@ -112,7 +112,7 @@ def test_notify_status_lists_routes_reports_and_mutes(tmp_path: Path) -> None:
     }
     result = run_bot("shell", "-c", "notify status", env=env)
     assert result.returncode == 0, result.stderr
-    assert "died, disk from web-* on * -> <#C0ALERTS>" in result.stdout
+    assert "died, disk from web-* on * -> C0ALERTS" in result.stdout  # the shell shows the channel's ID
     assert "reports:\n  disk report at `0 8 * * 1-5` (Europe/Berlin) for *" in result.stdout
     assert "1 route(s), 1 report(s), 0 mute(s)" in result.stdout
     assert "mutes:\n  (none)" in result.stdout

@@ -9,8 +9,10 @@ import pytest
 
 from bot.commands.catalog import CATALOG
 from bot.errors import ConfigError
+from bot.mentions import plain_refs
 from bot.models import Target
 from bot.policy import Decision, Policy, Principal, Role
+from bot.render.blocks import slack_refs
 from bot.startup import policy_of, read_checked
 
 ISSUE_TOML = """
@@ -359,12 +361,17 @@ def test_own_container_is_refused_by_id_prefix_either_way() -> None:
 
 
 def test_denial_names_what_is_needed_and_what_the_asker_has() -> None:
-    """A denial says which class is needed on what, and what the asker holds here, by IDs."""
+    """A denial says which class is needed on what, and what the asker holds here, by IDs (which the Slack
+    door shows as a mention and a channel link, the shell as plain IDs)."""
     p = policy({"role": "viewer", "users": ["*"]})
     decision = decide(p, who("U123", "C456"), "rm", WEB)
     assert (
-        decision.reason
+        slack_refs(decision.reason)
         == 'Denied: rm needs "remove" on web-1 (host prod); you (<@U123>) have "read" in <#C456>'
+    )
+    assert (
+        plain_refs(decision.reason)
+        == 'Denied: rm needs "remove" on web-1 (host prod); you (U123) have "read" in C456'
     )
     assert decision.rule == "default: deny"
     assert decision.roles == ("viewer",)
@@ -374,7 +381,8 @@ def test_denial_with_no_binding_says_you_have_nothing_here() -> None:
     """When no binding applies, the denial says the asker has nothing here."""
     p = policy({"role": "viewer", "users": ["U0OTHER"]})
     decision = decide(p, who("U123", "C456"), "ps")
-    assert decision.reason == 'Denied: ps needs "read" on host prod; you (<@U123>) have nothing here'
+    denied = 'Denied: ps needs "read" on host prod; you (<@U123>) have nothing here'
+    assert slack_refs(decision.reason) == denied
 
 
 def test_denial_shows_scopes_and_approvals_and_dm() -> None:
@@ -384,8 +392,8 @@ def test_denial_shows_scopes_and_approvals_and_dm() -> None:
         {"role": "janitor", "users": ["U1"], "containers": ["*"]},
     )
     decision = decide(p, who("U1", "D1", is_dm=True), "stop", DB)
-    assert decision.reason == (
-        'Denied: stop needs "operate" on db-1 (host prod); you (<@U1>) have "read", '
+    assert plain_refs(decision.reason) == (
+        'Denied: stop needs "operate" on db-1 (host prod); you (U1) have "read", '
         '"operate" on [web-*], "remove" (two-person) in this direct message'
     )
 

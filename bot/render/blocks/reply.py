@@ -44,6 +44,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot.mentions import plain_refs, render_refs
 from bot.models import (
     ComposePsResult,
     ConfirmationResult,
@@ -351,7 +352,7 @@ def _problem_text(problem: Problem, command: str | None = None) -> str:
     if room < 100:  # an absurdly long hint gives way to the message
         hint = ""
         room = SECTION_TEXT_MAX - slack_length(head)
-    return head + escape_clipped(mask_secrets(problem.message), room) + hint
+    return slack_refs(head + escape_clipped(mask_secrets(problem.message), room) + hint)
 
 
 def _command_shown(command: str) -> str:
@@ -433,13 +434,13 @@ def _step_units(index: int, step: Step, rendered: Rendered | None, chained: bool
         if chained:
             intro.append(f"`$ {_command_shown(step.text)}`")
         if rendered.summary:
-            summary = escape_clipped(rendered.summary, SUMMARY_SHOWN_MAX)
+            summary = slack_refs(escape_clipped(rendered.summary, SUMMARY_SHOWN_MAX))
             intro.append(f"{status_emoji(step.result)} {summary}")
         lead = [section("\n".join(intro))] if intro else []
         header = _table_header(step.result, rendered.kind, rendered.body)
         chunks = [
             _code_section(chunk, f"body-{index}-{n}")
-            for n, chunk in enumerate(split_body(rendered.body, header))
+            for n, chunk in enumerate(split_body(plain_refs(rendered.body), header))
         ]
         picker = _ps_picker(step.result, host) if isinstance(step.result, PsResult) else None
         if isinstance(step.result, ConfirmationResult):
@@ -485,9 +486,24 @@ def user_ref(user_id: str) -> str:
     return f"<@{user_id}>"
 
 
+def is_user_id(user_id: str) -> bool:
+    """True for a Slack user ID of the right shape (`U…`, `W…`)."""
+    return bool(_USER_ID.fullmatch(user_id))
+
+
 def mention(user_id: str) -> str:
     """`<@U…>` for a Slack user ID of the right shape; anything else is shown escaped, never live."""
-    return f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else escape_mrkdwn(clip(user_id, 40))
+    return f"<@{user_id}>" if is_user_id(user_id) else escape_mrkdwn(clip(user_id, 40))
+
+
+def channel_link(channel_id: str) -> str:
+    """`<#C…>` for a Slack channel ID of the right shape; anything else is shown escaped, never live."""
+    return f"<#{channel_id}>" if _CHANNEL_ID.fullmatch(channel_id) else escape_mrkdwn(clip(channel_id, 40))
+
+
+def slack_refs(text: str) -> str:
+    """Escaped mrkdwn with the core's mentions (`bot.mentions`) rendered as Slack's `<@U…>` and `<#C…>`."""
+    return render_refs(text, user=mention, channel=channel_link)
 
 
 def _ran_line(user_id: str | None, command: str, host: str, elapsed: float | None) -> str:
@@ -529,7 +545,9 @@ def _fallback_text(reply: Reply, host: str, renders: Sequence[Rendered | None]) 
     if problem is not None:
         summary = f"error: {problem.message}"
     head = f"docker {reply.text} on {host}"
-    return escape_mrkdwn(clip(mask_secrets(f"{head}: {summary}" if summary else head), FALLBACK_TEXT_MAX))
+    return slack_refs(
+        escape_mrkdwn(clip(mask_secrets(f"{head}: {summary}" if summary else head), FALLBACK_TEXT_MAX))
+    )
 
 
 def _footer(
@@ -658,7 +676,7 @@ def render_audit_line(*, user_id: str, text: str, host: str, channel_id: str, ou
     mention or a link; the only live markup is the user's and the channel's own (IDs of the right shape).
     """
     command = escape_clipped(mask_secrets(text).replace("`", "ˋ"), AUDIT_COMMAND_SHOWN_MAX)
-    where = f"<#{channel_id}>" if _CHANNEL_ID.fullmatch(channel_id) else escape_mrkdwn(clip(channel_id, 40))
+    where = channel_link(channel_id)
     outcome = escape_clipped(outcome, SUMMARY_SHOWN_MAX)
     return f"{mention(user_id)} ran `{command}` on *{_host(host)}* in {where}: {outcome}"
 
@@ -667,7 +685,7 @@ def render_problem(problem: Problem, *, text: str, host: str, user_id: str | Non
     """An error for the person who asked (the door sends it ephemeral): what went wrong, usage, hint."""
     blocks = [*_problem_blocks(problem, None, host), context(_ran_line(user_id, text, host, None))]
     _, label = _PROBLEM_STYLES.get(problem.kind, _PROBLEM_DEFAULT_STYLE)
-    fallback = escape_mrkdwn(clip(mask_secrets(f"{label}: {problem.message}"), FALLBACK_TEXT_MAX))
+    fallback = slack_refs(escape_mrkdwn(clip(mask_secrets(f"{label}: {problem.message}"), FALLBACK_TEXT_MAX)))
     return SlackMessage(fallback, enforce_limits(blocks, text=fallback), 0, 1)
 
 
