@@ -236,6 +236,13 @@ def display_width(s: str) -> int:
     combining marks and joiners add nothing. Clusters are approximated (marks, ZWJ sequences, variation
     selectors, skin-tone modifiers, flag pairs), which covers what container commands and names contain.
     """
+    if s.isascii() and s.isprintable():  # nearly every cell: one column per character, nothing joins
+        return len(s)
+    return _cluster_width(s)
+
+
+def _cluster_width(s: str) -> int:
+    """`display_width` cluster by cluster (any text)."""
     total = 0
     cluster_width = 0
     previous: str | None = None

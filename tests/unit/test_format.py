@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.models import Port
 from bot.references import familiar_name, parse_normalized_named
 from bot.render.format import (
+    _cluster_width,
     created_ago,
     display_width,
     displayable_ports,
@@ -308,3 +311,14 @@ def test_parse_normalized_named(text: str, familiar: str, tag: str, digest: str)
 def test_parse_normalized_named_rejects(text: str) -> None:
     """What ParseNormalizedNamed refuses (placeholders, uppercase, bare IDs, bad digests) yields None."""
     assert parse_normalized_named(text) is None
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E)))
+def test_the_printable_ascii_shortcut_counts_as_the_cluster_walk_does(text: str) -> None:
+    assert display_width(text) == _cluster_width(text) == len(text)
+
+
+def test_text_outside_printable_ascii_takes_the_cluster_walk() -> None:
+    assert display_width("a\tb") == _cluster_width("a\tb")
+    assert display_width("日本") == 4
+    assert display_width("e\u0301") == 1
