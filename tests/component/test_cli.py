@@ -57,7 +57,7 @@ def test_bad_setting_stops_start_up_with_one_line() -> None:
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("docker-chatops: CHATOPS_DOCKER_TIMEOUT: Input should be a valid number")
+    assert lines[0].startswith("docker-chatops: CHATOPS_DOCKER_TIMEOUT: not a number")
 
 
 def test_bad_config_file_stops_start_up_with_one_line(tmp_path: Path) -> None:

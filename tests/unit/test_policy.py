@@ -702,10 +702,10 @@ def test_file_without_policy_is_the_default(tmp_path: Path) -> None:
             ('role = "operator"', 'role = "operater"'),
             "bindings.1.role: unknown role 'operater' (roles: admin, janitor, operator, viewer)",
         ),
-        (('users = ["U0OPS"]', 'user = ["U0OPS"]'), "bindings.1.user: Extra inputs are not permitted"),
+        (('users = ["U0OPS"]', 'user = ["U0OPS"]'), 'bindings.1: unknown key "user"; did you mean "users"?'),
         (
             ('allow = ["*"]', 'allow = ["*"]\ncolour = "red"'),
-            "roles.admin.colour: Extra inputs are not permitted",
+            'roles.admin: unknown key "colour"',
         ),
         (('"project:shop"', '"project:"'), "bindings.1.containers: 'project:' needs a compose project name"),
         (
