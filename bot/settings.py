@@ -389,9 +389,7 @@ def _first_error(exc: ValidationError, *, env_names: bool = False) -> str:
     error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = [str(part) for part in error["loc"]]
     if error["type"] == "extra_forbidden" and loc:
-        parent = ".".join(loc[:-1])
-        message = unknown_key(loc[-1], _keys_at(FileConfig, error["loc"][:-1]))
-        return f"{parent}: {message}" if parent else message
+        return f"{'.'.join(loc)}: {unknown_key(loc[-1], _keys_at(FileConfig, error['loc'][:-1]))}"
     where = loc[0].upper() if env_names and loc else ".".join(loc)
     if env_names and len(loc) > 1:
         where += " (" + ".".join(loc[1:]) + ")"

@@ -66,6 +66,6 @@ def describe(error: ErrorDetails, patterns: Mapping[str, str] | None = None) -> 
 
 
 def unknown_key(key: str, known: Iterable[str]) -> str:
-    """`unknown key "alow"` with a did-you-mean among the keys that exist."""
+    """`unknown key` with a did-you-mean among the keys that exist (`; did you mean "allow"?`)."""
     hint = did_you_mean(key, known)
-    return f'unknown key "{key}"' + (f"; {hint}" if hint else "")
+    return "unknown key" + (f"; {hint}" if hint else "")

@@ -302,7 +302,14 @@ class ComposePsArgs(Args):
 MAX_TARGETS = 20
 MAX_STOP_SECONDS = 600
 # A signal as `docker kill -s` takes it: a name with or without SIG (KILL, SIGHUP, RTMIN+3) or a number.
-_SIGNAL = re.compile(r"^(?:(?:SIG)?[A-Z][A-Z0-9]{1,9}(?:[+-]\d{1,2})?|\d{1,2})$")
+# The signal names the daemon accepts on Linux (moby's signal map), with or without "SIG", or a number.
+SIGNALS = frozenset(
+    "ABRT ALRM BUS CHLD CLD CONT FPE HUP ILL INT IO IOT KILL PIPE POLL PROF PWR QUIT SEGV STKFLT STOP SYS "  # noqa: SIM905 - a word list reads best as words
+    "TERM TRAP TSTP TTIN TTOU URG USR1 USR2 VTALRM WINCH XCPU XFSZ RTMIN RTMAX".split()
+    + [f"RTMIN+{n}" for n in range(1, 16)]
+    + [f"RTMAX-{n}" for n in range(1, 15)]
+)
+MAX_SIGNAL = 64
 _PRUNE_LABEL = re.compile(r"^[^\x00-\x1f\x7f=]{1,128}(?:=[^\x00-\x1f\x7f]{0,256})?$")
 
 
@@ -335,9 +342,12 @@ class KillArgs(ContainersArgs):
     @classmethod
     def _signal(cls, value: str) -> str:
         value = value.upper()
-        if not _SIGNAL.fullmatch(value):
-            raise ValueError(f"{value!r} is not a signal (e.g. KILL, SIGTERM, HUP, 9)")
-        return value
+        if value.isdigit() and len(value) <= 2 and 1 <= int(value) <= MAX_SIGNAL:
+            return value
+        if value.removeprefix("SIG") in SIGNALS:
+            return value
+        shown = value if value.isprintable() and len(value) <= 20 else f"{value[:20]!r}…"
+        raise ValueError(f"invalid signal: {shown} (e.g. KILL, SIGTERM, HUP, USR1, 9)")
 
 
 class RmArgs(ContainersArgs):

@@ -13,13 +13,13 @@ both import this package.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from bot.commands import args as a
 from bot.models import Plan, Result
+from bot.suggest import closest
 
 if TYPE_CHECKING:
     from bot.engine import Engine
@@ -663,32 +663,32 @@ class Catalog:
                 raise ValueError(f"{spec.name}: {dest!r} is not a field of {spec.args_model.__name__}")
 
     def resolve(self, words: list[str]) -> tuple[CommandSpec[Any], list[str]] | None:
-        """The command named by the first one or two words, and the words left over."""
+        """The command named by the first one or two words (in any case: phones type `Ps`), and the words
+        left over."""
         for length in (2, 1):
-            spec = self._by_words.get(tuple(words[:length]))
+            spec = self._by_words.get(tuple(word.lower() for word in words[:length]))
             if spec is not None and len(words) >= length:
                 return spec, words[length:]
         return None
 
     def get(self, name: str) -> CommandSpec[Any] | None:
         """The command spelled `name` (a name or an alias, words separated by spaces)."""
-        return self._by_words.get(tuple(name.split()))
+        return self._by_words.get(tuple(name.lower().split()))
 
     def subcommands(self, group: str) -> list[str]:
         """Visible two-word spellings under `group` (`compose` → `compose ls`, `compose ps`)."""
+        group = group.lower()
         return sorted(" ".join(w) for w in self._by_words if len(w) == 2 and w[0] == group)
 
     def suggest(self, words: list[str]) -> str | None:
         """The closest known spelling to what was typed, for 'did you mean'."""
-        typed_two = " ".join(words[:2])
         two = [" ".join(w) for w in self._by_words if len(w) == 2]
         one = [w[0] for w in self._by_words if len(w) == 1] + sorted({w[0] for w in self._by_words})
-        if len(words) >= 2 and words[0] in {w.split()[0] for w in two}:
-            match = difflib.get_close_matches(typed_two, two, n=1, cutoff=0.6)
-            if match:
-                return match[0]
-        match = difflib.get_close_matches(words[0], one, n=1, cutoff=0.6) if words else []
-        return match[0] if match else None
+        if len(words) >= 2 and words[0].lower() in {w.split()[0] for w in two}:
+            match = closest(" ".join(words[:2]), two)
+            if match is not None:
+                return match
+        return closest(words[0], one) if words else None
 
     def visible(self) -> list[CommandSpec[Any]]:
         """The commands `help` and the README list."""
