@@ -73,6 +73,12 @@ class HostConfig(BaseModel):
 
     _url_scheme = field_validator("url")(_check_docker_url)
 
+    @model_validator(mode="after")
+    def _client_cert_and_key(self) -> HostConfig:
+        if (self.tls_client_cert is None) != (self.tls_client_key is None):
+            raise ValueError("tls_client_cert and tls_client_key go together: set both or neither")
+        return self
+
 
 class RoleConfig(BaseModel):
     """`[roles.NAME]`: what a role may do (`allow`) and what needs a second person (`approval`)."""
@@ -344,7 +350,11 @@ class Settings(BaseSettings):
         return self.slack_app_token is not None
 
     def check_slack(self) -> None:
-        """Raise `ConfigError` when Slack is half-configured for the mode `run` would pick."""
+        """Raise `ConfigError` when Slack is half-configured for the mode `run` would pick (`run` and
+        `doctor` both ask this)."""
+        bot_token = self.slack_bot_token.get_secret_value() if self.slack_bot_token else None
+        if bot_token is not None and not bot_token.startswith("xoxb-"):
+            raise ConfigError("SLACK_BOT_TOKEN: must be a bot token (xoxb-…), the app's Bot User OAuth Token")
         app_token = self.slack_app_token.get_secret_value() if self.slack_app_token else None
         if app_token is not None and not app_token.startswith("xapp-"):
             raise ConfigError("SLACK_APP_TOKEN: must be an app-level token (xapp-…) with connections:write")

@@ -50,8 +50,31 @@ def check_file(file: FileConfig, path: Path | None) -> None:
             for pattern in route.containers:
                 ContainerPattern.parse(pattern, f"{where}.containers")
         report_schedules(file.notify)
+        check_tls_files(file)
     except ValueError as exc:
         raise ConfigError(f"CHATOPS_CONFIG: {path}: {exc}" if path else str(exc)) from None
+
+
+def check_tls_files(file: FileConfig) -> None:
+    """A `ValueError` for the first TLS file a `[[hosts]]` entry names that cannot be read
+    (`hosts.0.tls_ca_cert: file not found: /certs/ca.pem`), before anything tries to connect."""
+    for number, host in enumerate(file.hosts):
+        named = {
+            "tls_ca_cert": host.tls_ca_cert,
+            "tls_client_cert": host.tls_client_cert,
+            "tls_client_key": host.tls_client_key,
+        }
+        for key, path in named.items():
+            if path is None:
+                continue
+            where = f"hosts.{number}.{key}"
+            try:
+                with path.expanduser().open("rb"):
+                    pass
+            except FileNotFoundError:
+                raise ValueError(f"{where}: file not found: {path}") from None
+            except OSError as exc:
+                raise ValueError(f"{where}: cannot read {path}: {exc.strerror}") from None
 
 
 def check_config(settings: Settings) -> None:
