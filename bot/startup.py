@@ -50,7 +50,6 @@ def check_file(file: FileConfig, path: Path | None) -> None:
             for pattern in route.containers:
                 ContainerPattern.parse(pattern, f"{where}.containers")
         report_schedules(file.notify)
-        check_tls_files(file)
     except ValueError as exc:
         raise ConfigError(f"CHATOPS_CONFIG: {path}: {exc}" if path else str(exc)) from None
 
@@ -78,12 +77,19 @@ def check_tls_files(file: FileConfig) -> None:
 
 
 def check_config(settings: Settings) -> None:
-    """`check_file` on the settings' config file (nothing to check without one)."""
-    check_file(settings.file, settings.chatops_config)
+    """`check_file` on the settings' config file (nothing to check without one), then that the TLS files
+    it names are there to read on this machine."""
+    path = settings.chatops_config
+    check_file(settings.file, path)
+    try:
+        check_tls_files(settings.file)
+    except ValueError as exc:
+        raise ConfigError(f"CHATOPS_CONFIG: {path}: {exc}" if path else str(exc)) from None
 
 
 def read_checked(path: Path) -> FileConfig:
-    """`read_config_file`, then `check_file`: the TOML file as start-up accepts it."""
+    """`read_config_file`, then `check_file`: the TOML file as start-up accepts it (the TLS files it
+    names, which belong to the machine rather than the file, are `check_config`'s)."""
     file = read_config_file(path)
     check_file(file, path)
     return file
