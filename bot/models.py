@@ -47,6 +47,7 @@ class ContainerRow:
     size_rw: int | None = None
     size_root_fs: int | None = None
     mounts: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()  # the networks it is attached to, by name, sorted
     # How many of the mounts use the "local" volume driver (`system df -v` LOCAL VOLUMES); None: not known,
     # renderers then count `mounts`.
     local_volumes: int | None = None

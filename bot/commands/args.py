@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from bot.durations import duration_seconds
 from bot.references import CONTAINER_NAME, VOLUME_NAME, image_reference_problem
+from bot.render import template
 
 # `images [REPOSITORY[:TAG]]` takes a pattern (`busy*`, `*/app:1.*`); it only ever travels as a query filter
 _IMAGE_PATTERN = re.compile(r"^[a-zA-Z0-9*?][a-zA-Z0-9._/:@*?+-]{0,254}$", re.ASCII)
@@ -105,6 +106,31 @@ class Args(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def checked_format(
+    value: str | None, *, tables: bool = True, wording: str = "failed to parse template"
+) -> str | None:
+    """A `--format` value parsed once here, so a broken template is a usage error before any engine call;
+    `table` alone is the default table (None)."""
+    if value is None or (tables and value.strip() == "table"):
+        return None
+    try:
+        template.parse(value, tables=tables)
+    except template.TemplateError as exc:
+        raise ValueError(f"{wording}: {exc.message}") from None
+    return value
+
+
+class FormattedArgs(Args):
+    """A listing that takes `--format` (a Go template, `table …`, or `json`), as the Docker CLI's do."""
+
+    format: str | None = None
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: str | None) -> str | None:
+        return checked_format(value)
+
+
 def _bool_value(value: str, key: str) -> str:
     if value not in {"true", "false", "1", "0"}:
         raise ValueError(f"filter {key}={value!r}: expected true or false")
@@ -150,7 +176,7 @@ _STATUSES = frozenset({"created", "restarting", "running", "removing", "paused",
 _HEALTH = frozenset({"starting", "healthy", "unhealthy", "none"})
 
 
-class PsArgs(FilteredArgs):
+class PsArgs(FilteredArgs, FormattedArgs):
     """`ps`: list containers."""
 
     filter_keys: ClassVar[Mapping[str, frozenset[str] | None]] = {
@@ -185,7 +211,7 @@ class PsArgs(FilteredArgs):
         return filters
 
 
-class ImagesArgs(FilteredArgs):
+class ImagesArgs(FilteredArgs, FormattedArgs):
     """`images`: list images."""
 
     filter_keys: ClassVar[Mapping[str, frozenset[str] | None]] = {
@@ -209,6 +235,12 @@ class InspectArgs(Args):
     target: ObjectRef
     raw_json: bool = False
     type: Literal["container", "image", "volume"] | None = None
+    format: str | None = None
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: str | None) -> str | None:
+        return checked_format(value, tables=False, wording="template parsing error")
 
 
 class LogsArgs(Args):
@@ -238,7 +270,7 @@ class SystemDfArgs(Args):
     verbose: bool = False
 
 
-class VolumeLsArgs(FilteredArgs):
+class VolumeLsArgs(FilteredArgs, FormattedArgs):
     """`volume ls`: list volumes."""
 
     filter_keys: ClassVar[Mapping[str, frozenset[str] | None]] = {
@@ -260,7 +292,18 @@ class VolumeInspectArgs(Args):
 
 
 class NoArgs(Args):
-    """Commands that take no arguments: `version`, `info`."""
+    """Commands that take no arguments: `info`."""
+
+
+class VersionArgs(NoArgs):
+    """`version [--format …]`."""
+
+    format: str | None = None
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: str | None) -> str | None:
+        return checked_format(value, tables=False, wording="template parsing error")
 
 
 class HelpArgs(Args):

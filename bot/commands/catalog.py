@@ -160,6 +160,9 @@ _ALL = Option("all", "--all", "-a", help="Show all containers (default shows jus
 _QUIET = Option("quiet", "--quiet", "-q", help="Only display IDs")
 _NO_TRUNC = Option("no_trunc", "--no-trunc", help="Don't truncate output")
 _RAW_JSON = Option("raw_json", "--json", help="Show the raw JSON (environment values masked)")
+_FORMAT_HELP = "Format output: 'table', 'table TEMPLATE', 'json' or a Go TEMPLATE (e.g. '{{.Names}}')"
+_FORMAT = Option("format", "--format", metavar="FORMAT", help=_FORMAT_HELP)
+_FORMAT_F = Option("format", "--format", "-f", "FORMAT", help="Format the output using the given Go template")
 _CONTAINERS = Positional("containers", "CONTAINER", many=True)
 _PRUNE_FORCE = Option(
     "force", "--force", "-f", help="Accepted and ignored: the bot asks for confirmation instead of a prompt"
@@ -218,8 +221,9 @@ COMMANDS = (
             _NO_TRUNC,
             _QUIET,
             Option("size", "--size", "-s", help="Display total file sizes"),
+            _FORMAT,
         ),
-        examples=("ps", "ps -a", "ps -a -f status=exited", "ps -f name=web -q", "ps -n 5 -s"),
+        examples=("ps", "ps -a", "ps -a -f status=exited", "ps -f name=web -q", "ps --format '{{.Names}}'"),
     ),
     CommandSpec(
         name="images",
@@ -232,6 +236,7 @@ COMMANDS = (
             _filter("dangling=true|false, label, reference, before, since"),
             _NO_TRUNC,
             _QUIET,
+            _FORMAT,
         ),
         positionals=(Positional("reference", "REPOSITORY[:TAG]", required=False),),
         examples=("images", "images -f dangling=true", "images app", "images -f reference='app:*'"),
@@ -244,17 +249,22 @@ COMMANDS = (
         options=(
             _RAW_JSON,
             Option("type", "--type", metavar="TYPE", help="Only look for a container, image or volume"),
+            _FORMAT_F,
         ),
         positionals=(Positional("target", "NAME|ID"),),
-        refused={"--format": "templates are not supported; use --json for the raw JSON", "-f": "use --json"},
-        examples=("inspect web", "inspect --json web", "inspect app:1.0"),
+        examples=(
+            "inspect web",
+            "inspect --json web",
+            "inspect -f '{{.State.Status}}' web",
+            "inspect app:1.0",
+        ),
     ),
     CommandSpec(
         name="container inspect",
         summary="Show a container",
         args_model=a.InspectArgs,
         handler=Read(lambda engine, args: engine.inspect(args)),
-        options=(_RAW_JSON,),
+        options=(_RAW_JSON, _FORMAT_F),
         positionals=(Positional("target", "CONTAINER"),),
         preset={"type": "container"},
         hidden=True,
@@ -264,7 +274,7 @@ COMMANDS = (
         summary="Show an image",
         args_model=a.InspectArgs,
         handler=Read(lambda engine, args: engine.inspect(args)),
-        options=(_RAW_JSON,),
+        options=(_RAW_JSON, _FORMAT_F),
         positionals=(Positional("target", "IMAGE"),),
         preset={"type": "image"},
         hidden=True,
@@ -312,8 +322,8 @@ COMMANDS = (
         aliases=("volume list",),
         args_model=a.VolumeLsArgs,
         handler=Read(lambda engine, args: engine.volume_ls(args)),
-        options=(_filter("dangling=true|false, name, driver, label"), _QUIET),
-        examples=("volume ls", "volume ls -f dangling=true"),
+        options=(_filter("dangling=true|false, name, driver, label"), _QUIET, _FORMAT),
+        examples=("volume ls", "volume ls -f dangling=true", "volume ls --format '{{.Name}}'"),
     ),
     CommandSpec(
         name="volume inspect",
@@ -344,7 +354,8 @@ COMMANDS = (
     CommandSpec(
         name="version",
         summary="Show the Docker version of the host",
-        args_model=a.NoArgs,
+        args_model=a.VersionArgs,
+        options=(_FORMAT_F,),
         handler=Read(lambda engine, args: engine.version(args)),
     ),
     CommandSpec(

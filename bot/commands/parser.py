@@ -249,6 +249,8 @@ def _invalid(spec: CommandSpec[Any], exc: ValidationError) -> UsageError:
     if option is not None and error["type"] != "value_error" and isinstance(typed, str):
         names = f"{option.short}, {option.long}" if option.short else option.long
         return UsageError(f'invalid argument "{typed}" for "{names}" flag: {message}', usage=spec.usage)
+    if dest == "format":  # Docker's own words: "failed to parse template: template: :1: unclosed action"
+        return UsageError(message, usage=spec.usage)
     where = (
         option.long
         if option is not None
