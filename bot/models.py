@@ -232,6 +232,7 @@ class PsResult:
     no_trunc: bool = False
     size: bool = False
     all: bool = False
+    format: str | None = None  # `--format` (checked when parsed), else the CLI's table
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +243,7 @@ class ImagesResult:
     now: float
     quiet: bool = False
     no_trunc: bool = False
+    format: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +265,7 @@ class VolumesResult:
 
     rows: tuple[VolumeRow, ...]
     quiet: bool = False
+    format: str | None = None
 
 
 InspectKind = Literal["container", "image", "volume"]
@@ -276,6 +279,7 @@ class InspectResult:
     data: Mapping[str, Any]
     now: float
     raw: bool = False
+    format: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +298,7 @@ class VersionResult:
 
     client_version: str
     server: Mapping[str, Any]
+    format: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from bot.durations import duration_seconds
 from bot.references import CONTAINER_NAME, VOLUME_NAME, image_reference_problem
-from bot.render import template
+from bot.render import formats, template
 
 # `images [REPOSITORY[:TAG]]` takes a pattern (`busy*`, `*/app:1.*`); it only ever travels as a query filter
 _IMAGE_PATTERN = re.compile(r"^[a-zA-Z0-9*?][a-zA-Z0-9._/:@*?+-]{0,254}$", re.ASCII)
@@ -106,29 +106,49 @@ class Args(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# How the CLI words a template it cannot parse and one it cannot execute: `ps` has its own words.
+TEMPLATE_ERRORS = ("template parsing error", "template parsing error")
+PS_TEMPLATE_ERRORS = ("failed to parse template", "failed to execute template")
+
+
 def checked_format(
-    value: str | None, *, tables: bool = True, wording: str = "failed to parse template"
+    value: str | None,
+    shape: template.Struct | None = None,
+    *,
+    tables: bool = True,
+    name: str = "",
+    wording: tuple[str, str] = TEMPLATE_ERRORS,
 ) -> str | None:
-    """A `--format` value parsed once here, so a broken template is a usage error before any engine call;
-    `table` alone is the default table (None)."""
+    """A `--format` value parsed here and, as the CLI does, run once on an empty row of the command's
+    `shape`, so a broken template or an unknown field is a usage error before any engine call (worded as
+    Docker words it). For a listing (`tables`), `table` alone is the default table (None); inspect and
+    version take no table, and inspect no shape (its fields are the object's JSON)."""
     if value is None or (tables and value.strip() == "table"):
         return None
     try:
-        template.parse(value, tables=tables)
+        parsed = template.parse(value, tables=tables, name=name)
     except template.TemplateError as exc:
-        raise ValueError(f"{wording}: {exc.message}") from None
+        raise ValueError(f"{wording[0]}: {exc.message}") from None
+    if shape is not None:
+        try:
+            parsed.render([shape], shape)
+        except template.TemplateError as exc:
+            raise ValueError(f"{wording[1]}: {exc.message}" if tables else exc.message) from None
     return value
 
 
 class FormattedArgs(Args):
-    """A listing that takes `--format` (a Go template, `table …`, or `json`), as the Docker CLI's do."""
+    """A listing that takes `--format` (a Go template, `table …`, or `json`), as the Docker CLI's do;
+    `format_shape` is an empty row of the listing, to check templates against."""
 
+    format_shape: ClassVar[template.Struct]
+    format_errors: ClassVar[tuple[str, str]] = TEMPLATE_ERRORS
     format: str | None = None
 
     @field_validator("format")
     @classmethod
     def _format(cls, value: str | None) -> str | None:
-        return checked_format(value)
+        return checked_format(value, cls.format_shape, wording=cls.format_errors)
 
 
 def _bool_value(value: str, key: str) -> str:
@@ -179,6 +199,9 @@ _HEALTH = frozenset({"starting", "healthy", "unhealthy", "none"})
 class PsArgs(FilteredArgs, FormattedArgs):
     """`ps`: list containers."""
 
+    format_shape: ClassVar[template.Struct] = formats.PS_SHAPE
+    format_errors: ClassVar[tuple[str, str]] = PS_TEMPLATE_ERRORS
+
     filter_keys: ClassVar[Mapping[str, frozenset[str] | None]] = {
         "status": _STATUSES,
         "name": None,
@@ -202,6 +225,14 @@ class PsArgs(FilteredArgs, FormattedArgs):
     last: int = Field(default=-1, ge=-1, le=10_000)
     latest: bool = False
 
+    @property
+    def wants_sizes(self) -> bool:
+        """`-s`, or a `--format` that shows `.Size` (the CLI then asks the engine for sizes; not for `json`
+        or `-q`)."""
+        if self.size:
+            return True
+        return self.format is not None and not self.quiet and template.parse(self.format).uses("Size")
+
     @field_validator("filters")
     @classmethod
     def _exited_is_int(cls, filters: Filters) -> Filters:
@@ -213,6 +244,8 @@ class PsArgs(FilteredArgs, FormattedArgs):
 
 class ImagesArgs(FilteredArgs, FormattedArgs):
     """`images`: list images."""
+
+    format_shape: ClassVar[template.Struct] = formats.IMAGES_SHAPE
 
     filter_keys: ClassVar[Mapping[str, frozenset[str] | None]] = {
         "dangling": None,
@@ -240,7 +273,7 @@ class InspectArgs(Args):
     @field_validator("format")
     @classmethod
     def _format(cls, value: str | None) -> str | None:
-        return checked_format(value, tables=False, wording="template parsing error")
+        return checked_format(value, tables=False)
 
 
 class LogsArgs(Args):
@@ -273,6 +306,8 @@ class SystemDfArgs(Args):
 class VolumeLsArgs(FilteredArgs, FormattedArgs):
     """`volume ls`: list volumes."""
 
+    format_shape: ClassVar[template.Struct] = formats.VOLUMES_SHAPE
+
     filter_keys: ClassVar[Mapping[str, frozenset[str] | None]] = {
         "dangling": None,
         "name": None,
@@ -303,7 +338,7 @@ class VersionArgs(NoArgs):
     @field_validator("format")
     @classmethod
     def _format(cls, value: str | None) -> str | None:
-        return checked_format(value, tables=False, wording="template parsing error")
+        return checked_format(value, formats.VERSION_SHAPE, tables=False, name="version")
 
 
 class HelpArgs(Args):

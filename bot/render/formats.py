@@ -2,7 +2,7 @@
 
 The fields, their table headers and their wording are the CLI's (`docker ps --format '{{json .}}'` on the
 same engine is the oracle): `ps` rows are `*formatter.ContainerContext`, `images` rows
-`*formatter.ImageContext`, `volume ls` rows `*formatter.volumeContext`; `inspect` hands the template the
+`*formatter.imageContext`, `volume ls` rows `*formatter.volumeContext`; `inspect` hands the template the
 object's JSON (masked), as the CLI's raw fallback does, and `version` the client and server structs.
 Cells are the ones the default tables print (the same functions), so `{{.Command}}` is quoted, cut and
 masked exactly as the COMMAND column is.
@@ -61,7 +61,7 @@ IMAGE_HEADERS = {
     "Containers": "CONTAINERS",
     "SharedSize": "SHARED SIZE",
     "UniqueSize": "UNIQUE SIZE",
-    "VirtualSize": "VIRTUAL SIZE",
+    "VirtualSize": "SIZE",  # sic: the CLI heads it SIZE
 }
 VOLUME_HEADERS = {
     "Name": "VOLUME NAME",
@@ -119,10 +119,21 @@ def container_context(row: ContainerRow, result: PsResult) -> Struct:
     )
 
 
+def _shape(type_name: str, headers: Mapping[str, str], methods: Sequence[str] = ()) -> Struct:
+    """A row of this type with every field empty: the table header's source, and what a template is
+    checked against when the command is parsed (an unknown field fails before any engine call)."""
+    empty = dict.fromkeys(headers, "")
+    return Struct(type_name, empty, {name: lambda _key: "" for name in methods}, headers, sort=True)
+
+
+PS_SHAPE = _shape("*formatter.ContainerContext", CONTAINER_HEADERS, ["Label"])
+IMAGES_SHAPE = _shape("*formatter.imageContext", IMAGE_HEADERS)
+VOLUMES_SHAPE = _shape("*formatter.volumeContext", VOLUME_HEADERS, ["Label"])
+
+
 def render_ps(result: PsResult, template: Template) -> str:
     """`docker ps --format …`."""
-    shape = Struct("*formatter.ContainerContext", {}, {"Label": str}, CONTAINER_HEADERS)
-    return template.render([container_context(row, result) for row in result.rows], shape)
+    return template.render([container_context(row, result) for row in result.rows], PS_SHAPE)
 
 
 # ---- images -----------------------------------------------------------------------------------------------
@@ -137,7 +148,7 @@ def _digest_of(image: ImageRow, repository: str) -> str:
 
 
 def image_context(image: ImageRow, repository: str, tag: str, result: ImagesResult) -> Struct:
-    """One `docker images` row (one repository:tag of an image) as `*formatter.ImageContext`."""
+    """One `docker images` row (one repository:tag of an image) as `*formatter.imageContext`."""
     trunc = not result.no_trunc
     image_id = image.id if not trunc else truncate_id(image.id)
     fields = {
@@ -153,7 +164,7 @@ def image_context(image: ImageRow, repository: str, tag: str, result: ImagesResu
         "UniqueSize": _NA if image.shared_size < 0 else human_size(image.size - image.shared_size, 3),
         "VirtualSize": human_size(image.size, 4),
     }
-    return Struct("*formatter.ImageContext", fields, {}, IMAGE_HEADERS, sort=True)
+    return Struct("*formatter.imageContext", fields, {}, IMAGE_HEADERS, sort=True)
 
 
 def render_images(result: ImagesResult, template: Template) -> str:
@@ -163,7 +174,7 @@ def render_images(result: ImagesResult, template: Template) -> str:
         for image in result.rows
         for repository, tag in table.repo_tag_pairs(image)
     ]
-    return template.render(rows, Struct("*formatter.ImageContext", {}, {}, IMAGE_HEADERS))
+    return template.render(rows, IMAGES_SHAPE)
 
 
 # ---- volume ls --------------------------------------------------------------------------------------------
@@ -191,7 +202,7 @@ def volume_context(volume: VolumeRow) -> Struct:
 def render_volumes(result: VolumesResult, template: Template) -> str:
     """`docker volume ls --format …`."""
     rows = [volume_context(volume) for volume in table.volumes_in_cli_order(result.rows)]
-    return template.render(rows, Struct("*formatter.volumeContext", {}, {"Label": str}, VOLUME_HEADERS))
+    return template.render(rows, VOLUMES_SHAPE)
 
 
 # ---- inspect, version -------------------------------------------------------------------------------------
@@ -223,15 +234,20 @@ def _go_struct(type_name: str, data: Mapping[str, Any], names: Sequence[tuple[st
     return Struct(type_name, fields, json_value={key: data.get(key) for _, key in names if key in data})
 
 
-def render_version(result: VersionResult, template: Template) -> str:
-    """`docker version --format …`: `.Client` is this bot, `.Server` the engine's `/version`."""
-    client = {"Version": result.client_version, "ApiVersion": result.server.get("ApiVersion"), "Os": "linux"}
+def version_context(client_version: str, server: Mapping[str, Any]) -> Struct:
+    """`docker version`'s template data: `.Client` is this bot, `.Server` the engine's `/version`."""
+    client = {"Version": client_version, "ApiVersion": server.get("ApiVersion"), "Os": "linux"}
     names = (("Version", "Version"), ("APIVersion", "ApiVersion"), ("Os", "Os"))
-    version = Struct(
-        "types.VersionInfo",
-        {
-            "Client": _go_struct("*types.ClientVersion", client, names),
-            "Server": _go_struct("*types.ServerVersion", result.server, _SERVER_FIELDS),
-        },
-    )
-    return template.execute(version)
+    fields = {
+        "Client": _go_struct("*types.ClientVersion", client, names),
+        "Server": _go_struct("*types.ServerVersion", server, _SERVER_FIELDS),
+    }
+    return Struct("system.versionInfo", fields)
+
+
+VERSION_SHAPE = version_context("", {})
+
+
+def render_version(result: VersionResult, template: Template) -> str:
+    """`docker version --format …`."""
+    return template.execute(version_context(result.client_version, result.server))

@@ -116,6 +116,7 @@ class Template:
     table: bool
     source: str
     name: str = ""
+    json_shorthand: bool = False  # `--format json`
 
     def render(self, items: Sequence[Any], shape: Struct | None = None) -> str:
         """The output for `items`, one execution each (a table starts with the header `shape`, an item of
@@ -129,7 +130,7 @@ class Template:
     def uses(self, name: str) -> bool:
         """Whether executing may read the field `name` of the dot (`.Size`, or all of it with `json .`):
         the CLI asks the engine for sizes only when a template shows them (not for `--format json`)."""
-        return self.source.strip() != "json" and _uses(self.nodes, name)
+        return not self.json_shorthand and _uses(self.nodes, name)
 
     def execute(self, item: Any, *, header: bool = False) -> str:
         out = _Output()
@@ -138,17 +139,43 @@ class Template:
 
 
 def parse(text: str, *, name: str = "", tables: bool = True) -> Template:
-    """Parse a `--format` value; `tables=False` for commands whose CLI takes no `table` (inspect)."""
-    source = text
-    table = False
-    if tables and text.strip().startswith("table"):
-        table, text = True, text.strip()[len("table") :]
-    if text.strip() == "json" and not table:
+    """Parse a `--format` value. For a listing (`tables`), as Docker's formatter does: `json` is
+    `{{json .}}`, a `table` prefix makes a table, the format is trimmed of spaces and `\\t`/`\\n` are a
+    tab and a newline; inspect and version take the template as it is. Positions in errors count in the
+    text as typed, as Go's do."""
+    shorthand = tables and text == "json"
+    if shorthand:
         text = "{{json .}}"
-    if table and not text.strip():
+    table = tables and text.startswith("table")
+    if table and not text[len("table") :].strip():
         raise TemplateError("a bare 'table' is the default table: omit --format", parsing=True)
-    text = text.strip(" ").replace("\\t", "\t").replace("\\n", "\n")
-    return Template(tuple(_Parser(text, name).parse()), table, source, name)
+    nodes = _Parser(text, name).parse()
+    if tables:
+        nodes = _as_listing(nodes, table)
+    return Template(tuple(nodes), table, text, name, shorthand)
+
+
+def _as_listing(nodes: list[Any], table: bool) -> list[Any]:
+    """Docker's formatter's touches on the text around the actions: the `table` word dropped, the spaces
+    at both ends trimmed, `\\t` and `\\n` made a tab and a newline."""
+    nodes = list(nodes)
+    if table and nodes and isinstance(nodes[0], str):
+        nodes[0] = nodes[0][len("table") :]
+    if nodes and isinstance(nodes[0], str):
+        nodes[0] = nodes[0].lstrip(" ")
+    if nodes and isinstance(nodes[-1], str):
+        nodes[-1] = nodes[-1].rstrip(" ")
+    return [_escaped(node) for node in nodes if node != ""]
+
+
+def _escaped(node: Any) -> Any:
+    if isinstance(node, str):
+        return node.replace("\\t", "\t").replace("\\n", "\n")
+    if isinstance(node, _Block):
+        node.body = [_escaped(child) for child in node.body]
+        if node.otherwise is not None:
+            node.otherwise = [_escaped(child) for child in node.otherwise]
+    return node
 
 
 class _Parser:
@@ -394,10 +421,7 @@ class _Executor:
         )
 
     def template_text(self) -> str:
-        source = self.template.source
-        if self.template.table:
-            source = source.strip()[len("table") :]
-        return source.strip(" ").replace("\\t", "\t").replace("\\n", "\n")
+        return self.template.source
 
     def run(self, nodes: list[Any], dot: Any, out: _Output) -> None:
         for node in nodes:
@@ -468,8 +492,11 @@ class _Executor:
 
     def lookup(self, node: _Field, value: Any, name: str, args: list[Any]) -> Any:
         if self.header and isinstance(value, Struct):
-            if name in value.methods:
-                return _plain(args[0]) if args else name
+            if (
+                name in value.methods
+            ):  # `.Label "com.example.tier-name"` is headed "tier name", as Docker does
+                key = str(_plain(args[0])) if args else name
+                return key.rsplit(".", 1)[-1].replace("-", " ").replace("_", " ")
             return value.headers.get(name, name.upper())
         if isinstance(value, Struct):
             if name in value.methods:
