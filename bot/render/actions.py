@@ -90,7 +90,7 @@ def _pull_lines(result: PullResult) -> list[str]:
     return lines
 
 
-def _notes(result: Change) -> list[str]:
+def notes_of(result: Change) -> list[str]:
     """The bot's remarks on a change, in order."""
     notes = list(result.notes)
     if isinstance(result, PullResult) and result.default_tag:
@@ -107,7 +107,7 @@ def _notes(result: Change) -> list[str]:
 def render_action(result: Change) -> str:
     """The Docker CLI's lines for what the command did, then the bot's notes (`note: …`)."""
     lines = cli_lines(result)
-    notes = _notes(result)
+    notes = notes_of(result)
     if notes:
         if lines:
             lines.append("")

@@ -24,7 +24,7 @@ from bot.commands import parse
 from bot.commands.args import PullArgs
 from bot.engine import Engine
 from bot.errors import Conflict, ImageInUse, NotFound, OperationFailed, PartialFailure
-from bot.render.actions import render_pull_progress
+from bot.render.actions import notes_of, render_pull_progress
 from bot.render.format import human_size
 from bot.router.authorize import Authorizer
 
@@ -270,7 +270,7 @@ def test_image_prune_dangling_then_all(engine: Engine, scratch: Scratch) -> None
 
     again = run(engine, text)
     assert lines(again) == ("Total reclaimed space: 0B",)
-    assert any("1 unused tagged image" in note and "-a" in note for note in again.notes), again.notes
+    assert any("1 unused tagged image" in note and "-a" in note for note in notes_of(again)), again
 
     text_all = f"image prune -a --filter label={scratch.label}"
     plan = plan_of(engine, text_all)
