@@ -185,7 +185,9 @@ def _serve_slack(settings: Settings, store: Store) -> int:
 
 def _safe(exc: Exception) -> str:
     """One line about a start-up failure, without echoing anything that could hold a token."""
-    error = getattr(getattr(exc, "response", None), "get", lambda _key: None)("error")
+    from slack_sdk.errors import SlackApiError  # noqa: PLC0415 - the shell never pays for importing Slack
+
+    error = exc.response.get("error") if isinstance(exc, SlackApiError) else None
     return f"Slack answered {error!r}" if error else type(exc).__name__
 
 

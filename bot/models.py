@@ -199,12 +199,90 @@ class Plan:
 
 @dataclass(frozen=True, slots=True)
 class ActionResult:
-    """What a mutating command did, (`docker stop` echoes names; prunes list deletions)."""
+    """What a container verb did (`start`, `stop`, `restart`, `kill`, `pause`, `unpause`, `rm`): the
+    references it acted on, as typed (the Docker CLI echoes each one that worked)."""
 
     verb: str
-    lines: tuple[str, ...]
+    done: tuple[str, ...]
     notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRemoved:
+    """One record of the daemon's answer to an image removal: a tag or digest it untagged, or an image (or a
+    dangling parent of it) it deleted. `action` is the record's key in the daemon's answer."""
+
+    action: Literal["Untagged", "Deleted"]
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class RmiResult:
+    """What `docker rmi` did: the daemon's records, in its order."""
+
+    removed: tuple[ImageRemoved, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    """What a prune removed, per kind, and the space the removals freed.
+
+    `containers` and `build_cache` are IDs, `networks` and `volumes` names, `images` the daemon's records.
+    `reclaimed` is None for a network prune (the daemon reports no space for networks). `notes` are the
+    bot's remarks (an object that changed since the plan and stayed, why nothing was pruned).
+    `unused_tagged` is (count, bytes) of the unused tagged images only `-a` takes, given when an image prune
+    without -a removed nothing although such images exist."""
+
+    verb: str
+    containers: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    images: tuple[ImageRemoved, ...] = ()
+    build_cache: tuple[str, ...] = ()
     reclaimed: int | None = None
+    notes: tuple[str, ...] = ()
+    unused_tagged: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PullLayer:
+    """One layer of a pull: its ID, the daemon's latest status for it (`Downloading`, `Pull complete`,
+    `Already exists` …) and the bytes downloaded of its size (0 of 0 while unknown)."""
+
+    id: str
+    status: str
+    current: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PullProgress:
+    """A pull under way: the reference pulled (`app:1.0`) and every layer the daemon has named so far."""
+
+    image: str
+    layers: tuple[PullLayer, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PullResult:
+    """What `docker pull` did, from the daemon's stream.
+
+    `image` is the reference pulled (`app:1.0`, `app@sha256:…`), `name` its fully qualified form
+    (`docker.io/library/app:1.0`). `sources` are (tag or digest, repository) of each "Pulling from" the daemon
+    sent; `layers` each layer's final status; `digest` and `status` the daemon's closing words
+    (`sha256:…`, `Downloaded newer image for app:1.0`); `messages` any other status it sent without a layer.
+    `default_tag` when no tag was typed and `latest` was pulled."""
+
+    image: str
+    name: str | None = None
+    sources: tuple[tuple[str, str], ...] = ()
+    layers: tuple[PullLayer, ...] = ()
+    digest: str | None = None
+    status: str | None = None
+    messages: tuple[str, ...] = ()
+    default_tag: bool = False
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,6 +553,9 @@ Result = (
     | ComposePsResult
     | HelpResult
     | ActionResult
+    | RmiResult
+    | PruneResult
+    | PullResult
     | ConfirmationResult
     | TextResult
     | WhoamiResult
@@ -484,6 +565,8 @@ Result = (
     | MuteResult
     | NotifySentResult
 )
+# what a mutating command returns once it ran
+Change = ActionResult | RmiResult | PruneResult | PullResult
 
 
 class Outcome(StrEnum):

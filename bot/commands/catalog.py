@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from bot.commands import args as a
-from bot.models import Plan, Result
+from bot.models import Plan, PullProgress, Result
 from bot.suggest import closest
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class Positional:
 
 
 ArgsT = TypeVar("ArgsT", bound=a.Args)
-Progress = Callable[[str], None]
+Progress = Callable[[PullProgress], None]  # where a running command is (`pull`), for the door to word
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bot.models import BuildCacheRow, ContainerRow, ImageRow, Port, VolumeRow
+from bot.models import BuildCacheRow, ContainerRow, ImageRemoved, ImageRow, Port, VolumeRow
 
 
 def _list(value: Any) -> list[Any]:
@@ -111,3 +111,16 @@ def df_items(data: Mapping[str, Any], old_key: str, new_key: str) -> list[Any]:
         return list(data[old_key])
     usage = data.get(new_key)
     return _list(usage.get("Items")) if isinstance(usage, Mapping) else []
+
+
+def image_removals(answer: Iterable[Any] | None) -> tuple[ImageRemoved, ...]:
+    """The answer of `DELETE /images/{name}`: its `Untagged` and `Deleted` records, in the daemon's order."""
+    removed: list[ImageRemoved] = []
+    for item in answer or ():
+        if not isinstance(item, Mapping):
+            continue
+        if item.get("Untagged"):
+            removed.append(ImageRemoved("Untagged", str(item["Untagged"])))
+        if item.get("Deleted"):
+            removed.append(ImageRemoved("Deleted", str(item["Deleted"])))
+    return tuple(removed)

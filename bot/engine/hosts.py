@@ -566,13 +566,14 @@ def docker_errors(host: Host, waited: Callable[[], float] | None = None) -> Iter
     try:
         yield
     except docker.errors.NotFound as exc:
-        raise NotFound(_explanation(exc)) from exc
+        raise NotFound(_explanation(exc), daemon_message=_said(exc)) from exc
     except docker.errors.InvalidArgument as exc:  # docker-py refusing a value before any request
         raise UsageError(str(exc)) from exc
     except docker.errors.APIError as exc:
         if exc.status_code == 409:
-            raise Conflict(_explanation(exc)) from exc
-        raise OperationFailed(f"Docker on {host.name}: {_explanation(exc)}") from exc
+            raise Conflict(_explanation(exc), daemon_message=_said(exc)) from exc
+        said = f"Docker on {host.name}: {_explanation(exc)}"
+        raise OperationFailed(said, daemon_message=_said(exc)) from exc
     except RedirectRefused as exc:
         raise OperationFailed(
             f"Docker on {host.name}: {exc}; the bot never follows redirects from the Engine API, so nothing "
@@ -598,10 +599,16 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
-def _explanation(exc: docker.errors.APIError) -> str:
+def _said(exc: docker.errors.APIError) -> str | None:
+    """The daemon's own message in its error response (docker-py's `explanation`), if it sent one."""
     text = exc.explanation
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
+    return str(text).strip() if text else None
+
+
+def _explanation(exc: docker.errors.APIError) -> str:
+    text = _said(exc)
     if not text and exc.response is not None:
         text = exc.response.reason
     return str(text or exc).strip()
@@ -620,7 +627,7 @@ def _reason(exc: BaseException) -> str:
         seen = (
             seen.__cause__
             or seen.__context__
-            or next((a for a in getattr(seen, "args", ()) if isinstance(a, BaseException)), None)
+            or next((a for a in seen.args if isinstance(a, BaseException)), None)
         )
     text = str(exc)
     for marker in ("No such file", "Connection refused", "Permission denied", "Name or service not known"):

@@ -1,5 +1,5 @@
-"""Pure helpers of the mutating operations: resolve what a command names, decide what a prune will take,
-and word the Docker CLI's output lines. No Docker calls here: the engine lists, these functions decide.
+"""Pure decisions of the mutating operations: resolve what a command names, decide what a prune will take.
+No Docker calls and no output wording here: the engine lists, these functions decide, bot/render words.
 
 The prune rules mirror the daemon's (moby daemon/prune.go, image_delete.go, Engine 20.10+):
 - containers: every container that is not running (paused and restarting count as running);
@@ -248,44 +248,3 @@ def prunable_images(
             continue
         chosen.append(row)
     return chosen
-
-
-# ---- output lines, as the Docker CLI prints them --------------------------------------------------------
-
-
-def image_delete_lines(answer: Iterable[Mapping[str, Any]], *, prune: bool = False) -> list[str]:
-    """The daemon's Untagged/Deleted records as the CLI prints them: `Untagged: app:1.0`, `Deleted: sha256:…`
-    for `docker rmi`, lower-case `untagged: …` / `deleted: …` under a prune's "Deleted Images:"."""
-    lines = []
-    for item in answer or ():
-        for key in ("Untagged", "Deleted"):
-            if item.get(key):
-                label = key.lower() if prune else key
-                lines.append(f"{label}: {item[key]}")
-    return lines
-
-
-def section(title: str, items: Sequence[str]) -> list[str]:
-    """One block of prune output: `Deleted Containers:`, the items, a blank line; nothing when empty."""
-    return [title, *items, ""] if items else []
-
-
-def pull_status_lines(events: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The final screen of `docker pull`: the `Pulling from` line, each layer's last status, then the
-    `Digest:` and `Status:` lines."""
-    layer_status: dict[str, str] = {}
-    lines: list[str] = []
-    head: list[str] = []
-    for event in events:
-        status = str(event.get("status") or "")
-        ident = str(event.get("id") or "")
-        if not status:
-            continue
-        if ident and "Pulling from" in status:
-            head.append(f"{ident}: {status}")
-        elif ident:
-            layer_status[ident] = status
-        else:
-            lines.append(status)
-    layers = [f"{ident}: {status}" for ident, status in layer_status.items()]
-    return head + layers + lines

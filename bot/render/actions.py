@@ -1,7 +1,8 @@
 """What mutating commands print: their results as the Docker CLI's lines, and their plans before they run.
 
 `render_action` gives the CLI's own output (`docker stop` echoes each name, `rmi` lists `Untagged:` and
-`Deleted:`, prunes list what went and end with `Total reclaimed space: 964MB`), then the bot's notes.
+`Deleted:`, prunes list what went and end with `Total reclaimed space: 964MB`, `pull` its final screen), then
+the bot's notes; `render_pull_progress` words a pull under way.
 `render_plan` shows exactly what a command will touch: a sentence, a table per kind of object, the notes.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.models import ActionResult, Plan, Target
+from bot.models import ActionResult, Change, Plan, PruneResult, PullProgress, PullResult, RmiResult, Target
 from bot.render.format import human_size, tabulate, truncate_id
 
 _VERBS = {
@@ -46,30 +47,98 @@ def _size(size: int | None) -> str:
     return human_size(size) if size is not None else "-"
 
 
-def render_action(result: ActionResult) -> str:
+def cli_lines(result: Change) -> list[str]:
+    """What the Docker CLI prints for the change: the references a container verb acted on; rmi's
+    `Untagged:`/`Deleted:` records; a prune's sections and `Total reclaimed space:`; pull's final screen."""
+    if isinstance(result, ActionResult):
+        return list(result.done)
+    if isinstance(result, RmiResult):
+        return [f"{removed.action}: {removed.ref}" for removed in result.removed]
+    if isinstance(result, PruneResult):
+        return _prune_lines(result)
+    return _pull_lines(result)
+
+
+def _prune_lines(result: PruneResult) -> list[str]:
+    """The kinds in the daemon's order, each `Deleted Containers:`, its items and a blank line, then
+    `Total reclaimed space: 964MB` (go-units HumanSize); a network prune reports no space."""
+    sections = (
+        ("Deleted Containers:", result.containers),
+        ("Deleted Networks:", result.networks),
+        ("Deleted Volumes:", result.volumes),
+        ("Deleted Images:", tuple(f"{r.action.lower()}: {r.ref}" for r in result.images)),
+        ("Deleted build cache objects:", result.build_cache),
+    )
+    lines = [line for title, items in sections if items for line in (title, *items, "")]
+    if result.reclaimed is None:
+        return lines[:-1]
+    return [*lines, f"Total reclaimed space: {human_size(result.reclaimed)}"]
+
+
+def _pull_lines(result: PullResult) -> list[str]:
+    """The final screen of `docker pull`: the `Pulling from` line, each layer's last status, the `Digest:`
+    and `Status:` lines, then the reference fully qualified."""
+    lines = [f"{ident}: Pulling from {repository}" for ident, repository in result.sources]
+    lines += [f"{layer.id}: {layer.status}" for layer in result.layers]
+    lines += result.messages
+    if result.digest is not None:
+        lines.append(f"Digest: {result.digest}")
+    if result.status is not None:
+        lines.append(f"Status: {result.status}")
+    if result.name is not None:
+        lines.append(result.name)
+    return lines
+
+
+def notes_of(result: Change) -> list[str]:
+    """The bot's remarks on a change, in order."""
+    notes = list(result.notes)
+    if isinstance(result, PullResult) and result.default_tag:
+        notes.insert(0, "Using default tag: latest")
+    if isinstance(result, PruneResult) and result.unused_tagged is not None:
+        count, size = result.unused_tagged
+        notes.append(
+            f"only dangling images are pruned without -a; {count} unused tagged "
+            f"image{'s' if count != 1 else ''} (about {human_size(size)}) would go with -a"
+        )
+    return notes
+
+
+def render_action(result: Change) -> str:
     """The Docker CLI's lines for what the command did, then the bot's notes (`note: …`)."""
-    lines = list(result.lines)
-    if result.notes:
+    lines = cli_lines(result)
+    notes = notes_of(result)
+    if notes:
         if lines:
             lines.append("")
-        lines += [f"note: {note}" for note in result.notes]
+        lines += [f"note: {note}" for note in notes]
     return "\n".join(lines)
 
 
-def summarize_action(result: ActionResult) -> str:
+def summarize_action(result: Change) -> str:
     """One line above the output: `stopped 2 containers`, `image prune: reclaimed 964MB`."""
-    if result.verb in _PAST:
-        return f"{_PAST[result.verb]} {_count(len(result.lines), 'container')}"
-    if result.verb == "rmi":
-        untagged = sum(1 for line in result.lines if line.startswith("Untagged:"))
-        deleted = sum(1 for line in result.lines if line.startswith("Deleted:"))
+    if isinstance(result, ActionResult):
+        if result.verb in _PAST:
+            return f"{_PAST[result.verb]} {_count(len(result.done), 'container')}"
+        return result.verb
+    if isinstance(result, RmiResult):
+        untagged = sum(1 for r in result.removed if r.action == "Untagged")
+        deleted = sum(1 for r in result.removed if r.action == "Deleted")
         return f"rmi: {untagged} untagged, {deleted} deleted"
-    if result.verb == "pull":
-        status = next((line for line in result.lines if line.startswith("Status:")), "")
-        return status.removeprefix("Status: ") or "pulled"
+    if isinstance(result, PullResult):
+        return result.status or "pulled"
     if result.reclaimed is not None:
         return f"{result.verb}: reclaimed {human_size(result.reclaimed)}"
     return result.verb
+
+
+def render_pull_progress(progress: PullProgress) -> str:
+    """A pull under way, in one line: `Pulling app:1.0: 3/5 layers, 12.3MB/40.1MB`."""
+    done = sum(1 for layer in progress.layers if layer.status in {"Pull complete", "Already exists"})
+    current = sum(layer.current for layer in progress.layers)
+    total = sum(layer.total for layer in progress.layers)
+    sizes = f", {human_size(current, 3)}/{human_size(total, 3)}" if total else ""
+    return f"Pulling {progress.image}: {done}/{len(progress.layers)} layers{sizes}"
 
 
 def _plan_headline(plan: Plan) -> str:

@@ -15,6 +15,7 @@ from bot.models import (
     ActionResult,
     AuditResult,
     CanIResult,
+    Change,
     ComposeLsResult,
     ComposePsResult,
     ConfirmationResult,
@@ -27,8 +28,11 @@ from bot.models import (
     MuteResult,
     NotifySentResult,
     NotifyStatusResult,
+    PruneResult,
     PsResult,
+    PullResult,
     Result,
+    RmiResult,
     TextResult,
     VersionResult,
     VolumesResult,
@@ -110,6 +114,10 @@ def _logs(result: LogsResult) -> Rendered:
     return Rendered(summary, digest.render_logs(result), "text")
 
 
+def _change(result: Change) -> Rendered:
+    return Rendered(actions.summarize_action(result), actions.render_action(result), "text")
+
+
 def _confirmation(result: ConfirmationResult) -> Rendered:
     """The plan of every step and what happens next; nothing has run yet."""
     count = sum(len(plan.targets) for plan in result.plans)
@@ -138,7 +146,10 @@ _RENDERERS: dict[type[Any], Callable[[Any], Rendered]] = {
     VersionResult: _version,
     InfoResult: lambda r: Rendered(None, digest.render_info(r), "text"),
     HelpResult: lambda r: Rendered(None, digest.render_help(r), "text"),
-    ActionResult: lambda r: Rendered(actions.summarize_action(r), actions.render_action(r), "text"),
+    ActionResult: _change,
+    RmiResult: _change,
+    PruneResult: _change,
+    PullResult: _change,
     ConfirmationResult: _confirmation,
     TextResult: lambda r: Rendered(r.summary, r.body, "text"),
     CanIResult: lambda r: Rendered(*builtins.render_can_i(r), "text"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.models import PullProgress
 from bot.policy import Principal
 
 
@@ -24,7 +25,7 @@ class Invocation:
     confirmed: bool = False
     confirmation: str | None = None
     confirmed_by_user: str | None = None
-    progress: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
+    progress: Callable[[PullProgress], None] | None = field(default=None, compare=False, repr=False)
 
     @property
     def confirmed_by(self) -> str:

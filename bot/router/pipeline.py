@@ -226,7 +226,6 @@ class Pipeline:
 def problem_of(exc: ChatOpsError) -> Problem:
     """The user-facing problem of one of our errors."""
     usage = exc.usage if isinstance(exc, UsageError) else None
-    remedy = getattr(exc, "remedy", None)
     # renderers label a denial themselves ("denied: …", ":no_entry: denied: …")
     message = exc.message.removeprefix("Denied: ") if isinstance(exc, Denied) else exc.message
     return Problem(
@@ -234,7 +233,7 @@ def problem_of(exc: ChatOpsError) -> Problem:
         message=message,
         hint=exc.hint,
         usage=usage,
-        remedy=remedy if isinstance(remedy, str) else None,
+        remedy=exc.remedy,
     )
 
 

@@ -21,7 +21,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.models import ActionResult, ConfirmationResult, Outcome, Reply
+from bot.models import Change, ConfirmationResult, Outcome, PullProgress, Reply
 from bot.render.blocks import (
     SlackMessage,
     escape_mrkdwn,
@@ -29,6 +29,7 @@ from bot.render.blocks import (
     render_audit_line,
     render_container_actions,
     render_problem,
+    render_pull_progress_text,
     render_reply_pages,
 )
 from bot.render.blocks.buttons import (
@@ -364,7 +365,7 @@ class SlackDoor:
     def _audit_line(self, client: WebClient, invocation: Invocation, reply: Reply) -> None:
         """One line per mutating action in CHATOPS_AUDIT_CHANNEL, when set."""
         channel = self.settings.chatops_audit_channel
-        acted = any(isinstance(step.result, ActionResult) for step in reply.steps)
+        acted = any(isinstance(step.result, Change) for step in reply.steps)
         if channel is None or not (acted or (invocation.confirmation and reply.outcome is Outcome.FAILED)):
             return
         line = render_audit_line(
@@ -467,20 +468,20 @@ MAX_PROGRESS_POSTS = 3  # a response_url takes 5 posts: keep room for the answer
 
 
 class ProgressPoster:
-    """Progress lines (`pull`) posted as the message and replaced in place, a few times at most."""
+    """A pull's progress posted as the message and replaced in place, a few times at most."""
 
     def __init__(self, respond: Respond, *, private: bool) -> None:
         self.respond = respond
         self.private = private
         self.posted = 0
 
-    def __call__(self, line: str) -> None:
+    def __call__(self, progress: PullProgress) -> None:
         if self.posted >= MAX_PROGRESS_POSTS:
             return
         self.posted += 1
         try:
             self.respond(
-                text=f":hourglass_flowing_sand: {escape_mrkdwn(line[:500])}",
+                text=render_pull_progress_text(progress),
                 response_type="ephemeral" if self.private else "in_channel",
                 replace_original=self.posted > 1,
             )

@@ -22,8 +22,8 @@ from fakes.engine import FakeEngine
 
 from bot.commands import args as a
 from bot.engine import Engine, Host, hosts_from_settings
+from bot.engine.act import stop_grace
 from bot.engine.hosts import HostHealth, open_api_client
-from bot.engine.operations import stop_grace
 from bot.errors import ChatOpsError, ConfigError, EngineUnavailable
 from bot.models import Outcome, PsResult, Reply
 from bot.pool import CircuitBreaker

@@ -27,7 +27,8 @@ from bot.commands import Command, parse
 from bot.commands.args import Args
 from bot.commands.catalog import Act
 from bot.engine import Engine, Host
-from bot.models import ActionResult, Plan
+from bot.models import Change, Plan
+from bot.render.actions import cli_lines
 from bot.router.authorize import Authorizer
 
 # Engine objects that take a few seconds to reach their state (health checks, restart back-off) get this long.
@@ -459,14 +460,19 @@ def plan_of(engine: Engine, text: str) -> Plan:
     return plan
 
 
-def run(engine: Engine, text: str) -> ActionResult:
+def run(engine: Engine, text: str) -> Change:
     """Plan `text`, then run exactly that plan (as the router does once the policy allowed it)."""
     parsed, args = command(text)
     handler = parsed.spec.handler
     assert isinstance(handler, Act), text
     result = handler.run(engine, args, plan_of(engine, text), None)
-    assert isinstance(result, ActionResult)
+    assert isinstance(result, Change)
     return result
+
+
+def lines(result: Change) -> tuple[str, ...]:
+    """The lines the Docker CLI prints for what the command did, as every door shows them."""
+    return tuple(cli_lines(result))
 
 
 def state(api: docker.APIClient, name: str) -> dict[str, Any]:

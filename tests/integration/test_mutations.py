@@ -23,12 +23,12 @@ from local_registry import free_port, unique_layer_image
 from bot.commands import parse
 from bot.commands.args import PullArgs
 from bot.engine import Engine
-from bot.engine.operations import ImageInUse, PartialFailure
-from bot.errors import Conflict, NotFound, OperationFailed
+from bot.errors import Conflict, ImageInUse, NotFound, OperationFailed, PartialFailure
+from bot.render.actions import notes_of, render_pull_progress
 from bot.render.format import human_size
 from bot.router.authorize import Authorizer
 
-from .conftest import SLEEP, Scratch, command, ids_of, plan_of, run, state
+from .conftest import SLEEP, Scratch, command, ids_of, lines, plan_of, run, state
 
 
 def _in_ci() -> bool:
@@ -45,31 +45,31 @@ def test_container_lifecycle_like_the_cli(engine: Engine, scratch: Scratch) -> N
     b = scratch.container("b", start=False)
     b_id = api.inspect_container(b)["Id"]
 
-    assert run(engine, f"start {a} {b_id[:12]}").lines == (a, b_id[:12])
+    assert lines(run(engine, f"start {a} {b_id[:12]}")) == (a, b_id[:12])
     assert state(api, a)["Running"]
     assert state(api, b)["Running"]
 
-    assert run(engine, f"pause {a}").lines == (a,)
+    assert lines(run(engine, f"pause {a}")) == (a,)
     assert state(api, a)["Paused"]
-    assert run(engine, f"container unpause {a}").lines == (a,)
+    assert lines(run(engine, f"container unpause {a}")) == (a,)
     assert not state(api, a)["Paused"]
 
     started = state(api, a)["StartedAt"]
-    assert run(engine, f"restart -t 0 {a}").lines == (a,)
+    assert lines(run(engine, f"restart -t 0 {a}")) == (a,)
     assert state(api, a)["Running"]
     assert state(api, a)["StartedAt"] != started
 
-    assert run(engine, f"stop -t 0 {a} {b}").lines == (a, b)
+    assert lines(run(engine, f"stop -t 0 {a} {b}")) == (a, b)
     assert not state(api, a)["Running"]
     assert state(api, b)["ExitCode"] == 137  # sleep ignores nothing: -t 0 means SIGKILL at once
 
     run(engine, f"start {a}")
-    assert run(engine, f"kill {a}").lines == (a,)
+    assert lines(run(engine, f"kill {a}")) == (a,)
     assert state(api, a)["ExitCode"] == 137
 
     trapper = scratch.container("trap", ["sh", "-c", "trap 'exit 42' HUP; while :; do sleep 0.1; done"])
     time.sleep(0.3)  # let the shell install its trap
-    assert run(engine, f"container kill -s hup {trapper}").lines == (trapper,)
+    assert lines(run(engine, f"container kill -s hup {trapper}")) == (trapper,)
     api.wait(trapper, timeout=10)
     assert state(api, trapper)["ExitCode"] == 42
 
@@ -82,7 +82,7 @@ def test_a_missing_container_is_reported_and_the_others_still_act(engine: Engine
     with pytest.raises(PartialFailure) as caught:
         run(engine, f"stop -t 0 {a} {missing} {b}")
     assert caught.value.message == f"Error response from daemon: No such container: {missing}"
-    assert caught.value.result.lines == (a, b)
+    assert lines(caught.value.result) == (a, b)
     assert not state(scratch.api, a)["Running"]
     assert not state(scratch.api, b)["Running"]
     with pytest.raises(NotFound, match=f"No such container: {missing}"):
@@ -131,7 +131,7 @@ def test_rm_plan_equals_what_goes(engine: Engine, scratch: Scratch) -> None:
     volumes_before = {v["Name"] for v in api.volumes()["Volumes"] or ()}
     with pytest.raises(PartialFailure, match="You cannot remove a running container") as caught:
         run(engine, f"rm -v {stopped} {running}")  # Docker removes `stopped`, refuses `running`
-    assert caught.value.result.lines == (stopped,)
+    assert lines(caught.value.result) == (stopped,)
     assert isinstance(caught.value.errors[0], Conflict)
     gone = before - scratch.container_ids()
     assert gone == ids_of(plan, "container") - refused
@@ -139,7 +139,7 @@ def test_rm_plan_equals_what_goes(engine: Engine, scratch: Scratch) -> None:
 
     plan = plan_of(engine, f"rm -f {running}")
     assert ids_of(plan, "container") == {api.inspect_container(running)["Id"]}
-    assert run(engine, f"container rm -f {running}").lines == (running,)
+    assert lines(run(engine, f"container rm -f {running}")) == (running,)
     assert scratch.container_ids() == set()
 
 
@@ -157,7 +157,7 @@ def test_rmi_untags_then_deletes_like_the_cli(engine: Engine, scratch: Scratch) 
     (target,) = plan.targets
     assert (target.id, target.size) == (image_id, None)
     assert target.detail.startswith("untag only")
-    assert run(engine, f"rmi {repo}:1.0").lines == (f"Untagged: {repo}:1.0",)
+    assert lines(run(engine, f"rmi {repo}:1.0")) == (f"Untagged: {repo}:1.0",)
     assert scratch.api.inspect_image(image_id)["RepoTags"] == [f"{repo}:latest"]
 
     plan = plan_of(engine, f"image rm {repo}")
@@ -165,8 +165,8 @@ def test_rmi_untags_then_deletes_like_the_cli(engine: Engine, scratch: Scratch) 
     assert target.id == image_id
     assert target.size is not None
     result = run(engine, f"image rm {repo}")
-    assert result.lines[0] == f"Untagged: {repo}:latest"
-    assert f"Deleted: {image_id}" in result.lines
+    assert lines(result)[0] == f"Untagged: {repo}:latest"
+    assert f"Deleted: {image_id}" in lines(result)
     assert image_id not in scratch.image_ids()
 
 
@@ -199,7 +199,7 @@ def test_rmi_conflicts_name_the_containers_and_the_way_out(engine: Engine, scrat
     # -f with a running user only untags: the image stays, dangling, while the container runs.
     plan = plan_of(engine, f"rmi -f {ref}")
     assert [t.detail.split(";")[0] for t in plan.targets] == ["untag only: -f leaves a dangling <none> image"]
-    assert run(engine, f"rmi -f {ref}").lines == (f"Untagged: {ref}",)
+    assert lines(run(engine, f"rmi -f {ref}")) == (f"Untagged: {ref}",)
     assert api.inspect_image(image_id)["RepoTags"] == []
     (dangling,) = parse("images -f dangling=true")
     assert image_id in {row.id for row in engine.images(dangling.args).rows}  # what -f left behind
@@ -239,13 +239,13 @@ def test_container_prune_plan_equals_what_goes(engine: Engine, scratch: Scratch)
     result = run(engine, text)
     gone = before - scratch.container_ids()
     assert gone == ids_of(plan, "container")
-    assert result.lines[0] == "Deleted Containers:"
-    assert set(result.lines[1:-2]) == gone
+    assert lines(result)[0] == "Deleted Containers:"
+    assert set(lines(result)[1:-2]) == gone
     assert result.reclaimed == plan.reclaim
-    assert result.lines[-1] == f"Total reclaimed space: {human_size(plan.reclaim or 0)}"
+    assert lines(result)[-1] == f"Total reclaimed space: {human_size(plan.reclaim or 0)}"
 
     again = run(engine, text)
-    assert again.lines == ("Total reclaimed space: 0B",)
+    assert lines(again) == ("Total reclaimed space: 0B",)
     assert any("only stopped containers are pruned" in note for note in again.notes)
     api.unpause(paused)
 
@@ -266,19 +266,19 @@ def test_image_prune_dangling_then_all(engine: Engine, scratch: Scratch) -> None
     before = scratch.image_ids()
     result = run(engine, text)
     assert before - scratch.image_ids() == {dangling}
-    assert result.lines[:2] == ("Deleted Images:", f"deleted: {dangling}")
+    assert lines(result)[:2] == ("Deleted Images:", f"deleted: {dangling}")
 
     again = run(engine, text)
-    assert again.lines == ("Total reclaimed space: 0B",)
-    assert any("1 unused tagged image" in note and "-a" in note for note in again.notes), again.notes
+    assert lines(again) == ("Total reclaimed space: 0B",)
+    assert any("1 unused tagged image" in note and "-a" in note for note in notes_of(again)), again
 
     text_all = f"image prune -a --filter label={scratch.label}"
     plan = plan_of(engine, text_all)
     assert ids_of(plan, "image") == {unused}
     result = run(engine, text_all)
     assert before - {dangling} - scratch.image_ids() == {unused}
-    assert f"untagged: {scratch.prefix}unused:1" in result.lines
-    assert f"deleted: {unused}" in result.lines
+    assert f"untagged: {scratch.prefix}unused:1" in lines(result)
+    assert f"deleted: {unused}" in lines(result)
     assert used in scratch.image_ids()
 
 
@@ -307,12 +307,12 @@ def test_volume_prune_on_this_engine(engine: Engine, scratch: Scratch) -> None:
     result = run(engine, text)
     assert before - scratch.volume_names() == ids_of(plan, "volume")
     if not modern:
-        assert result.lines[0] == "Deleted Volumes:"
-        assert set(result.lines[1:-2]) == {named, anonymous}
+        assert lines(result)[0] == "Deleted Volumes:"
+        assert set(lines(result)[1:-2]) == {named, anonymous}
 
     again = run(engine, text + (" -a" if modern else ""))
     if not modern:
-        assert again.lines == ("Total reclaimed space: 0B",)
+        assert lines(again) == ("Total reclaimed space: 0B",)
         assert any("never pruned: " in note for note in again.notes)
     assert in_use in scratch.volume_names()
 
@@ -333,11 +333,11 @@ def test_network_prune_takes_networks_without_running_containers(engine: Engine,
     before = scratch.network_ids()
     result = run(engine, text)
     assert before - scratch.network_ids() == {empty, idle}
-    assert result.lines[0] == "Deleted Networks:"
-    assert set(result.lines[1:]) == {scratch.prefix + "empty", scratch.prefix + "idle"}
+    assert lines(result)[0] == "Deleted Networks:"
+    assert set(lines(result)[1:]) == {scratch.prefix + "empty", scratch.prefix + "idle"}
     assert result.reclaimed is None
     again = run(engine, text)
-    assert again.lines == ()
+    assert lines(again) == ()
     assert again.notes
 
 
@@ -365,9 +365,9 @@ def test_system_prune_plan_is_the_union_of_what_goes(engine: Engine, scratch: Sc
     assert scratch.network_ids() == set()
     assert scratch.volume_names() == set()
     assert image not in scratch.image_ids()
-    headers = [line for line in result.lines if line.startswith("Deleted ")]
+    headers = [line for line in lines(result) if line.startswith("Deleted ")]
     assert headers == ["Deleted Containers:", "Deleted Networks:", "Deleted Volumes:", "Deleted Images:"]
-    assert result.lines[-1].startswith("Total reclaimed space: ")
+    assert lines(result)[-1].startswith("Total reclaimed space: ")
 
 
 # ---- pull from a real local registry --------------------------------------------------------------------
@@ -393,15 +393,17 @@ def test_pull_from_a_local_registry(
         assert isinstance(args, PullArgs)
         started = time.monotonic()
         result = engine.pull(
-            args, plan_of(engine, f"pull {ref}"), progress=lambda line: calls.append((time.monotonic(), line))
+            args,
+            plan_of(engine, f"pull {ref}"),
+            progress=lambda now: calls.append((time.monotonic(), render_pull_progress(now))),
         )
         elapsed = time.monotonic() - started
 
-        assert result.lines[0] == f"1.0: Pulling from {repository.split('/', 1)[1]}"
-        assert any(line.endswith(": Pull complete") for line in result.lines)
-        assert any(line.startswith("Digest: sha256:") for line in result.lines)
-        assert f"Status: Downloaded newer image for {ref}" in result.lines
-        assert result.lines[-1] == ref
+        assert lines(result)[0] == f"1.0: Pulling from {repository.split('/', 1)[1]}"
+        assert any(line.endswith(": Pull complete") for line in lines(result))
+        assert any(line.startswith("Digest: sha256:") for line in lines(result))
+        assert f"Status: Downloaded newer image for {ref}" in lines(result)
+        assert lines(result)[-1] == ref
         assert calls
         assert calls[0][1].startswith(f"Pulling {ref}: ")
         assert "layers" in calls[0][1]
@@ -410,7 +412,7 @@ def test_pull_from_a_local_registry(
         assert docker_api.inspect_image(ref)["RepoTags"] == [ref]
 
         again = run(engine, f"image pull {ref}")
-        assert f"Status: Image is up to date for {ref}" in again.lines
+        assert f"Status: Image is up to date for {ref}" in lines(again)
     finally:
         with contextlib.suppress(docker.errors.APIError):
             docker_api.remove_image(ref, force=True)
@@ -439,7 +441,7 @@ def test_rmi_force_with_a_stopped_user_deletes_the_record_only(engine: Engine, s
     (target,) = plan_of(engine, f"rmi -f {ref}").targets
     assert target.detail.startswith("delete the image record")
     assert target.size is None
-    assert run(engine, f"rmi -f {ref}").lines == (f"Untagged: {ref}", f"Deleted: {image_id}")
+    assert lines(run(engine, f"rmi -f {ref}")) == (f"Untagged: {ref}", f"Deleted: {image_id}")
     assert image_id not in scratch.image_ids()
     api.start(user)
     assert state(api, user)["Running"]

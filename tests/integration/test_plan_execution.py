@@ -29,7 +29,7 @@ from bot.settings import FileConfig
 from bot.startup import policy_of
 from bot.store import Store
 
-from .conftest import Scratch, command, plan_of, run
+from .conftest import Scratch, command, lines, plan_of, run
 
 PROTECTED = {"chatops.protected": "true"}
 FULL_ID = 64
@@ -255,7 +255,7 @@ def test_rmi_sends_the_tag_only_while_it_names_the_planned_image(
     assert exists(docker_api, "image", first)
 
     untag = run(engine, f"rmi {repo}:1.0")  # planned afresh: now it names `second`, which it untags
-    assert untag.lines == (f"Untagged: {repo}:1.0",)
+    assert lines(untag) == (f"Untagged: {repo}:1.0",)
     assert [r.object() for r in mutations(proxy)] == [("images", f"{repo}:1.0", "")]
     engine.close()
 
@@ -284,7 +284,7 @@ def test_prune_removes_the_planned_objects_not_what_appeared_since(
     assert not exists(docker_api, "container", planned)
     assert any(restarted in note and "was not removed" in note for note in result.notes), result.notes
     planned_id = next(t.id for t in plan.targets if t.name == planned)
-    assert planned_id in result.lines
+    assert planned_id in result.containers
     assert all(r.method == "DELETE" for r in mutations(proxy))
     assert not [r for r in proxy.requests if r.path.endswith("/prune")]
     engine.close()
@@ -409,7 +409,7 @@ def test_not_modified_is_an_answer_not_a_redirect(
     stopped = scratch.container("stopped", start=False)
     reply = handle(router_for(proxy), f"start {running} && stop -t 0 {stopped}")
     assert reply.outcome is Outcome.OK, reply
-    assert [step.result.lines for step in reply.steps] == [(running,), (stopped,)]  # type: ignore[union-attr]
+    assert [step.result.done for step in reply.steps] == [(running,), (stopped,)]  # type: ignore[union-attr]
     assert docker_api.inspect_container(running)["State"]["Running"]
 
 

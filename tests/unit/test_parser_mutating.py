@@ -9,10 +9,29 @@ import pytest
 from bot.commands import CATALOG, parse
 from bot.commands.catalog import ALWAYS, MANY, NEVER, OPERATE, PULL, REMOVE
 from bot.engine import plans
-from bot.engine.operations import ImageInUse, PartialFailure
-from bot.errors import Conflict, NotFound, OperationFailed, UsageError
-from bot.models import ActionResult, ImageRow, Plan, Target
-from bot.render.actions import render_action, render_plan, summarize_action, summarize_plan
+from bot.engine.convert import image_removals
+from bot.engine.pull import PullStream
+from bot.errors import Conflict, ImageInUse, NotFound, OperationFailed, PartialFailure, UsageError
+from bot.models import (
+    ActionResult,
+    ImageRemoved,
+    ImageRow,
+    Plan,
+    PruneResult,
+    PullLayer,
+    PullProgress,
+    PullResult,
+    RmiResult,
+    Target,
+)
+from bot.render.actions import (
+    cli_lines,
+    render_action,
+    render_plan,
+    render_pull_progress,
+    summarize_action,
+    summarize_plan,
+)
 from bot.render.result import render_result
 
 
@@ -237,12 +256,21 @@ def test_image_prune_candidates() -> None:
 
 
 def test_cli_output_lines() -> None:
-    """rmi's capitalised lines, prune's lower-case ones, and pull's final screen."""
-    answer = [{"Untagged": "app:1"}, {"Deleted": "sha256:1"}]
-    assert plans.image_delete_lines(answer) == ["Untagged: app:1", "Deleted: sha256:1"]
-    assert plans.image_delete_lines(answer, prune=True) == ["untagged: app:1", "deleted: sha256:1"]
-    assert plans.section("Deleted Volumes:", []) == []
-    assert plans.section("Deleted Volumes:", ["v"]) == ["Deleted Volumes:", "v", ""]
+    """rmi's capitalised lines, prune's lower-case ones under their section, and pull's final screen."""
+    removed = image_removals([{"Untagged": "app:1"}, {"Deleted": "sha256:1"}])
+    assert removed == (ImageRemoved("Untagged", "app:1"), ImageRemoved("Deleted", "sha256:1"))
+    assert cli_lines(RmiResult(removed)) == ["Untagged: app:1", "Deleted: sha256:1"]
+    assert cli_lines(PruneResult("image prune", images=removed, reclaimed=0)) == [
+        "Deleted Images:",
+        "untagged: app:1",
+        "deleted: sha256:1",
+        "",
+        "Total reclaimed space: 0B",
+    ]
+    assert cli_lines(PruneResult("volume prune", reclaimed=0)) == ["Total reclaimed space: 0B"]
+    assert cli_lines(PruneResult("network prune", networks=("n",))) == ["Deleted Networks:", "n"]
+    assert cli_lines(PruneResult("network prune")) == []
+    stream = PullStream("x/team/app:1.0")
     events: list[dict[str, Any]] = [
         {"status": "Pulling from team/app", "id": "1.0"},
         {"status": "Pulling fs layer", "id": "l1"},
@@ -251,12 +279,88 @@ def test_cli_output_lines() -> None:
         {"status": "Digest: sha256:abc"},
         {"status": "Status: Downloaded newer image for x/team/app:1.0"},
     ]
-    assert plans.pull_status_lines(events) == [
+    for event in events:
+        stream.add(event)
+    pulled = stream.result("1.0", default_tag=False)
+    assert (pulled.digest, pulled.status) == ("sha256:abc", "Downloaded newer image for x/team/app:1.0")
+    assert pulled.layers == (PullLayer("l1", "Pull complete", 2, 2),)
+    assert cli_lines(pulled) == [
         "1.0: Pulling from team/app",
         "l1: Pull complete",
         "Digest: sha256:abc",
         "Status: Downloaded newer image for x/team/app:1.0",
+        "docker.io/x/team/app:1.0",
     ]
+
+
+def test_system_prune_lines_follow_the_daemons_order() -> None:
+    """Containers, networks, volumes, images, build cache: each section ends with a blank line, then the
+    total (go-units HumanSize)."""
+    result = PruneResult(
+        "system prune",
+        containers=("c1",),
+        networks=("n1",),
+        volumes=("v1",),
+        images=(ImageRemoved("Deleted", "sha256:1"),),
+        build_cache=("b1",),
+        reclaimed=1_234_567,
+    )
+    assert cli_lines(result) == [
+        "Deleted Containers:",
+        "c1",
+        "",
+        "Deleted Networks:",
+        "n1",
+        "",
+        "Deleted Volumes:",
+        "v1",
+        "",
+        "Deleted Images:",
+        "deleted: sha256:1",
+        "",
+        "Deleted build cache objects:",
+        "b1",
+        "",
+        "Total reclaimed space: 1.235MB",
+    ]
+    assert summarize_action(result) == "system prune: reclaimed 1.235MB"
+    assert summarize_action(PruneResult("network prune", networks=("n1",))) == "network prune"
+
+
+def test_pull_progress_wording() -> None:
+    """A pull under way: layers done of those seen, bytes so far of the sizes known (3 digits)."""
+    layers = (
+        PullLayer("l1", "Pull complete", 2_000_000, 2_000_000),
+        PullLayer("l2", "Already exists"),
+        PullLayer("l3", "Downloading", 10_500_000, 40_100_000),
+    )
+    assert render_pull_progress(PullProgress("app:1.0", layers)) == (
+        "Pulling app:1.0: 2/3 layers, 12.5MB/42.1MB"
+    )
+    assert render_pull_progress(PullProgress("app:1.0", (PullLayer("l1", "Pulling fs layer"),))) == (
+        "Pulling app:1.0: 0/1 layers"
+    )
+    stream = PullStream("app:1.0")
+    stream.add({"status": "Downloading", "id": "l1", "progressDetail": {"current": 5, "total": 10}})
+    assert stream.progress() == PullProgress("app:1.0", (PullLayer("l1", "Downloading", 5, 10),))
+    stream.add({"status": "Download complete", "id": "l1"})
+    assert stream.progress().layers == (PullLayer("l1", "Download complete", 10, 10),)
+
+
+def test_pull_result_rendering() -> None:
+    """`Using default tag: latest` is a note under the final screen; the summary is the daemon's status."""
+    pulled = PullResult(
+        "app:latest",
+        name="docker.io/library/app:latest",
+        status="Image is up to date for app:latest",
+        default_tag=True,
+    )
+    assert render_action(pulled) == (
+        "Status: Image is up to date for app:latest\ndocker.io/library/app:latest\n\n"
+        "note: Using default tag: latest"
+    )
+    assert summarize_action(pulled) == "Image is up to date for app:latest"
+    assert summarize_action(PullResult("app:1.0")) == "pulled"
 
 
 def test_api_version_compare() -> None:
@@ -283,20 +387,41 @@ def test_partial_failure_lists_each_error_like_the_cli() -> None:
     assert isinstance(error, OperationFailed)
     assert error.message == "Error response from daemon: No such container: nope"
     assert error.hint == "stop done: a"
-    assert error.result.lines == ("a",)
+    assert error.result == ActionResult("stop", ("a",))
+    assert error.remedy is None
+
+
+def test_partial_rmi_failure_names_what_went_and_keeps_the_remedy() -> None:
+    """`rmi a b`: a went, b is in use; the hint lists the daemon's records, the remedy is b's way out; the
+    daemon's own message (kept by the error border) is what the CLI line quotes."""
+    in_use = ImageInUse("conflict\nb is used by c (running)", remedy="stop c && rm c && rmi b")
+    refused = Conflict("Docker on h: refused", daemon_message="unable to delete b")
+    done = RmiResult((ImageRemoved("Untagged", "a:1"), ImageRemoved("Deleted", "sha256:1")))
+    error = PartialFailure(done, [in_use, refused])
+    assert error.hint == "done: Untagged: a:1; Deleted: sha256:1"
+    assert error.remedy == "stop c && rm c && rmi b"
+    assert error.message == (
+        "Error response from daemon: conflict\nb is used by c (running)\n"
+        "Error response from daemon: unable to delete b"
+    )
+    assert PartialFailure(RmiResult(()), [refused, refused]).hint is None
 
 
 def test_action_rendering() -> None:
     """The CLI's lines, then notes; a summary line for the door."""
-    prune = ActionResult(
-        "image prune", ("Total reclaimed space: 0B",), notes=("only dangling images are pruned",), reclaimed=0
-    )
+    prune = PruneResult("image prune", reclaimed=0, notes=("only dangling images are pruned",))
     assert render_action(prune) == "Total reclaimed space: 0B\n\nnote: only dangling images are pruned"
     assert summarize_action(prune) == "image prune: reclaimed 0B"
-    assert summarize_action(ActionResult("stop", ("a", "b"))) == "stopped 2 containers"
-    assert summarize_action(ActionResult("rmi", ("Untagged: a:1", "Deleted: sha256:1"))) == (
-        "rmi: 1 untagged, 1 deleted"
+    left = PruneResult("image prune", reclaimed=0, unused_tagged=(2, 1_500_000))
+    assert render_action(left) == (
+        "Total reclaimed space: 0B\n\n"
+        "note: only dangling images are pruned without -a; 2 unused tagged images (about 1.5MB) would go "
+        "with -a"
     )
+    assert "1 unused tagged image (about" in render_action(PruneResult("image prune", unused_tagged=(1, 9)))
+    assert summarize_action(ActionResult("stop", ("a", "b"))) == "stopped 2 containers"
+    rmi = RmiResult((ImageRemoved("Untagged", "a:1"), ImageRemoved("Deleted", "sha256:1")))
+    assert summarize_action(rmi) == "rmi: 1 untagged, 1 deleted"
     rendered = render_result(ActionResult("kill", ("web",)))
     assert (rendered.summary, rendered.body, rendered.kind) == ("killed 1 container", "web", "text")
 

@@ -51,10 +51,12 @@ from bot.models import (
     ContainerRow,
     Problem,
     PsResult,
+    PullProgress,
     Reply,
     Result,
     Step,
 )
+from bot.render.actions import render_pull_progress
 from bot.render.blocks.buttons import (
     ActionId,
     PageValue,
@@ -687,6 +689,11 @@ def render_problem(problem: Problem, *, text: str, host: str, user_id: str | Non
     _, label = _PROBLEM_STYLES.get(problem.kind, _PROBLEM_DEFAULT_STYLE)
     fallback = slack_refs(escape_mrkdwn(clip(mask_secrets(f"{label}: {problem.message}"), FALLBACK_TEXT_MAX)))
     return SlackMessage(fallback, enforce_limits(blocks, text=fallback), 0, 1)
+
+
+def render_pull_progress_text(progress: PullProgress) -> str:
+    """A pull under way as the message text posted (and replaced in place) while it runs."""
+    return f":hourglass_flowing_sand: {escape_mrkdwn(render_pull_progress(progress)[:500])}"
 
 
 def render_in_progress(text: str, host: str) -> SlackMessage:
