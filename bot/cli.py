@@ -1,14 +1,19 @@
-"""`docker-chatops run | shell | doctor`: the only module that wires everything together.
+"""`docker-chatops run | shell | doctor | audit export`: the only module that wires everything together.
 
-Start-up problems (a bad setting, a malformed config file) print one line and exit 2; no traceback.
+No traceback ever reaches the terminal: start-up problems (a bad setting, a malformed config file, a TLS file
+that is not there) print one line and exit 2; a reader that closes the pipe early (`shell -c "ps -a" | head`)
+ends the command quietly, as `docker ps -a | head` does; Ctrl-C exits 130; anything unexpected is one line
+naming the error's type (the traceback is logged at DEBUG, masked like every log line).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -104,18 +109,29 @@ def _audit_export(store: Store) -> int:
 
 
 def _doctor(settings: Settings, router: Router, quiet: bool) -> int:
+    """The checks `run` makes before serving (settings, Slack's tokens for the mode it would pick) and
+    every host's answer; exits non-zero on anything `run` would refuse or could not reach."""
+    lines: list[str] = []
     code = ExitCode.OK
     for name, engine in router.engines.items():
         try:
             engine.ping()
-            line = f"ok: Docker host {name} answers at {engine.host.url}"
+            lines.append(f"ok: Docker host {name} answers at {engine.host.url}")
         except ChatOpsError as exc:
-            line, code = f"error: {exc.message}", ExitCode.FAILED
-        if not quiet:
-            print(line)
+            lines.append(f"error: {exc.message}")
+            code = ExitCode.FAILED
+    if not settings.slack_configured:
+        lines.append("ok: settings loaded; Slack not configured (run starts the local shell)")
+    else:
+        try:
+            settings.check_slack()
+            mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
+            lines.append(f"ok: settings loaded; Slack configured for {mode}")
+        except ConfigError as exc:
+            lines.append(f"error: {exc.message} (run would refuse to start)")
+            code = ExitCode.USAGE if code is ExitCode.OK else code
     if not quiet:
-        slack = "configured" if settings.slack_configured else "not configured (run starts the local shell)"
-        print(f"ok: settings loaded; Slack {slack}")
+        print("\n".join(lines))
     return int(code)
 
 
@@ -175,15 +191,46 @@ def _safe(exc: Exception) -> str:
     return f"Slack answered {error!r}" if error else type(exc).__name__
 
 
+SIGPIPE_EXIT = 128 + 13  # what a shell reports for a process ended by SIGPIPE, as `docker` is
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point; returns the process exit code."""
-    options = _parser().parse_args(argv)
+    """Console entry point; returns the process exit code, never raises (but `--help`'s SystemExit)."""
     try:
-        settings = load_settings()
-        check_config(settings)
+        return _main(argv)
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return SIGPIPE_EXIT
+    except KeyboardInterrupt:
+        return 130
     except ConfigError as exc:
         print(f"docker-chatops: {exc.message}", file=sys.stderr)
         return int(ExitCode.USAGE)
+    except ChatOpsError as exc:
+        print(f"docker-chatops: {exc.message}", file=sys.stderr)
+        return int(ExitCode.FAILED)
+    except Exception as exc:  # the last border: one line, whatever it is
+        logging.getLogger("bot").debug("unexpected error", exc_info=True)
+        print(
+            f"docker-chatops: unexpected error ({type(exc).__name__}); "
+            "CHATOPS_LOG_LEVEL=DEBUG logs the details",
+            file=sys.stderr,
+        )
+        return int(ExitCode.FAILED)
+
+
+def _stdout_to_devnull() -> None:
+    """After a closed pipe: point standard output at /dev/null, so the interpreter's final flush of what
+    is still buffered does not fail again ("Exception ignored … BrokenPipeError") on the way out."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    options = _parser().parse_args(argv)
+    settings = load_settings()
+    check_config(settings)
     level = settings.chatops_log_level
     logging.basicConfig(
         level=level if options.command == "run" or level == "DEBUG" else "WARNING",

@@ -47,6 +47,7 @@ class ContainerRow:
     size_rw: int | None = None
     size_root_fs: int | None = None
     mounts: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()  # the networks it is attached to, by name, sorted
     # How many of the mounts use the "local" volume driver (`system df -v` LOCAL VOLUMES); None: not known,
     # renderers then count `mounts`.
     local_volumes: int | None = None
@@ -309,6 +310,7 @@ class PsResult:
     no_trunc: bool = False
     size: bool = False
     all: bool = False
+    format: str | None = None  # `--format` (checked when parsed), else the CLI's table
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +321,7 @@ class ImagesResult:
     now: float
     quiet: bool = False
     no_trunc: bool = False
+    format: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +343,7 @@ class VolumesResult:
 
     rows: tuple[VolumeRow, ...]
     quiet: bool = False
+    format: str | None = None
 
 
 InspectKind = Literal["container", "image", "volume"]
@@ -353,6 +357,7 @@ class InspectResult:
     data: Mapping[str, Any]
     now: float
     raw: bool = False
+    format: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +376,7 @@ class VersionResult:
 
     client_version: str
     server: Mapping[str, Any]
+    format: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

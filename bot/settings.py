@@ -17,7 +17,7 @@ import re
 import tomllib
 from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,8 +34,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.durations import duration_seconds
 from bot.errors import ConfigError
+from bot.validation import describe, unknown_key
 
 HOST_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+SLASH_COMMAND_PATTERN = r"^/[a-z0-9_-]{1,31}$"
+CHANNEL_ID_PATTERN = r"^[CG][A-Z0-9]{2,30}$"
+# What each pattern accepts, in the words a bad value is answered with.
+PATTERN_MEANINGS = {
+    HOST_NAME_PATTERN: "a host name is 1-63 lowercase letters, digits, '.', '_' or '-', "
+    "starting with a letter or a digit",
+    SLASH_COMMAND_PATTERN: "a slash command is '/' and 1-31 lowercase letters, digits, '_' or '-'",
+    CHANNEL_ID_PATTERN: "a channel ID, such as C0123ABCD (not a channel name)",
+}
 _DOCKER_SCHEMES = {"unix", "tcp", "http", "https", "npipe"}
 
 
@@ -62,6 +72,12 @@ class HostConfig(BaseModel):
     workers: int | None = Field(default=None, ge=1, le=64)  # this host's share of CHATOPS_WORKERS
 
     _url_scheme = field_validator("url")(_check_docker_url)
+
+    @model_validator(mode="after")
+    def _client_cert_and_key(self) -> HostConfig:
+        if (self.tls_client_cert is None) != (self.tls_client_key is None):
+            raise ValueError("tls_client_cert and tls_client_key go together: set both or neither")
+        return self
 
 
 class RoleConfig(BaseModel):
@@ -258,13 +274,13 @@ class Settings(BaseSettings):
     chatops_docker_timeout: float = Field(default=10.0, gt=0, le=300)
     chatops_command_timeout: float = Field(default=15.0, gt=0, le=600)
     chatops_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    chatops_slash_command: str = Field(default="/docker", pattern=r"^/[a-z0-9_-]{1,31}$")
+    chatops_slash_command: str = Field(default="/docker", pattern=SLASH_COMMAND_PATTERN)
     chatops_http_host: str = "0.0.0.0"  # noqa: S104 - HTTP mode must be reachable by Slack (or a proxy)
     chatops_http_port: int = Field(default=3000, ge=1, le=65535)
     chatops_state_path: Path = Path("./chatops.db")
     chatops_workers: int = Field(default=8, ge=1, le=64)
     chatops_confirm_ttl: float = Field(default=300.0, gt=0, le=86_400)
-    chatops_audit_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{2,30}$")
+    chatops_audit_channel: str | None = Field(default=None, pattern=CHANNEL_ID_PATTERN)
     chatops_audit_retention_days: int = Field(default=90, ge=1, le=36_500)
     chatops_history_file: Path = Path("~/.docker_chatops_history")
     # the zone a typed time without an offset (`until=2024-05-01T10:00`, `--since …`) is read in;
@@ -334,7 +350,11 @@ class Settings(BaseSettings):
         return self.slack_app_token is not None
 
     def check_slack(self) -> None:
-        """Raise `ConfigError` when Slack is half-configured for the mode `run` would pick."""
+        """Raise `ConfigError` when Slack is half-configured for the mode `run` would pick (`run` and
+        `doctor` both ask this)."""
+        bot_token = self.slack_bot_token.get_secret_value() if self.slack_bot_token else None
+        if bot_token is not None and not bot_token.startswith("xoxb-"):
+            raise ConfigError("SLACK_BOT_TOKEN: must be a bot token (xoxb-…), the app's Bot User OAuth Token")
         app_token = self.slack_app_token.get_secret_value() if self.slack_app_token else None
         if app_token is not None and not app_token.startswith("xapp-"):
             raise ConfigError("SLACK_APP_TOKEN: must be an app-level token (xapp-…) with connections:write")
@@ -374,13 +394,39 @@ def load_settings(env_file: str | Path | None = ".env", **values: Any) -> Settin
 
 
 def _first_error(exc: ValidationError, *, env_names: bool = False) -> str:
-    error = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # a misspelled key is the cause of the "missing" error of the key it meant: name the typo first
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = [str(part) for part in error["loc"]]
+    if error["type"] == "extra_forbidden" and loc:
+        return f"{'.'.join(loc)}: {unknown_key(loc[-1], _keys_at(FileConfig, error['loc'][:-1]))}"
     where = loc[0].upper() if env_names and loc else ".".join(loc)
     if env_names and len(loc) > 1:
         where += " (" + ".".join(loc[1:]) + ")"
-    message = str(error["msg"]).removeprefix("Value error, ")
+    message = describe(error, PATTERN_MEANINGS)
     given = error.get("input")
     secret = any(word in where for word in ("TOKEN", "SECRET"))
     shown = f" (got {given!r})" if env_names and isinstance(given, str) and not secret else ""
     return f"{where}: {message}{shown}" if where else message
+
+
+def _keys_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the TOML table at `loc` may hold: the fields of the model found by walking `loc` from
+    `model` through fields, list indexes and table keys."""
+    current: Any = model
+    for part in loc:
+        fields = getattr(current, "model_fields", None) if isinstance(current, type) else None
+        if fields is not None and isinstance(part, str) and part in fields:
+            current = _model_in(fields[part].annotation) or current
+    return list(getattr(current, "model_fields", {}))
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model inside an annotation such as `list[HostConfig]`, `dict[str, RoleConfig]` or `X | None`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None

@@ -140,9 +140,12 @@ def repl(
         if not interactive:
             return False
         try:
-            return input("Proceed? [y/N] ").strip().lower() in {"y", "yes"}
+            yes = input("Proceed? [y/N] ").strip().lower() in {"y", "yes"}
         except EOFError:
-            return False
+            yes = False
+        if not yes:
+            print("cancelled: nothing ran", file=out)
+        return yes
 
     code = 0
     while True:

@@ -54,13 +54,42 @@ def check_file(file: FileConfig, path: Path | None) -> None:
         raise ConfigError(f"CHATOPS_CONFIG: {path}: {exc}" if path else str(exc)) from None
 
 
+def check_tls_files(file: FileConfig) -> None:
+    """A `ValueError` for the first TLS file a `[[hosts]]` entry names that cannot be read
+    (`hosts.0.tls_ca_cert: file not found: /certs/ca.pem`), before anything tries to connect."""
+    for number, host in enumerate(file.hosts):
+        named = {
+            "tls_ca_cert": host.tls_ca_cert,
+            "tls_client_cert": host.tls_client_cert,
+            "tls_client_key": host.tls_client_key,
+        }
+        for key, path in named.items():
+            if path is None:
+                continue
+            where = f"hosts.{number}.{key}"
+            try:
+                with path.expanduser().open("rb"):
+                    pass
+            except FileNotFoundError:
+                raise ValueError(f"{where}: file not found: {path}") from None
+            except OSError as exc:
+                raise ValueError(f"{where}: cannot read {path}: {exc.strerror}") from None
+
+
 def check_config(settings: Settings) -> None:
-    """`check_file` on the settings' config file (nothing to check without one)."""
-    check_file(settings.file, settings.chatops_config)
+    """`check_file` on the settings' config file (nothing to check without one), then that the TLS files
+    it names are there to read on this machine."""
+    path = settings.chatops_config
+    check_file(settings.file, path)
+    try:
+        check_tls_files(settings.file)
+    except ValueError as exc:
+        raise ConfigError(f"CHATOPS_CONFIG: {path}: {exc}" if path else str(exc)) from None
 
 
 def read_checked(path: Path) -> FileConfig:
-    """`read_config_file`, then `check_file`: the TOML file as start-up accepts it."""
+    """`read_config_file`, then `check_file`: the TOML file as start-up accepts it (the TLS files it
+    names, which belong to the machine rather than the file, are `check_config`'s)."""
     file = read_config_file(path)
     check_file(file, path)
     return file

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from bot.durations import duration_seconds
 from bot.references import CONTAINER_NAME, VOLUME_NAME, image_reference_problem
+from bot.render import formats, template
 
 # `images [REPOSITORY[:TAG]]` takes a pattern (`busy*`, `*/app:1.*`); it only ever travels as a query filter
 _IMAGE_PATTERN = re.compile(r"^[a-zA-Z0-9*?][a-zA-Z0-9._/:@*?+-]{0,254}$", re.ASCII)
@@ -105,6 +106,51 @@ class Args(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# How the CLI words a template it cannot parse and one it cannot execute: `ps` has its own words.
+TEMPLATE_ERRORS = ("template parsing error", "template parsing error")
+PS_TEMPLATE_ERRORS = ("failed to parse template", "failed to execute template")
+
+
+def checked_format(
+    value: str | None,
+    shape: template.Struct | None = None,
+    *,
+    tables: bool = True,
+    name: str = "",
+    wording: tuple[str, str] = TEMPLATE_ERRORS,
+) -> str | None:
+    """A `--format` value parsed here and, as the CLI does, run once on an empty row of the command's
+    `shape`, so a broken template or an unknown field is a usage error before any engine call (worded as
+    Docker words it). For a listing (`tables`), `table` alone is the default table (None); inspect and
+    version take no table, and inspect no shape (its fields are the object's JSON)."""
+    if value is None or (tables and value.strip() == "table"):
+        return None
+    try:
+        parsed = template.parse(value, tables=tables, name=name)
+    except template.TemplateError as exc:
+        raise ValueError(f"{wording[0]}: {exc.message}") from None
+    if shape is not None:
+        try:
+            parsed.render([shape], shape)
+        except template.TemplateError as exc:
+            raise ValueError(f"{wording[1]}: {exc.message}" if tables else exc.message) from None
+    return value
+
+
+class FormattedArgs(Args):
+    """A listing that takes `--format` (a Go template, `table …`, or `json`), as the Docker CLI's do;
+    `format_shape` is an empty row of the listing, to check templates against."""
+
+    format_shape: ClassVar[template.Struct]
+    format_errors: ClassVar[tuple[str, str]] = TEMPLATE_ERRORS
+    format: str | None = None
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: str | None) -> str | None:
+        return checked_format(value, cls.format_shape, wording=cls.format_errors)
+
+
 def _bool_value(value: str, key: str) -> str:
     if value not in {"true", "false", "1", "0"}:
         raise ValueError(f"filter {key}={value!r}: expected true or false")
@@ -150,8 +196,11 @@ _STATUSES = frozenset({"created", "restarting", "running", "removing", "paused",
 _HEALTH = frozenset({"starting", "healthy", "unhealthy", "none"})
 
 
-class PsArgs(FilteredArgs):
+class PsArgs(FilteredArgs, FormattedArgs):
     """`ps`: list containers."""
+
+    format_shape: ClassVar[template.Struct] = formats.PS_SHAPE
+    format_errors: ClassVar[tuple[str, str]] = PS_TEMPLATE_ERRORS
 
     filter_keys: ClassVar[Mapping[str, frozenset[str] | None]] = {
         "status": _STATUSES,
@@ -176,6 +225,14 @@ class PsArgs(FilteredArgs):
     last: int = Field(default=-1, ge=-1, le=10_000)
     latest: bool = False
 
+    @property
+    def wants_sizes(self) -> bool:
+        """`-s`, or a `--format` that shows `.Size` (the CLI then asks the engine for sizes; not for `json`
+        or `-q`)."""
+        if self.size:
+            return True
+        return self.format is not None and not self.quiet and template.parse(self.format).uses("Size")
+
     @field_validator("filters")
     @classmethod
     def _exited_is_int(cls, filters: Filters) -> Filters:
@@ -185,8 +242,10 @@ class PsArgs(FilteredArgs):
         return filters
 
 
-class ImagesArgs(FilteredArgs):
+class ImagesArgs(FilteredArgs, FormattedArgs):
     """`images`: list images."""
+
+    format_shape: ClassVar[template.Struct] = formats.IMAGES_SHAPE
 
     filter_keys: ClassVar[Mapping[str, frozenset[str] | None]] = {
         "dangling": None,
@@ -209,6 +268,12 @@ class InspectArgs(Args):
     target: ObjectRef
     raw_json: bool = False
     type: Literal["container", "image", "volume"] | None = None
+    format: str | None = None
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: str | None) -> str | None:
+        return checked_format(value, tables=False)
 
 
 class LogsArgs(Args):
@@ -238,8 +303,10 @@ class SystemDfArgs(Args):
     verbose: bool = False
 
 
-class VolumeLsArgs(FilteredArgs):
+class VolumeLsArgs(FilteredArgs, FormattedArgs):
     """`volume ls`: list volumes."""
+
+    format_shape: ClassVar[template.Struct] = formats.VOLUMES_SHAPE
 
     filter_keys: ClassVar[Mapping[str, frozenset[str] | None]] = {
         "dangling": None,
@@ -260,7 +327,18 @@ class VolumeInspectArgs(Args):
 
 
 class NoArgs(Args):
-    """Commands that take no arguments: `version`, `info`."""
+    """Commands that take no arguments: `info`."""
+
+
+class VersionArgs(NoArgs):
+    """`version [--format …]`."""
+
+    format: str | None = None
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: str | None) -> str | None:
+        return checked_format(value, formats.VERSION_SHAPE, tables=False, name="version")
 
 
 class HelpArgs(Args):
@@ -302,7 +380,14 @@ class ComposePsArgs(Args):
 MAX_TARGETS = 20
 MAX_STOP_SECONDS = 600
 # A signal as `docker kill -s` takes it: a name with or without SIG (KILL, SIGHUP, RTMIN+3) or a number.
-_SIGNAL = re.compile(r"^(?:(?:SIG)?[A-Z][A-Z0-9]{1,9}(?:[+-]\d{1,2})?|\d{1,2})$")
+# The signal names the daemon accepts on Linux (moby's signal map), with or without "SIG", or a number.
+SIGNALS = frozenset(
+    "ABRT ALRM BUS CHLD CLD CONT FPE HUP ILL INT IO IOT KILL PIPE POLL PROF PWR QUIT SEGV STKFLT STOP SYS "  # noqa: SIM905 - a word list reads best as words
+    "TERM TRAP TSTP TTIN TTOU URG USR1 USR2 VTALRM WINCH XCPU XFSZ RTMIN RTMAX".split()
+    + [f"RTMIN+{n}" for n in range(1, 16)]
+    + [f"RTMAX-{n}" for n in range(1, 15)]
+)
+MAX_SIGNAL = 64
 _PRUNE_LABEL = re.compile(r"^[^\x00-\x1f\x7f=]{1,128}(?:=[^\x00-\x1f\x7f]{0,256})?$")
 
 
@@ -335,9 +420,12 @@ class KillArgs(ContainersArgs):
     @classmethod
     def _signal(cls, value: str) -> str:
         value = value.upper()
-        if not _SIGNAL.fullmatch(value):
-            raise ValueError(f"{value!r} is not a signal (e.g. KILL, SIGTERM, HUP, 9)")
-        return value
+        if value.isdigit() and len(value) <= 2 and 1 <= int(value) <= MAX_SIGNAL:
+            return value
+        if value.removeprefix("SIG") in SIGNALS:
+            return value
+        shown = value if value.isprintable() and len(value) <= 20 else f"{value[:20]!r}…"
+        raise ValueError(f"invalid signal: {shown} (e.g. KILL, SIGTERM, HUP, USR1, 9)")
 
 
 class RmArgs(ContainersArgs):

@@ -13,13 +13,13 @@ both import this package.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from bot.commands import args as a
 from bot.models import Plan, PullProgress, Result
+from bot.suggest import closest
 
 if TYPE_CHECKING:
     from bot.engine import Engine
@@ -160,6 +160,9 @@ _ALL = Option("all", "--all", "-a", help="Show all containers (default shows jus
 _QUIET = Option("quiet", "--quiet", "-q", help="Only display IDs")
 _NO_TRUNC = Option("no_trunc", "--no-trunc", help="Don't truncate output")
 _RAW_JSON = Option("raw_json", "--json", help="Show the raw JSON (environment values masked)")
+_FORMAT_HELP = "Format output: 'table', 'table TEMPLATE', 'json' or a Go TEMPLATE (e.g. '{{.Names}}')"
+_FORMAT = Option("format", "--format", metavar="FORMAT", help=_FORMAT_HELP)
+_FORMAT_F = Option("format", "--format", "-f", "FORMAT", help="Format the output using the given Go template")
 _CONTAINERS = Positional("containers", "CONTAINER", many=True)
 _PRUNE_FORCE = Option(
     "force", "--force", "-f", help="Accepted and ignored: the bot asks for confirmation instead of a prompt"
@@ -218,8 +221,9 @@ COMMANDS = (
             _NO_TRUNC,
             _QUIET,
             Option("size", "--size", "-s", help="Display total file sizes"),
+            _FORMAT,
         ),
-        examples=("ps", "ps -a", "ps -a -f status=exited", "ps -f name=web -q", "ps -n 5 -s"),
+        examples=("ps", "ps -a", "ps -a -f status=exited", "ps -f name=web -q", "ps --format '{{.Names}}'"),
     ),
     CommandSpec(
         name="images",
@@ -232,6 +236,7 @@ COMMANDS = (
             _filter("dangling=true|false, label, reference, before, since"),
             _NO_TRUNC,
             _QUIET,
+            _FORMAT,
         ),
         positionals=(Positional("reference", "REPOSITORY[:TAG]", required=False),),
         examples=("images", "images -f dangling=true", "images app", "images -f reference='app:*'"),
@@ -244,17 +249,22 @@ COMMANDS = (
         options=(
             _RAW_JSON,
             Option("type", "--type", metavar="TYPE", help="Only look for a container, image or volume"),
+            _FORMAT_F,
         ),
         positionals=(Positional("target", "NAME|ID"),),
-        refused={"--format": "templates are not supported; use --json for the raw JSON", "-f": "use --json"},
-        examples=("inspect web", "inspect --json web", "inspect app:1.0"),
+        examples=(
+            "inspect web",
+            "inspect --json web",
+            "inspect -f '{{.State.Status}}' web",
+            "inspect app:1.0",
+        ),
     ),
     CommandSpec(
         name="container inspect",
         summary="Show a container",
         args_model=a.InspectArgs,
         handler=Read(lambda engine, args: engine.inspect(args)),
-        options=(_RAW_JSON,),
+        options=(_RAW_JSON, _FORMAT_F),
         positionals=(Positional("target", "CONTAINER"),),
         preset={"type": "container"},
         hidden=True,
@@ -264,7 +274,7 @@ COMMANDS = (
         summary="Show an image",
         args_model=a.InspectArgs,
         handler=Read(lambda engine, args: engine.inspect(args)),
-        options=(_RAW_JSON,),
+        options=(_RAW_JSON, _FORMAT_F),
         positionals=(Positional("target", "IMAGE"),),
         preset={"type": "image"},
         hidden=True,
@@ -312,8 +322,8 @@ COMMANDS = (
         aliases=("volume list",),
         args_model=a.VolumeLsArgs,
         handler=Read(lambda engine, args: engine.volume_ls(args)),
-        options=(_filter("dangling=true|false, name, driver, label"), _QUIET),
-        examples=("volume ls", "volume ls -f dangling=true"),
+        options=(_filter("dangling=true|false, name, driver, label"), _QUIET, _FORMAT),
+        examples=("volume ls", "volume ls -f dangling=true", "volume ls --format '{{.Name}}'"),
     ),
     CommandSpec(
         name="volume inspect",
@@ -344,7 +354,8 @@ COMMANDS = (
     CommandSpec(
         name="version",
         summary="Show the Docker version of the host",
-        args_model=a.NoArgs,
+        args_model=a.VersionArgs,
+        options=(_FORMAT_F,),
         handler=Read(lambda engine, args: engine.version(args)),
     ),
     CommandSpec(
@@ -663,32 +674,32 @@ class Catalog:
                 raise ValueError(f"{spec.name}: {dest!r} is not a field of {spec.args_model.__name__}")
 
     def resolve(self, words: list[str]) -> tuple[CommandSpec[Any], list[str]] | None:
-        """The command named by the first one or two words, and the words left over."""
+        """The command named by the first one or two words (in any case: phones type `Ps`), and the words
+        left over."""
         for length in (2, 1):
-            spec = self._by_words.get(tuple(words[:length]))
+            spec = self._by_words.get(tuple(word.lower() for word in words[:length]))
             if spec is not None and len(words) >= length:
                 return spec, words[length:]
         return None
 
     def get(self, name: str) -> CommandSpec[Any] | None:
         """The command spelled `name` (a name or an alias, words separated by spaces)."""
-        return self._by_words.get(tuple(name.split()))
+        return self._by_words.get(tuple(name.lower().split()))
 
     def subcommands(self, group: str) -> list[str]:
         """Visible two-word spellings under `group` (`compose` → `compose ls`, `compose ps`)."""
+        group = group.lower()
         return sorted(" ".join(w) for w in self._by_words if len(w) == 2 and w[0] == group)
 
     def suggest(self, words: list[str]) -> str | None:
         """The closest known spelling to what was typed, for 'did you mean'."""
-        typed_two = " ".join(words[:2])
         two = [" ".join(w) for w in self._by_words if len(w) == 2]
         one = [w[0] for w in self._by_words if len(w) == 1] + sorted({w[0] for w in self._by_words})
-        if len(words) >= 2 and words[0] in {w.split()[0] for w in two}:
-            match = difflib.get_close_matches(typed_two, two, n=1, cutoff=0.6)
-            if match:
-                return match[0]
-        match = difflib.get_close_matches(words[0], one, n=1, cutoff=0.6) if words else []
-        return match[0] if match else None
+        if len(words) >= 2 and words[0].lower() in {w.split()[0] for w in two}:
+            match = closest(" ".join(words[:2]), two)
+            if match is not None:
+                return match
+        return closest(words[0], one) if words else None
 
     def visible(self) -> list[CommandSpec[Any]]:
         """The commands `help` and the README list."""

@@ -7,17 +7,19 @@ close, a did-you-mean. The parser never calls Docker and never exits the process
 
 from __future__ import annotations
 
-import difflib
 import shlex
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
+from bot.commands import docker_cli
 from bot.commands.args import Args
 from bot.commands.catalog import CATALOG, Catalog, CommandSpec, Option
 from bot.commands.tokens import split_words
 from bot.errors import UsageError
+from bot.suggest import closest, did_you_mean
+from bot.validation import describe
 
 MAX_TEXT = 4000
 MAX_CHAIN = 10
@@ -40,7 +42,7 @@ def parse(text: str, catalog: Catalog = CATALOG) -> tuple[Command, ...]:
         raise UsageError(f"the command is too long ({len(text)} characters; at most {MAX_TEXT})")
     words = split_words(text)
     head = [w.text for w in words[:3] if not w.operator]
-    head = head[1:] if head[:1] == ["docker"] else head
+    head = head[1:] if [w.lower() for w in head[:1]] == ["docker"] else head
     resolved = catalog.resolve(head) if head else None
     if resolved is not None and resolved[0].takes_rest:  # `can-i stop web && rm web` is one question
         return (_parse_one([w.text for w in words], catalog),)
@@ -58,7 +60,7 @@ def parse(text: str, catalog: Catalog = CATALOG) -> tuple[Command, ...]:
 
 
 def _parse_one(words: list[str], catalog: Catalog) -> Command:
-    if words and words[0] in {"docker", "/docker"}:
+    if words and words[0].lower() in {"docker", "/docker"}:
         words = words[1:]
     if not words:
         return Command(_spec(catalog, "help"), _spec(catalog, "help").args_model(), "help")
@@ -66,6 +68,8 @@ def _parse_one(words: list[str], catalog: Catalog) -> Command:
     if resolved is None:
         raise _unknown_command(words, catalog)
     spec, rest = resolved
+    if spec.takes_rest:  # `can-i rm -f web`: the rest of the line is the command asked about, flags and all
+        return _rest_command(spec, rest, catalog)
     if any(w in {"-h", "--help"} for w in rest):
         help_spec = _spec(catalog, "help")
         help_args = help_spec.args_model.model_validate({"command": tuple(spec.name.split())})
@@ -78,6 +82,22 @@ def _parse_one(words: list[str], catalog: Catalog) -> Command:
     return Command(spec, parsed, shlex.join([*spec.name.split(), *rest]))
 
 
+def _rest_command(spec: CommandSpec[Any], rest: list[str], catalog: Catalog) -> Command:
+    """A command whose one positional takes every word after it (`can-i`), `--` and flags included."""
+    if rest in (["-h"], ["--help"]):
+        help_spec = _spec(catalog, "help")
+        help_args = help_spec.args_model.model_validate({"command": tuple(spec.name.split())})
+        return Command(help_spec, help_args, f"help {spec.name}")
+    words = rest[1:] if rest[:1] == ["--"] else rest  # `can-i -- ps -a`, as before
+    values = dict(spec.preset)
+    _bind_positionals(spec, words, values)
+    try:
+        parsed = spec.args_model(**values)
+    except ValidationError as exc:
+        raise _invalid(spec, exc) from None
+    return Command(spec, parsed, shlex.join([*spec.name.split(), *words]))
+
+
 def _spec(catalog: Catalog, name: str) -> CommandSpec[Any]:
     spec = catalog.get(name)
     if spec is None:  # pragma: no cover - the catalog always has help
@@ -86,14 +106,24 @@ def _spec(catalog: Catalog, name: str) -> CommandSpec[Any]:
 
 
 def _unknown_command(words: list[str], catalog: Catalog) -> UsageError:
-    subcommands = catalog.subcommands(words[0])
+    """Why `words` name no command: a group without its subcommand, a Docker command this bot does not
+    serve (never answered with a did-you-mean: `top` is not a typo of `stop`), or a typo."""
+    lowered = [word.lower() for word in words[:2]]
+    group = lowered[0]
+    subcommands = catalog.subcommands(group)
     if subcommands and (len(words) == 1 or words[1].startswith("-")):
-        return UsageError(
-            f'"{words[0]}" needs a subcommand: {", ".join(subcommands)}', usage=f"{words[0]} COMMAND"
-        )
+        return UsageError(f'"{group}" needs a subcommand: {", ".join(subcommands)}', usage=f"{group} COMMAND")
+    two_words = len(lowered) == 2 and (bool(subcommands) or group in docker_cli.SUBCOMMANDS)
+    typed = " ".join(lowered) if two_words and not lowered[1].startswith("-") else group
+    if docker_cli.is_docker_command(typed.split()):
+        hint = f"here: {', '.join(subcommands)}" if subcommands else '"help" lists the commands this bot runs'
+        return UsageError(f'"docker {typed}" is not supported here', hint=hint)
     suggestion = catalog.suggest(words)
-    typed = " ".join(words[:2]) if subcommands else words[0]
     hint = f'did you mean "{suggestion}"?' if suggestion else 'try "help" for the list of commands'
+    if two_words and group in docker_cli.SUBCOMMANDS:  # `volume craete`: the Docker word it is a typo of
+        meant = closest(lowered[1], docker_cli.SUBCOMMANDS[group])
+        if meant is not None and catalog.get(f"{group} {meant}") is None:
+            hint = f'did you mean "{group} {meant}"? (not supported here)'
     return UsageError(f'unknown command "{typed}"', hint=hint)
 
 
@@ -152,8 +182,7 @@ def _known_option(spec: CommandSpec[Any], flag: str, cluster: str | None = None)
         message = f"unknown shorthand flag: {flag[1]!r} in {cluster}"
     else:
         message = f"unknown flag: {flag}"
-    close = difflib.get_close_matches(flag, spec.flag_spellings(), n=1, cutoff=0.6)
-    hint = f'did you mean "{close[0]}"?' if close else f'see "help {spec.name}"'
+    hint = did_you_mean(flag, spec.flag_spellings()) or f'see "help {spec.name}"'
     return _raise(UsageError(message, usage=spec.usage, hint=hint))
 
 
@@ -210,10 +239,21 @@ def _expected_count(spec: CommandSpec[Any]) -> str:
 
 
 def _invalid(spec: CommandSpec[Any], exc: ValidationError) -> UsageError:
+    """The first validation error, worded as the Docker CLI words a bad flag value
+    (`invalid argument "abc" for "-n, --last" flag: not an integer`) or naming the argument."""
     error = exc.errors(include_url=False)[0]
     dest = str(error["loc"][0]) if error["loc"] else ""
-    where = next((o.long for o in spec.options if o.dest == dest), None) or next(
-        (p.metavar for p in spec.positionals if p.dest == dest), dest
+    message = describe(error)
+    option = next((o for o in spec.options if o.dest == dest), None)
+    typed = error.get("input")
+    if option is not None and error["type"] != "value_error" and isinstance(typed, str):
+        names = f"{option.short}, {option.long}" if option.short else option.long
+        return UsageError(f'invalid argument "{typed}" for "{names}" flag: {message}', usage=spec.usage)
+    if dest == "format":  # Docker's own words: "failed to parse template: template: :1: unclosed action"
+        return UsageError(message, usage=spec.usage)
+    where = (
+        option.long
+        if option is not None
+        else next((p.metavar for p in spec.positionals if p.dest == dest), dest)
     )
-    message = str(error["msg"]).removeprefix("Value error, ")
     return UsageError(f"{where}: {message}" if where else message, usage=spec.usage)

@@ -14,14 +14,16 @@ from bot.errors import UsageError
 AND = "&&"
 # Slack and phone keyboards turn quotes into typographic ones; people mean the plain ones.
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
+# Each refused operator, as the refusal names it ("a pipe (|) is not supported: …").
 _OPERATORS = {
-    "|": "pipes",
-    ";": "';' lists",
-    ">": "redirections",
-    "<": "redirections",
-    "&": "background jobs",
-    "`": "command substitution",
-    "$(": "command substitution",
+    "||": "'||' (run if the first fails)",
+    "|": "a pipe (|)",
+    ";": "a command list (;)",
+    ">": "a redirection (>)",
+    "<": "a redirection (<)",
+    "&": "a background job (&)",
+    "`": "command substitution (`…`)",
+    "$(": "command substitution ($(…))",
 }
 _DOUBLE_QUOTE_ESCAPES = {'"', "\\", "$", "`"}
 
@@ -70,8 +72,7 @@ def split_words(text: str) -> list[Word]:
             i += 2
         elif (operator := _operator_at(text, i)) is not None:
             raise UsageError(
-                f"{_OPERATORS[operator]} ({operator}) are not supported: "
-                "the bot runs Docker commands, not a shell",
+                f"{_OPERATORS[operator]} is not supported: the bot runs Docker commands, not a shell",
                 hint="chain commands with && ; filter with -f KEY=VALUE (e.g. ps -f name=web)",
             )
         else:
@@ -104,7 +105,8 @@ def _double_quoted(text: str, i: int, out: list[str]) -> int:
 
 
 def _operator_at(text: str, i: int) -> str | None:
-    if text.startswith("$(", i):
-        return "$("
+    for operator in ("$(", "||"):
+        if text.startswith(operator, i):
+            return operator
     char = text[i]
     return char if char in _OPERATORS else None

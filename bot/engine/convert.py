@@ -16,6 +16,15 @@ def _map(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
 
 
+def _dig_map(data: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
+    for key in keys:
+        value = data.get(key)
+        if not isinstance(value, Mapping):
+            return {}
+        data = value
+    return data
+
+
 def _int(value: Any, default: int = 0) -> int:
     return int(value) if isinstance(value, int | float) else default
 
@@ -47,6 +56,7 @@ def container_row(data: Mapping[str, Any]) -> ContainerRow:
         size_root_fs=_int(data["SizeRootFs"]) if "SizeRootFs" in data else None,
         mounts=tuple(str(m.get("Name") or m.get("Source") or "") for m in mounts),
         local_volumes=sum(1 for m in mounts if m.get("Driver") == "local"),
+        networks=tuple(sorted(str(name) for name in _dig_map(data, "NetworkSettings", "Networks"))),
     )
 
 

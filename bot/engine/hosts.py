@@ -42,7 +42,15 @@ import docker.tls
 import requests.exceptions
 
 from bot.durations import seconds_text
-from bot.errors import ChatOpsError, Conflict, EngineUnavailable, NotFound, OperationFailed, UsageError
+from bot.errors import (
+    ChatOpsError,
+    ConfigError,
+    Conflict,
+    EngineUnavailable,
+    NotFound,
+    OperationFailed,
+    UsageError,
+)
 from bot.pool import Admission, CircuitBreaker, CircuitOpen, Deadlines, Outage, grant
 from bot.settings import HostConfig, Settings
 
@@ -490,7 +498,10 @@ def hosts_from_settings(settings: Settings) -> list[Host]:
     url = settings.docker_host or DEFAULT_SOCKET
     tls: docker.tls.TLSConfig | bool = False
     if os.environ.get("DOCKER_TLS_VERIFY") and url.startswith("tcp://"):
-        tls = docker.utils.kwargs_from_env().get("tls", False)
+        try:
+            tls = docker.utils.kwargs_from_env().get("tls", False)
+        except docker.errors.TLSParameterError as exc:  # DOCKER_CERT_PATH without its files
+            raise ConfigError(f"DOCKER_CERT_PATH: {exc}") from None
     return [Host(settings.chatops_host_name, url, settings.chatops_docker_timeout, tls)]
 
 

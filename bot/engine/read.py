@@ -42,13 +42,13 @@ class Reads(EngineBase):
     """The reading operations of the `Engine`."""
 
     def ps(self, args: a.PsArgs) -> PsResult:
-        """`docker ps`: one `GET /containers/json`."""
+        """`docker ps`: one `GET /containers/json` (with sizes when `-s` or a `--format` shows `.Size`)."""
         raw = self._call(
             lambda api: api.containers(
                 all=args.all,
                 limit=args.last,
                 latest=args.latest,
-                size=args.size,
+                size=args.wants_sizes,
                 filters=_filters(args.filters),
             )
         )
@@ -59,6 +59,7 @@ class Reads(EngineBase):
             no_trunc=args.no_trunc,
             size=args.size,
             all=args.all or args.latest or args.last > 0,
+            format=args.format,
         )
 
     def images(self, args: a.ImagesArgs) -> ImagesResult:
@@ -71,6 +72,7 @@ class Reads(EngineBase):
             now=time.time(),
             quiet=args.quiet,
             no_trunc=args.no_trunc,
+            format=args.format,
         )
 
     def system_df(self, args: a.SystemDfArgs) -> DiskUsageResult:
@@ -90,7 +92,8 @@ class Reads(EngineBase):
     def volume_ls(self, args: a.VolumeLsArgs) -> VolumesResult:
         """`docker volume ls`: one `GET /volumes`."""
         data = self._call(lambda api: api.volumes(filters=_filters(args.filters))) or {}
-        return VolumesResult(rows=tuple(volume_row(v) for v in data.get("Volumes") or ()), quiet=args.quiet)
+        rows = tuple(volume_row(v) for v in data.get("Volumes") or ())
+        return VolumesResult(rows=rows, quiet=args.quiet, format=args.format)
 
     def volume_inspect(self, args: a.VolumeInspectArgs) -> InspectResult:
         """`docker volume inspect`."""
@@ -114,7 +117,7 @@ class Reads(EngineBase):
                 data = lookups[kind]()
             except NotFound:
                 continue
-            return InspectResult(kind=kind, data=data, now=time.time(), raw=args.raw_json)
+            return InspectResult(kind=kind, data=data, now=time.time(), raw=args.raw_json, format=args.format)
         what = f"{args.type}" if args.type else "object"
         raise NotFound(f"No such {what}: {args.target}", hint=f'on host {self.name}; try "ps -a" or "images"')
 
@@ -152,9 +155,10 @@ class Reads(EngineBase):
         lines = tuple(text.splitlines()[-args.tail :]) if args.tail else ()
         return LogsResult(container=args.container, lines=lines, tail=args.tail, timestamps=args.timestamps)
 
-    def version(self, args: a.NoArgs) -> VersionResult:
+    def version(self, args: a.VersionArgs) -> VersionResult:
         """`docker version`."""
-        return VersionResult(client_version=__version__, server=self._call(lambda api: api.version()))
+        server = self._call(lambda api: api.version())
+        return VersionResult(client_version=__version__, server=server, format=args.format)
 
     def info(self, args: a.NoArgs) -> InfoResult:
         """`docker info`."""

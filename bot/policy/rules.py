@@ -10,7 +10,6 @@ is no. Decisions use IDs only; a display name never enters.
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from bot.commands.catalog import ACTION_CLASSES, CATALOG, READ, CommandSpec
 from bot.mentions import channel_ref, user_ref
 from bot.models import Target
 from bot.policy.scopes import ANY, DM, ContainerPattern, check_glob, check_ids, host_matches, protection
+from bot.suggest import did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -200,8 +200,8 @@ def _allow_entry(entry: str, where: str, known: Mapping[str, str]) -> str:
     spelling = " ".join(entry.split())
     if spelling in known:
         return known[spelling]
-    close = difflib.get_close_matches(entry, [*ACTION_CLASSES, APPROVE, *known], n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    close = did_you_mean(entry, [*ACTION_CLASSES, APPROVE, *known])
+    hint = f"; {close}" if close else ""
     raise ValueError(
         f"{where}: unknown action class or command {entry!r} "
         f'(action classes: {", ".join(ACTION_CLASSES)}; also "approve", "*" or a command name){hint}'

@@ -469,7 +469,7 @@ def _masked_argv(words: Sequence[Any], programs: Sequence[str] = ()) -> list[Any
         _note_program(runs, program)
     for word in words:
         if not isinstance(word, str):
-            masked.append(_masked_json(word))
+            masked.append(masked_json(word))
             hide_next = False
             previous = ""
             continue
@@ -514,16 +514,16 @@ def _argv_programs(data: Mapping[str, Any], key: str) -> list[str]:
     return []
 
 
-def _masked_json(value: Any, key: str = "", parent: Mapping[str, Any] | None = None) -> Any:
+def masked_json(value: Any, key: str = "", parent: Mapping[str, Any] | None = None) -> Any:
     """A plain copy of the JSON with every `Env` list masked and secret-looking strings masked in place."""
     if isinstance(value, Mapping):
-        return {str(k): _masked_json(v, str(k), value) for k, v in value.items()}
+        return {str(k): masked_json(v, str(k), value) for k, v in value.items()}
     if isinstance(value, list | tuple):
         if key == "Env":
-            return [mask_env(item) if isinstance(item, str) else _masked_json(item) for item in value]
+            return [mask_env(item) if isinstance(item, str) else masked_json(item) for item in value]
         if key in _ARGV_KEYS:
             return _masked_argv(value, _argv_programs(parent or {}, key))
-        return [_masked_json(item) for item in value]
+        return [masked_json(item) for item in value]
     if isinstance(value, str) and value:
         if key:
             masked = mask_secrets(f"{key}={value}")
@@ -535,7 +535,7 @@ def _masked_json(value: Any, key: str = "", parent: Mapping[str, Any] | None = N
 
 def _raw_inspect(data: Mapping[str, Any]) -> str:
     # Byte for byte what `docker inspect` (CLI 28) prints: 4-space indent, UTF-8, no HTML escaping.
-    return json.dumps([_masked_json(data)], indent=4, ensure_ascii=False)
+    return json.dumps([masked_json(data)], indent=4, ensure_ascii=False)
 
 
 def render_inspect(result: InspectResult) -> str:

@@ -38,7 +38,7 @@ from bot.models import (
     VolumesResult,
     WhoamiResult,
 )
-from bot.render import actions, builtins, digest, table
+from bot.render import actions, builtins, digest, formats, table, template
 from bot.render.builtins import NameUser, user_id_as_is
 
 BodyKind = Literal["table", "text", "json"]
@@ -58,17 +58,52 @@ def _quiet(result: Any) -> bool:
 
 
 def _listing(
-    render: Callable[[Any], str], summarize: Callable[[Any], str] | None
+    render: Callable[[Any], str],
+    summarize: Callable[[Any], str] | None,
+    formatted: Callable[[Any, template.Template], str] | None = None,
 ) -> Callable[[Any], Rendered]:
     def rendered(result: Any) -> Rendered:
+        text_format = getattr(result, "format", None)
+        if formatted is not None and text_format is not None and not _quiet(result):
+            # `--format`: the template's lines alone, as the CLI prints them (no summary line)
+            return Rendered(None, _formatted(formatted, result, text_format), "table")
         summary = None if _quiet(result) or summarize is None else summarize(result)
         return Rendered(summary, render(result), "table")
 
     return rendered
 
 
+def _formatted(
+    render: Callable[[Any, template.Template], str],
+    result: Any,
+    text: str,
+    *,
+    tables: bool = True,
+    name: str = "",
+) -> str:
+    """A result through its `--format` template. The template was checked against the command's fields
+    when parsed; what only the data can break (`map has no entry for key …` in an inspect) is answered
+    with the CLI's error line in place of the output."""
+    try:
+        return render(result, template.parse(text, tables=tables, name=name))
+    except template.TemplateError as exc:
+        return f"template parsing error: {exc.message}"
+
+
 def _inspect(result: InspectResult) -> Rendered:
+    if result.format is not None:
+        return Rendered(None, _formatted(formats.render_inspect, result, result.format, tables=False), "text")
     return Rendered(None, digest.render_inspect(result), "json" if result.raw else "text")
+
+
+def _version(result: VersionResult) -> Rendered:
+    if result.format is not None:
+        return Rendered(
+            None,
+            _formatted(formats.render_version, result, result.format, tables=False, name="version"),
+            "text",
+        )
+    return Rendered(None, digest.render_version(result), "text")
 
 
 def _logs(result: LogsResult) -> Rendered:
@@ -100,15 +135,15 @@ def _confirmation(result: ConfirmationResult) -> Rendered:
 
 
 _RENDERERS: dict[type[Any], Callable[[Any], Rendered]] = {
-    PsResult: _listing(table.render_ps, table.summarize_ps),
-    ImagesResult: _listing(table.render_images, table.summarize_images),
+    PsResult: _listing(table.render_ps, table.summarize_ps, formats.render_ps),
+    ImagesResult: _listing(table.render_images, table.summarize_images, formats.render_images),
     DiskUsageResult: _listing(table.render_system_df, table.summarize_system_df),
-    VolumesResult: _listing(table.render_volumes, table.summarize_volumes),
+    VolumesResult: _listing(table.render_volumes, table.summarize_volumes, formats.render_volumes),
     ComposeLsResult: _listing(table.render_compose_ls, table.summarize_compose_ls),
     ComposePsResult: _listing(table.render_compose_ps, None),
     InspectResult: _inspect,
     LogsResult: _logs,
-    VersionResult: lambda r: Rendered(None, digest.render_version(r), "text"),
+    VersionResult: _version,
     InfoResult: lambda r: Rendered(None, digest.render_info(r), "text"),
     HelpResult: lambda r: Rendered(None, digest.render_help(r), "text"),
     ActionResult: _change,

@@ -70,7 +70,7 @@ def _strip_slash(name: str) -> str:
     return name.removeprefix("/")
 
 
-def _container_names(row: ContainerRow, trunc: bool) -> str:
+def container_names(row: ContainerRow, trunc: bool) -> str:
     """NAMES: names without their "/"; truncated output keeps only the first that is not a link alias."""
     names = [_strip_slash(name) for name in row.names]
     if trunc:
@@ -80,7 +80,7 @@ def _container_names(row: ContainerRow, trunc: bool) -> str:
     return ",".join(names)
 
 
-def _container_image(row: ContainerRow, trunc: bool) -> str:
+def container_image(row: ContainerRow, trunc: bool) -> str:
     """IMAGE: short ID when the container was started from an ID, else the familiar name without digest."""
     if not row.image:
         return "<no image>"
@@ -95,7 +95,7 @@ def _container_image(row: ContainerRow, trunc: bool) -> str:
     return f"{familiar_name(ref)}:{ref.tag}" if ref.tag else familiar_name(ref)
 
 
-def _command(command: str, trunc: bool) -> str:
+def command_cell(command: str, trunc: bool) -> str:
     """COMMAND as the CLI prints it, with secrets masked first (`mysql -p•••`, also in the cut-off form)."""
     masked = _masked_command(command)
     return go_quote(ellipsis(masked, 20) if trunc else masked)
@@ -107,7 +107,7 @@ def _masked_command(command: str) -> str:
     return mask_secrets(command)
 
 
-def _container_size(row: ContainerRow) -> str:
+def container_size(row: ContainerRow) -> str:
     """SIZE of `docker ps -s`: writable layer, plus "(virtual …)" when the root filesystem size is known."""
     writable = human_size(row.size_rw or 0, 3)
     if row.size_root_fs is not None and row.size_root_fs > 0:
@@ -134,15 +134,15 @@ def render_ps(result: PsResult) -> str:
     for row in result.rows:
         cells = [
             _container_id(row.id, trunc),
-            _container_image(row, trunc),
-            _command(row.command, trunc),
+            container_image(row, trunc),
+            command_cell(row.command, trunc),
             created_ago(row.created, result.now),
             row.status,
             displayable_ports(row.ports),
-            _container_names(row, trunc),
+            container_names(row, trunc),
         ]
         if result.size:
-            cells.append(_container_size(row))
+            cells.append(container_size(row))
         rows.append(cells)
     return _table(header, rows)
 
@@ -157,7 +157,7 @@ def _cli_dangling(image: ImageRow) -> bool:
     return image.repo_tags == ("<none>:<none>",) and image.repo_digests == ("<none>@<none>",)
 
 
-def _repo_tag_pairs(image: ImageRow) -> list[tuple[str, str]]:
+def repo_tag_pairs(image: ImageRow) -> list[tuple[str, str]]:
     """One (repository, tag) per tag; repositories known only by digest get one `<none>` tag row."""
     if _cli_dangling(image):
         return [(_NONE, _NONE)]
@@ -179,7 +179,7 @@ def _repo_tag_pairs(image: ImageRow) -> list[tuple[str, str]]:
 def render_images(result: ImagesResult) -> str:
     """`docker images [-q] [--no-trunc]`: one row per repository:tag, `<none>` rows for dangling images."""
     trunc = not result.no_trunc
-    expanded = [(image, pair) for image in result.rows for pair in _repo_tag_pairs(image)]
+    expanded = [(image, pair) for image in result.rows for pair in repo_tag_pairs(image)]
     if result.quiet:
         # The CLI prints one ID per row, so an image with three tags prints its ID three times.
         return "\n".join(_container_id(image.id, trunc) for image, _ in expanded)
@@ -347,13 +347,13 @@ def _df_container_rows(result: DiskUsageResult) -> list[list[str]]:
     return [
         [
             truncate_id(row.id),
-            _container_image(row, trunc=True),
-            _command(row.command, trunc=True),
+            container_image(row, trunc=True),
+            command_cell(row.command, trunc=True),
             str(_local_volumes(row)),
             human_size(row.size_rw or 0, 3),
             created_ago(row.created, result.now),
             row.status,
-            _container_names(row, trunc=True),
+            container_names(row, trunc=True),
         ]
         for row in result.containers
     ]
@@ -429,9 +429,14 @@ def _natural_compare(left: VolumeRow, right: VolumeRow) -> int:
     return 1 if natural_less(right.name, left.name) else 0
 
 
+def volumes_in_cli_order(volumes: Iterable[VolumeRow]) -> list[VolumeRow]:
+    """Volumes in the CLI's natural name order (`v2` before `v10`)."""
+    return sorted(volumes, key=functools.cmp_to_key(_natural_compare))
+
+
 def render_volumes(result: VolumesResult) -> str:
     """`docker volume ls [-q]`: DRIVER and VOLUME NAME, or the names alone, in natural name order."""
-    volumes = sorted(result.rows, key=functools.cmp_to_key(_natural_compare))
+    volumes = volumes_in_cli_order(result.rows)
     if result.quiet:
         return "\n".join(volume.name for volume in volumes)
     return _table(["DRIVER", "VOLUME NAME"], ([volume.driver, volume.name] for volume in volumes))
@@ -493,7 +498,7 @@ def render_compose_ps(result: ComposePsResult) -> str:
         [
             _canonical_name(row),
             row.image,
-            _command(row.command, trunc=True),
+            command_cell(row.command, trunc=True),
             row.labels.get(SERVICE_LABEL, ""),
             created_ago(row.created, result.now),
             row.status,

@@ -57,7 +57,7 @@ def test_bad_setting_stops_start_up_with_one_line() -> None:
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("docker-chatops: CHATOPS_DOCKER_TIMEOUT: Input should be a valid number")
+    assert lines[0].startswith("docker-chatops: CHATOPS_DOCKER_TIMEOUT: not a number")
 
 
 def test_bad_config_file_stops_start_up_with_one_line(tmp_path: Path) -> None:
@@ -116,3 +116,76 @@ def test_notify_status_lists_routes_reports_and_mutes(tmp_path: Path) -> None:
     assert "reports:\n  disk report at `0 8 * * 1-5` (Europe/Berlin) for *" in result.stdout
     assert "1 route(s), 1 report(s), 0 mute(s)" in result.stdout
     assert "mutes:\n  (none)" in result.stdout
+
+
+@pytest.mark.parametrize("command", [["shell", "-c", "ps"], ["doctor"], ["run"]])
+def test_a_missing_tls_file_is_one_line_before_any_connection(tmp_path: Path, command: list[str]) -> None:
+    """The README's TLS host with its certificate files absent: one line naming the key and the file."""
+    config = tmp_path / "chatops.toml"
+    config.write_text(
+        "[[hosts]]\nname = 'prod'\nurl = 'tcp://10.0.0.5:2376'\ntls_verify = true\n"
+        f"tls_ca_cert = '{tmp_path}/certs/ca.pem'\n",
+        encoding="utf-8",
+    )
+    result = run_bot(*command, env={"CHATOPS_CONFIG": str(config)})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"docker-chatops: CHATOPS_CONFIG: {config}: "
+        f"hosts.0.tls_ca_cert: file not found: {tmp_path}/certs/ca.pem"
+    ]
+
+
+def test_a_client_certificate_needs_its_key(tmp_path: Path) -> None:
+    config = tmp_path / "chatops.toml"
+    config.write_text(
+        f"[[hosts]]\nname = 'prod'\nurl = 'tcp://10.0.0.5:2376'\ntls_client_cert = '{tmp_path}/cert.pem'\n",
+        encoding="utf-8",
+    )
+    result = run_bot("doctor", env={"CHATOPS_CONFIG": str(config)})
+    assert result.returncode == 2
+    assert "tls_client_cert and tls_client_key go together" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["shell", "-c", "help"], ["audit", "export"], ["--help"]])
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path, command: list[str]) -> None:
+    """`docker-chatops shell -c "ps -a" | head -1`: the reader is gone; no traceback, the exit code of a
+    process ended by SIGPIPE (as `docker ps -a | head` ends)."""
+    state = tmp_path / "state.db"
+    if command[0] == "audit":  # something to export: one audited command
+        run_bot("shell", "-c", "whoami", env={"CHATOPS_STATE_PATH": str(state)})
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will ever read: the first write fails with EPIPE
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CHATOPS_", "DOCKER_"))}
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", *command],
+            env={**base, "PYTHONPATH": str(ROOT), "CHATOPS_STATE_PATH": str(state)},
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+            cwd=ROOT / "tests",
+        )
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in result.stderr
+    assert "Exception ignored" not in result.stderr
+    if command != ["--help"]:  # argparse's own exit; quiet is what matters there
+        assert result.returncode == 141, result.stderr
+
+
+def test_doctor_refuses_what_run_refuses(tmp_path: Path) -> None:
+    """With only SLACK_BOT_TOKEN set, `run` refuses (HTTP mode needs the signing secret): so does `doctor`."""
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "DOCKER_HOST": f"unix://{tmp_path}/docker.sock"}
+    run = run_bot("run", env=env)
+    doctor = run_bot("doctor", env=env)
+    assert run.returncode == 2
+    assert "SLACK_SIGNING_SECRET: required in HTTP mode" in run.stderr
+    assert doctor.returncode != 0
+    assert "error: SLACK_SIGNING_SECRET: required in HTTP mode" in doctor.stdout
+    assert "run would refuse to start" in doctor.stdout
+    wrong = run_bot("doctor", env={**env, "SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_SIGNING_SECRET": "s"})
+    assert "error: SLACK_BOT_TOKEN: must be a bot token (xoxb-…)" in wrong.stdout
+    assert "xoxp-user-token" not in wrong.stdout + wrong.stderr

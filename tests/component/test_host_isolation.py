@@ -109,12 +109,12 @@ def test_the_version_negotiation_is_under_the_deadline_too(tmp_path: Path) -> No
     """A fresh client negotiates the API version (`GET /version`) inside the first call's deadline."""
     with FakeEngine(tmp_path / "v.sock", version="trickle", trickle_interval=0.2) as fake:
         engine = Engine(Host("slow", fake.url, 1.0))
-        result, _ = within(HANG, lambda: engine.version(a.NoArgs()))
+        result, _ = within(HANG, lambda: engine.version(a.VersionArgs()))
         no_answer(result, "slow", 1.0)
         # the quick check that follows has no version either: its own negotiation is cut the same way
         assert [r.path for r in fake.requests()] == ["/version", "/version"]
         fake.behave(version="ok")
-        result, _ = within(HANG, lambda: engine.version(a.NoArgs()))
+        result, _ = within(HANG, lambda: engine.version(a.VersionArgs()))
         assert not isinstance(result, BaseException)
         assert result.server["ApiVersion"] == "1.41"
         engine.close()

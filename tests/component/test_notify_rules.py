@@ -437,8 +437,11 @@ def test_the_documented_example_loads(tmp_path: Path) -> None:
             "notify.restart_loop.within: '5 minutes' is not",
         ),
         ('[notify]\nrestart_loop = { stable = "0s" }\n', "notify.restart_loop.stable: '0s' must be longer"),
-        ("[notify]\nrestart_loop = { restarts = 0 }\n", "notify.restart_loop.restarts: Input should be"),
-        ('[[notify.routes]]\nchannel = "C0A"\nevent = ["died"]\n', "notify.routes.0.event: Extra inputs"),
+        ("[notify]\nrestart_loop = { restarts = 0 }\n", "notify.restart_loop.restarts: must be at least"),
+        (
+            '[[notify.routes]]\nchannel = "C0A"\nevent = ["died"]\n',
+            'notify.routes.0.event: unknown key; did you mean "events"?',
+        ),
     ],
 )
 def test_a_malformed_route_stops_start_up_with_one_line(tmp_path: Path, toml: str, message: str) -> None:

@@ -106,7 +106,7 @@ def test_identities_exit_codes_and_yes(env: dict[str, str], docker_api: Any, sto
 
 
 def test_repl_asks_before_a_plan_runs(env: dict[str, str], docker_api: Any, stopped: str) -> None:
-    """In the REPL a plan asks "Proceed? [y/N]": n keeps the container, y removes it."""
+    """In the REPL a plan asks "Proceed? [y/N]": n says "cancelled" and keeps the container, y removes it."""
     controller, terminal = os.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "shell"],
@@ -135,6 +135,7 @@ def test_repl_asks_before_a_plan_runs(env: dict[str, str], docker_api: Any, stop
         os.write(controller, f"rm {stopped}\n".encode())
         expect("Proceed? [y/N] ")
         os.write(controller, b"n\n")
+        expect("cancelled: nothing ran")
         expect("docker@local> ")
         assert exists(docker_api, stopped)
         os.write(controller, f"rm {stopped}\n".encode())

@@ -6,7 +6,10 @@ import os
 import re
 from pathlib import Path
 
-from bot.commands import CATALOG, Catalog
+import pytest
+
+from bot.commands import CATALOG, Catalog, parse
+from bot.errors import UsageError
 from bot.startup import read_checked
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -52,3 +55,20 @@ def test_every_config_example_in_the_readme_loads(tmp_path: Path) -> None:
         path = tmp_path / f"example-{number}.toml"
         path.write_text(block, encoding="utf-8")
         read_checked(path)  # a ConfigError names the bad line
+
+
+def test_the_readme_shell_session_errors_are_what_the_shell_answers() -> None:
+    """Each command of the README's opening shell session answered with `error:`/`hint:` lines is refused
+    by the parser with exactly that message and hint (the shell prints them so)."""
+    session = re.search(r"```\n\$ \./scripts/run\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    assert session is not None
+    checked = 0
+    for typed, answer in re.findall(r"docker@local> (.*)\n((?:(?:error|hint): .*\n)+)", session.group(1)):
+        with pytest.raises(UsageError) as caught:
+            parse(typed)
+        expected = [f"error: {caught.value.message}"] + (
+            [f"hint: {caught.value.hint}"] if caught.value.hint else []
+        )
+        assert answer.splitlines() == expected, typed
+        checked += 1
+    assert checked >= 3
