@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 
 from bot.errors import Denied, NotFound
+from bot.mentions import user_ref
 from bot.models import ConfirmationResult, Plan
 from bot.policy import Policy
 from bot.router.audit import AuditLog
@@ -40,7 +41,7 @@ class Confirmations:
                     f'approving needs the "approve" right on host {pending.host}; you do not have it'
                 )
         elif clicker.user_id != pending.user_id:
-            raise Denied(f"only <@{pending.user_id}> can confirm this plan; nothing ran")
+            raise Denied(f"only {user_ref(pending.user_id)} can confirm this plan; nothing ran")
         return pending
 
     @staticmethod
