@@ -24,11 +24,11 @@ PRIVATE_USE = ("\ue000", "\ue001")
 
 def test_refs_render_per_door() -> None:
     """Slack reads a user and a channel as `<@U…>`/`<#C…>`; the shell reads their IDs, the local user as
-    `you (local)`; an ID of the wrong shape is never live in Slack."""
+    `the local shell user`; an ID of the wrong shape is never live in Slack."""
     text = f"{user_ref('U123')} in {channel_ref('C456')}"
     assert slack_refs(text) == "<@U123> in <#C456>"
     assert plain_refs(text) == "U123 in C456"
-    assert plain_refs(f"you are {user_ref(LOCAL_USER)}") == "you are you (local)"
+    assert plain_refs(f"you are {user_ref(LOCAL_USER)}") == "you are the local shell user"
     assert slack_refs(f"{user_ref('local')} in {channel_ref('shell')}") == "local in shell"
     assert slack_refs(user_ref("!channel")) == "!channel"
 
