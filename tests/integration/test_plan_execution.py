@@ -47,7 +47,7 @@ def router_for(proxy: EngineProxy, policy: Policy | None = None, zone: Any = UTC
 
 def handle(router: Router, text: str, **who: Any) -> Reply:
     who.setdefault("local_admin", True)
-    who.setdefault("confirmed", True)
+    who.setdefault("assume_yes", True)
     try:
         return router.handle(Invocation(text, **who))
     finally:

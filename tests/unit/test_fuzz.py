@@ -161,7 +161,7 @@ def test_router_never_raises_never_runs_what_is_denied_or_unconfirmed() -> None:
     def check(text: str, user: str, channel: str, confirmed: bool) -> None:
         engine = RecordingEngine()
         router = Router([engine], RECORDING, policy=POLICY)
-        invocation = Invocation(text, user_id=user, channel_id=channel, confirmed=confirmed)
+        invocation = Invocation(text, user_id=user, channel_id=channel, assume_yes=confirmed)
         _watching[0] = True
         try:
             reply = router.handle(invocation)

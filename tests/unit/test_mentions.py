@@ -104,7 +104,7 @@ def test_a_strangers_click_names_the_requester_per_door() -> None:
         ttl=60,
     )
     with pytest.raises(Denied) as refused:
-        confirmations.claim(Invocation("", user_id="U0OTHER", channel_id="C1", confirmation=plan.id))
+        confirmations.claim(Invocation("", user_id="U0OTHER", channel_id="C1", plan_id=plan.id))
     problem = Problem("Denied", refused.value.message)
     assert "<@" not in problem.message
     assert "only <@U0REQ> can confirm" in render_problem(problem, text="rm web", host="prod").text

@@ -98,9 +98,9 @@ def _pending(channel_id: str) -> PendingPlan:
 def test_a_click_carries_the_dm_fact_of_its_invocation_not_of_a_channel_prefix() -> None:
     """A DM is what the door said it is: a click from the plan's DM keeps it; a `D…` channel ID alone,
     or a click from another conversation, does not make one."""
-    in_dm = Invocation("", user_id="U0REQ", channel_id="G0MPIM", is_dm=True, confirmation="p1")
+    in_dm = Invocation("", user_id="U0REQ", channel_id="G0MPIM", is_dm=True, plan_id="p1")
     assert Confirmations.as_requested(in_dm, _pending("G0MPIM")).is_dm
-    not_said = Invocation("", user_id="U0REQ", channel_id="D0DM", confirmation="p1")
+    not_said = Invocation("", user_id="U0REQ", channel_id="D0DM", plan_id="p1")
     assert not Confirmations.as_requested(not_said, _pending("D0DM")).is_dm
-    elsewhere = Invocation("", user_id="U0REQ", channel_id="D0OTHER", is_dm=True, confirmation="p1")
+    elsewhere = Invocation("", user_id="U0REQ", channel_id="D0OTHER", is_dm=True, plan_id="p1")
     assert not Confirmations.as_requested(elsewhere, _pending("C0PLAN")).is_dm

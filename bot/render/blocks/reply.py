@@ -110,7 +110,6 @@ _STATUS_INFO = ":information_source:"
 _PROBLEM_STYLES: dict[str, tuple[str, str]] = {
     "Denied": (":no_entry:", "denied"),
     "Timeout": (":hourglass:", "timed out"),
-    "NeedsConfirmation": (":raised_hand:", "needs confirmation"),
 }
 _PROBLEM_DEFAULT_STYLE = (":warning:", "error")
 
