@@ -59,7 +59,6 @@ CONFIG = FileConfig.model_validate(
         ],
     }
 )
-POLICY = policy_of(CONFIG)
 
 TARGETS = [
     Target("container", "a" * 64, "web-1", {}),
@@ -109,6 +108,7 @@ def _recorder(engine: Engine) -> RecordingEngine:
 
 
 RECORDING = Catalog(_recording(spec) for spec in CATALOG.specs)
+POLICY = policy_of(CONFIG, RECORDING)  # the router's catalog: the policy decides on the same
 
 
 def _targets(args: Any) -> tuple[Target, ...]:
