@@ -29,7 +29,7 @@ from bot.settings import FileConfig
 from bot.startup import policy_of
 from bot.store import Store
 
-from .conftest import Scratch, command, plan_of, run
+from .world import Scratch, command, plan_of, run
 
 PROTECTED = {"chatops.protected": "true"}
 FULL_ID = 64

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from test_fuzz import RECORDING, TARGETS, RecordingEngine
+from recording_engine import RECORDING, TARGETS, RecordingEngine
 
 from bot.models import Outcome, Plan, Target
 from bot.router import Invocation, Router
