@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot import __version__
+from bot.commands import CATALOG
 from bot.engine import Engine, hosts_from_settings, own_container_id
 from bot.errors import ChatOpsError, ConfigError, ExitCode
 from bot.mentions import channel_ref
@@ -75,8 +76,9 @@ def _router(settings: Settings, store: Store, notifications: NotificationService
     ]
     return Router(
         [Engine(host, settings.command_zone) for host in hosts_from_settings(settings)],
+        CATALOG,
         workers=settings.chatops_workers,
-        policy=policy_of(settings.file),
+        policy=policy_of(settings.file, CATALOG),
         store=store,
         confirm_ttl=settings.chatops_confirm_ttl,
         own_container_id=own_container_id(),

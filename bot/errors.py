@@ -69,10 +69,6 @@ class Denied(ChatOpsError):
     """The policy does not allow this principal to run this command here."""
 
 
-class NeedsConfirmation(ChatOpsError):
-    """The command is destructive and runs only once confirmed."""
-
-
 class NotFound(ChatOpsError):
     """The container, image, volume or project named does not exist on that host."""
 

@@ -4,8 +4,9 @@ Policy, router and the other core parts write `user_ref(user_id)` and `channel_r
 sentences instead of any chat markup. A ref is an inert marker holding the ID; a door renders every ref in a
 text when it shows it (`render_refs` with the door's own functions): the Slack door as `<@U123>` and
 `<#C123>` (IDs of the right shape only), the local shell as plain text (`plain_refs`: the local user reads
-`you (local)`, a channel its ID). A marker is written with this process's key, so a text that merely looks
-like one (typed by a user, printed by a container) renders as its inert content, never as a mention.
+`the local shell user`, a channel its ID). A marker is written with this process's key, so a text that
+merely looks like one (typed by a user, printed by a container) renders as its inert content, never as a
+mention; for the same reason a text kept past the process (the audit, the outbox) holds no refs.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def _ref(sigil: str, ident: str) -> str:
 
 
 def user_ref(user_id: str) -> str:
-    """The user `user_id`, for a door to render (`<@U123>` in Slack, the ID or `you (local)` in the shell)."""
+    """The user `user_id`, for a door to render (`<@U123>` in Slack, the ID or `the local shell user` in
+    the shell)."""
     return _ref(_USER, user_id)
 
 
@@ -53,8 +55,9 @@ def render_refs(text: str, *, user: Callable[[str], str], channel: Callable[[str
 
 
 def plain_user(user_id: str) -> str:
-    """A user as plain text: `you (local)` for the local shell's own user, else the ID."""
-    return "you (local)" if user_id == LOCAL_USER else user_id
+    """A user as plain text: `the local shell user` for the local shell's own user (`local`), else the ID;
+    it reads like Slack's mention in the same sentence ("you are <@U123> on host …")."""
+    return "the local shell user" if user_id == LOCAL_USER else user_id
 
 
 def plain_refs(text: str) -> str:

@@ -48,7 +48,7 @@ class ShellIdentity:
         """True without --as: the person at the keyboard already has the Docker socket."""
         return self.user_id == "local"
 
-    def invocation(self, text: str, host: str | None, confirmation: str | None = None) -> Invocation:
+    def invocation(self, text: str, host: str | None, plan_id: str | None = None) -> Invocation:
         """The invocation of `text` as this identity."""
         return Invocation(
             text=text,
@@ -59,8 +59,8 @@ class ShellIdentity:
             groups=self.groups,
             is_dm=self.is_dm,
             local_admin=self.local_admin,
-            confirmed=self.yes,
-            confirmation=confirmation,
+            assume_yes=self.yes,
+            plan_id=plan_id,
         )
 
 
@@ -84,7 +84,7 @@ def run_once(
     _print(reply, out, err)
     gate = _confirmation(reply)
     if gate is not None and gate.approval == "none" and ask is not None and ask(gate):
-        reply = router.handle_within(identity.invocation("", host, confirmation=gate.token), timeout)
+        reply = router.handle_within(identity.invocation("", host, plan_id=gate.token), timeout)
         _print(reply, out, err)
     return int(EXIT_CODES[reply.outcome])
 

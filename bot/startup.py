@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.commands import CATALOG, Catalog
 from bot.errors import ConfigError
 from bot.notify.cron import CronSchedule, parse_cron
 from bot.policy import ContainerPattern, Policy
@@ -17,9 +18,10 @@ from bot.policy.scopes import check_glob
 from bot.settings import FileConfig, NotifyConfig, ReportConfig, Settings, notify_zone, read_config_file
 
 
-def policy_of(file: FileConfig) -> Policy:
-    """The policy the file's roles and bindings describe; with neither, the default (everyone may read)."""
-    return Policy.from_config(file.roles, file.bindings)
+def policy_of(file: FileConfig, catalog: Catalog = CATALOG) -> Policy:
+    """The policy the file's roles and bindings describe, on `catalog` (the router's); with neither, the
+    default (everyone may read)."""
+    return Policy.from_config(file.roles, file.bindings, catalog)
 
 
 def report_schedules(notify: NotifyConfig) -> list[tuple[ReportConfig, CronSchedule]]:

@@ -1,9 +1,9 @@
 """The outbox: a persistent queue of Slack messages per channel, paced, retried, fair and ordered per key.
 
-Notifications are written to SQLite (tables `outbox_*` in the store's file) before anything is sent, so a
-restart re-sends whatever was still pending. Each channel has its own sender thread: at most one call to
-Slack per channel per `per_channel_interval` (Slack allows about one message per second per channel), and a
-slow or rate-limited channel never holds up another.
+Notifications are written to SQLite (tables `outbox_*` in the store's file, read and written through
+`bot.store.outbox`) before anything is sent, so a restart re-sends whatever was still pending. Each channel
+has its own sender thread: at most one call to Slack per channel per `per_channel_interval` (Slack allows
+about one message per second per channel), and a slow or rate-limited channel never holds up another.
 
 Whose turn it is, per channel:
 - **Incidents first.** A message that opens something new (a top-level post: no `thread_key`, no
@@ -62,13 +62,12 @@ Delivery guarantee — at most once per `dedupe_key`:
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -80,7 +79,16 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.render.blocks import escape_clipped, escape_mrkdwn
-from bot.store.db import connect
+from bot.store.outbox import (
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    UNKNOWN,
+    Episode,
+    OutboxTables,
+    QueuedRow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -119,15 +127,6 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 
-PENDING, SENDING, SENT, FAILED, UNKNOWN = "pending", "sending", "sent", "failed", "unknown"
-MERGED = "merged"  # retired unsent by a newer version with the same merge key
-STATES = (PENDING, SENDING, SENT, FAILED, UNKNOWN, MERGED)
-
-_COLUMNS = (
-    "id, channel, text, blocks, group_key, digest_line, digest_title, thread_key, episode_key, update_key,"
-    " attempts, enqueued_at, priority, merge_key, keep_blocks"
-)
-
 
 @dataclass(frozen=True, kw_only=True)
 class OutgoingMessage:
@@ -162,38 +161,6 @@ class OutgoingMessage:
 
 
 @dataclass(frozen=True)
-class _Row:
-    id: int
-    channel: str
-    text: str
-    blocks: str | None
-    group_key: str | None
-    digest_line: str
-    digest_title: str
-    thread_key: str | None
-    episode_key: str | None
-    update_key: str | None
-    attempts: int
-    enqueued_at: float
-    priority: int
-    merge_key: str | None
-    keep_blocks: int
-
-    @property
-    def aims(self) -> frozenset[str]:
-        """The keys this row's turn depends on: the message it answers or edits, and its merge key."""
-        return frozenset(k for k in (self.thread_key, self.update_key, self.merge_key) if k is not None)
-
-
-@dataclass(frozen=True)
-class _Episode:
-    channel: str
-    ts: str
-    is_digest: bool
-    blocks: list[dict[str, Any]] | None
-
-
-@dataclass(frozen=True)
 class _Send:
     """One Slack call: a post (maybe in a thread) or an edit, carrying one message or a digest of several."""
 
@@ -202,7 +169,7 @@ class _Send:
     text: str
     blocks: list[dict[str, Any]] | None
     thread_ts: str | None
-    update: _Episode | None
+    update: Episode | None
     episode_keys: tuple[str, ...]
     is_digest: bool
     attempts: int
@@ -308,7 +275,7 @@ class Outbox:
         self._merge_interval = merge_interval
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._db = connect(db_path)
+        self._tables = OutboxTables(db_path)
         self._workers: dict[str, threading.Thread] = {}
         self._ready_at: dict[str, float] = {}  # per channel, on self._clock: no call to Slack before it
         self._key_ready: dict[tuple[str, str], float] = {}  # per (channel, merge key), on self._clock
@@ -327,27 +294,14 @@ class Outbox:
             if self._started:
                 return
             self._started = True
-            with self._transaction():
-                stranded = self._db.execute(
-                    "SELECT dedupe_key FROM outbox_messages WHERE state = ? ORDER BY id", (SENDING,)
-                ).fetchall()
-                self._db.execute(
-                    "UPDATE outbox_messages SET state = ?, done_at = ?, error = ? WHERE state = ?",
-                    (
-                        UNKNOWN,
-                        time.time(),
-                        "interrupted while being sent: not re-sent (at most once)",
-                        SENDING,
-                    ),
+            with self._tables.transaction():
+                stranded = self._tables.strand_sending(
+                    time.time(), "interrupted while being sent: not re-sent (at most once)"
                 )
                 self._prune()
-            for (key,) in stranded:
+            for key in stranded:
                 log.warning("outbox: %s was being sent when the last run ended; not re-sending it", key)
-            channels = self._db.execute(
-                "SELECT channel FROM outbox_messages WHERE state = ? GROUP BY channel ORDER BY MIN(id)",
-                (PENDING,),
-            ).fetchall()
-            for (channel,) in channels:
+            for channel in self._tables.pending_channels():
                 self._spawn(channel)
 
     def stop(self, timeout: float = 5.0) -> bool:
@@ -370,7 +324,7 @@ class Outbox:
         with self._cond:
             if not self._closed:
                 self._closed = True
-                self._db.close()
+                self._tables.close()
         return True
 
     def __enter__(self) -> Self:
@@ -390,51 +344,19 @@ class Outbox:
             raise ValueError("an outgoing message needs a dedupe_key")
         if not message.channel or not message.text.strip():
             raise ValueError("an outgoing message needs a channel and a text (Slack's notification fallback)")
-        blocks = json.dumps(message.blocks) if message.blocks is not None else None
         with self._cond:
             self._check_open()
-            with self._transaction():
-                cursor = self._db.execute(
-                    "INSERT OR IGNORE INTO outbox_messages (dedupe_key, channel, text, blocks, group_key,"
-                    " digest_line, digest_title, thread_key, episode_key, update_key, state, enqueued_at,"
-                    " priority, merge_key, keep_blocks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        message.dedupe_key,
-                        message.channel,
-                        message.text,
-                        blocks,
-                        message.group,
-                        message.digest_line,
-                        message.digest_title,
-                        message.thread_key,
-                        message.episode_key,
-                        message.update_key,
-                        PENDING,
-                        time.time(),
-                        message.priority,
-                        message.merge_key,
-                        int(message.keep_blocks),
-                    ),
-                )
-                if cursor.rowcount != 1:
+            with self._tables.transaction():
+                row_id = self._tables.insert(message, time.time())
+                if row_id is None:
                     return False
                 if message.merge_key is not None:  # the newest version wins: older unsent ones retire
-                    self._db.execute(
-                        "UPDATE outbox_messages SET state = ?, done_at = ?, error = ?"
-                        " WHERE merge_key = ? AND channel = ? AND state = ? AND id < ?",
-                        (
-                            MERGED,
-                            time.time(),
-                            f"merged into {message.dedupe_key}",
-                            message.merge_key,
-                            message.channel,
-                            PENDING,
-                            cursor.lastrowid,
-                        ),
+                    self._tables.retire_versions(
+                        message.merge_key, message.channel, row_id, message.dedupe_key, time.time()
                     )
             self._enqueued += 1
             if self._enqueued % _PRUNE_EVERY == 0:
-                with self._transaction():
+                with self._tables.transaction():
                     self._prune()
             if self._started and not self._stopping:
                 self._spawn(message.channel)
@@ -455,9 +377,7 @@ class Outbox:
         """How many messages are in each state: pending, sending, sent, failed, unknown, merged."""
         with self._cond:
             self._check_open()
-            rows = self._db.execute("SELECT state, COUNT(*) FROM outbox_messages GROUP BY state").fetchall()
-        found = {str(state): int(count) for state, count in rows}
-        return {state: found.get(state, 0) for state in STATES}
+            return self._tables.counts()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until nothing is pending (all sent, failed or unknown); False after `timeout` seconds."""
@@ -478,28 +398,11 @@ class Outbox:
 
     def _count(self, *states: str) -> int:
         self._check_open()
-        marks = ", ".join("?" * len(states))
-        query = f"SELECT COUNT(*) FROM outbox_messages WHERE state IN ({marks})"  # noqa: S608 - placeholders
-        return int(self._db.execute(query, states).fetchone()[0])
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        return self._tables.count(*states)
 
     def _prune(self) -> None:
         """Forget settled messages (and their dedupe keys) and episodes older than keep_for; lock held."""
-        horizon = time.time() - self._keep_for
-        self._db.execute(
-            "DELETE FROM outbox_messages WHERE state IN (?, ?, ?, ?) AND done_at < ?",
-            (SENT, FAILED, UNKNOWN, MERGED, horizon),
-        )
-        self._db.execute("DELETE FROM outbox_episodes WHERE at < ?", (horizon,))
+        self._tables.prune(time.time() - self._keep_for)
 
     def _spawn(self, channel: str) -> None:
         """Make sure a sender runs for this channel; lock held."""
@@ -555,21 +458,7 @@ class Outbox:
             self._ready_at[channel] = self._clock() + self._interval
             return send
 
-    def _select(self, where: str, params: tuple[object, ...], limit: int = -1) -> list[_Row]:
-        query = f"SELECT {_COLUMNS} FROM outbox_messages WHERE {where} ORDER BY id LIMIT ?"  # noqa: S608
-        params = (*params, limit)
-        return [_Row(*row) for row in self._db.execute(query, params).fetchall()]
-
-    def _unsent_episodes(self, channel: str) -> dict[str, int]:
-        """Episode keys of the channel's messages not yet sent, each with the first row holding it."""
-        rows = self._db.execute(
-            "SELECT episode_key, MIN(id) FROM outbox_messages WHERE channel = ? AND state IN (?, ?)"
-            " AND episode_key IS NOT NULL GROUP BY episode_key",
-            (channel, PENDING, SENDING),
-        ).fetchall()
-        return {str(key): int(first) for key, first in rows}
-
-    def _free_at(self, row: _Row, unsent: Mapping[str, int], now: float) -> float | None:
+    def _free_at(self, row: QueuedRow, unsent: Mapping[str, int], now: float) -> float | None:
         """None when `row` may go now; else when it may (inf: once the message it aims at is sent)."""
         for key in (row.thread_key, row.update_key):
             if key is not None and unsent.get(key, row.id) < row.id:
@@ -580,22 +469,18 @@ class Outbox:
                 return ready
         return None
 
-    def _turn(self, channel: str) -> tuple[_Row | None, float, set[str], dict[str, int]]:
+    def _turn(self, channel: str) -> tuple[QueuedRow | None, float, set[str], dict[str, int]]:
         """Whose turn it is in the channel: the first row, by priority then age, free to go and not behind
         a waiting row aimed at the same key. Returns it (None when no row is free), the earliest time a
         waiting one is free (inf: none pending), the keys held back, and the unsent episodes. Lock held."""
         now = self._clock()
-        unsent = self._unsent_episodes(channel)
+        unsent = self._tables.unsent_episodes(channel)
         held: set[str] = set()
         wake = math.inf
-        query = (
-            f"SELECT {_COLUMNS} FROM outbox_messages WHERE channel = ? AND state = ?"  # noqa: S608
-            " ORDER BY priority, id"
-        )
         seen = False
-        with closing(self._db.execute(query, (channel, PENDING))) as rows:
-            for values in rows:
-                row, seen = _Row(*values), True
+        with closing(self._tables.pending_in_turn_order(channel)) as rows:
+            for row in rows:
+                seen = True
                 free_at = self._free_at(row, unsent, now)
                 if free_at is None and not row.aims & held:
                     return row, wake, held, unsent
@@ -606,16 +491,8 @@ class Outbox:
             wake = now + self._interval
         return None, wake, held, unsent
 
-    def _episode(self, key: str | None) -> _Episode | None:
-        if key is None:
-            return None
-        row = self._db.execute(
-            "SELECT channel, ts, is_digest, blocks FROM outbox_episodes WHERE episode_key = ?", (key,)
-        ).fetchone()
-        if row is None:
-            return None
-        blocks = json.loads(row[3]) if row[3] is not None else None
-        return _Episode(str(row[0]), str(row[1]), bool(row[2]), blocks)
+    def _episode(self, key: str | None) -> Episode | None:
+        return None if key is None else self._tables.episode(key)
 
     def _thread_ts(self, channel: str, key: str | None) -> str | None:
         episode = self._episode(key)
@@ -636,24 +513,18 @@ class Outbox:
             now = self._clock()
             group = [
                 row
-                for row in self._select(
-                    "channel = ? AND state = ? AND group_key = ? AND update_key IS NULL AND priority = ?",
-                    (channel, PENDING, head.group_key, head.priority),
-                )
+                for row in self._tables.pending_group(channel, head.group_key, head.priority)
                 if self._free_at(row, unsent, now) is None and not row.aims & held
             ]
             if len(group) > self._threshold:
                 members = group
         send = self._digest(channel, members) if len(members) > 1 else self._single(channel, head)
-        with self._transaction():
-            self._db.executemany(
-                "UPDATE outbox_messages SET state = ? WHERE id = ?",
-                [(SENDING, row_id) for row_id in send.ids],
-            )
+        with self._tables.transaction():
+            self._tables.mark_sending(send.ids)
         return send
 
-    def _single(self, channel: str, row: _Row) -> _Send:
-        blocks = json.loads(row.blocks) if row.blocks is not None else None
+    def _single(self, channel: str, row: QueuedRow) -> _Send:
+        blocks = row.blocks
         update = self._episode(row.update_key)
         thread_ts = self._thread_ts(channel, row.thread_key)
         if row.update_key is not None and update is None:
@@ -677,7 +548,7 @@ class Outbox:
             merge_key=row.merge_key,
         )
 
-    def _digest(self, channel: str, group: list[_Row]) -> _Send:
+    def _digest(self, channel: str, group: list[QueuedRow]) -> _Send:
         entries = [digest_entry(row.digest_line or row.text) for row in group]
         fit = digest_fit(entries)
         members = group[:fit]
@@ -728,50 +599,34 @@ class Outbox:
     def _settle(self, send: _Send, outcome: _Outcome) -> None:
         """Record a call's outcome in one transaction and pace the channel accordingly. Lock held."""
         now = time.time()
-        ids = [(row_id,) for row_id in send.ids]
         # The interval also counts from the answer: Slack then sees calls at least an interval apart however
         # long one took to travel.
         ready = self._clock() + self._interval
         self._ready_at[send.channel] = max(self._ready_at.get(send.channel, ready), ready)
-        with self._transaction():
+        with self._tables.transaction():
             if outcome.kind == "sent":
-                self._db.executemany(
-                    "UPDATE outbox_messages SET state = ?, ts = ?, done_at = ?, batch = ?, error = NULL"
-                    " WHERE id = ?",
-                    [(SENT, outcome.ts, now, send.ids[0], row_id) for (row_id,) in ids],
-                )
-                channel = send.update.channel if send.update else send.channel
-                blocks = json.dumps(send.blocks) if send.blocks is not None else None
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO outbox_episodes VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (key, channel, outcome.ts, int(send.is_digest), now, blocks)
-                        for key in send.episode_keys
-                    ],
+                self._tables.mark_sent(send.ids, outcome.ts, now)
+                self._tables.remember_episodes(
+                    send.episode_keys,
+                    channel=send.update.channel if send.update else send.channel,
+                    ts=outcome.ts,
+                    is_digest=send.is_digest,
+                    blocks=send.blocks,
+                    now=now,
                 )
                 if send.edited_key is not None:  # the edited message now shows these blocks
-                    self._db.execute(
-                        "UPDATE outbox_episodes SET blocks = ? WHERE episode_key = ?",
-                        (blocks, send.edited_key),
-                    )
+                    self._tables.update_episode_blocks(send.edited_key, send.blocks)
             elif outcome.kind == "ratelimited":
-                self._db.executemany("UPDATE outbox_messages SET state = 'pending' WHERE id = ?", ids)
+                self._tables.back_to_pending(send.ids)
                 paused = self._clock() + outcome.retry_after
                 self._ready_at[send.channel] = max(self._ready_at[send.channel], paused)
             elif outcome.kind == "retry" and send.attempts + 1 < self._max_attempts:
-                self._db.executemany(
-                    "UPDATE outbox_messages SET state = ?, attempts = attempts + 1, error = ? WHERE id = ?",
-                    [(PENDING, outcome.error, row_id) for (row_id,) in ids],
-                )
+                self._tables.retry_later(send.ids, outcome.error)
                 delay = min(MAX_BACKOFF, self._backoff * 2**send.attempts)
                 self._ready_at[send.channel] = max(self._ready_at[send.channel], self._clock() + delay)
             else:
                 state = UNKNOWN if outcome.kind == "unknown" else FAILED
-                self._db.executemany(
-                    "UPDATE outbox_messages SET state = ?, attempts = attempts + 1, error = ?, done_at = ?"
-                    " WHERE id = ?",
-                    [(state, outcome.error, now, row_id) for (row_id,) in ids],
-                )
+                self._tables.give_up(send.ids, state, outcome.error, now)
         if outcome.kind in ("sent", "unknown"):
             self._pace_keys(send)
         if outcome.kind == "ratelimited":

@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 
 from bot.engine import Engine, Host
 from bot.errors import ChatOpsError
+from bot.mentions import user_ref
 from bot.models import Notification
 from bot.notify.cron import CronSchedule
 from bot.notify.messages import outgoing_messages
@@ -21,7 +22,7 @@ from bot.notify.reports import build_disk_report, disk_report_messages, report_c
 from bot.notify.rules import Rules
 from bot.notify.watcher import HostWatcher, start_watchers
 from bot.policy.scopes import host_matches
-from bot.render.blocks import is_user_id, mention
+from bot.render.blocks import slack_refs
 from bot.settings import ReportConfig, Settings, notify_zone
 from bot.startup import report_schedules
 from bot.store import Store
@@ -162,14 +163,19 @@ class NotificationService:
             self.outbox.enqueue(message)
 
     def send_test(self, user_id: str) -> list[str]:
-        """`notify test`: one test message to every routed channel; returns the channels."""
+        """`notify test`: one test message to every routed channel; returns the channels.
+
+        The asker is named by a ref rendered for Slack before the message is queued: the outbox keeps its
+        texts across restarts, and a ref is only read by the process that wrote it (`bot.mentions`)."""
         channels = sorted({route.channel for route in self.config.routes})
         stamp = f"{time.time():.6f}"
         for channel in channels:
             self.outbox.enqueue(
                 OutgoingMessage(
                     channel=channel,
-                    text=f":bell: test notification from docker-chatops, asked by {mention(user_id)}",
+                    text=slack_refs(
+                        f":bell: test notification from docker-chatops, asked by {user_ref(user_id)}"
+                    ),
                     dedupe_key=f"test:{stamp}:{channel}",
                 )
             )
@@ -178,15 +184,15 @@ class NotificationService:
     def send_report(self, user_id: str, host: str) -> list[str]:
         """`notify report`: the disk report of `host`, now, to its disk channels; returns the channels.
 
-        Raises our typed errors (the engine's) for the router to answer with.
+        Raises our typed errors (the engine's) for the router to answer with. The asker is named as in
+        `send_test`.
         """
         channels = report_channels(self.config, host)
         engine = self.engines.get(host)
         if not channels or engine is None:
             return []
         report = build_disk_report(engine)
-        who = mention(user_id) if is_user_id(user_id) else "the local shell"
-        context = f"asked by {who} with `notify report`"
+        context = slack_refs(f"asked by {user_ref(user_id)} with `notify report`")
         when = datetime.fromtimestamp(self.clock(), self.zone)
         key = f"report:disk:{host}:asked:{report.usage.now:.6f}"
         for message in disk_report_messages(report, when, channels, key=key, context=context):

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from bot.commands.catalog import ACTION_CLASSES, CATALOG, READ, CommandSpec
+from bot.commands.catalog import ACTION_CLASSES, CATALOG, READ, Catalog, CommandSpec
 from bot.mentions import channel_ref, user_ref
 from bot.models import Target
 from bot.policy.scopes import ANY, DM, ContainerPattern, check_glob, check_ids, host_matches, protection
@@ -161,23 +161,13 @@ class Binding:
         return "[" + ", ".join(pattern.text for pattern in self.containers) + "]"
 
 
-def known_commands() -> dict[str, str]:
-    """Every command spelling the catalog knows (aliases too) -> its canonical name."""
+def known_commands(catalog: Catalog) -> dict[str, str]:
+    """Every command spelling `catalog` knows (aliases too) -> its canonical name."""
     known: dict[str, str] = {}
-    for spec in CATALOG.specs:
+    for spec in catalog.specs:
         for spelling in (spec.name, *spec.aliases):
             known[" ".join(spelling.split())] = spec.name
     return known
-
-
-def _canonical(command: str) -> str:
-    spec = CATALOG.get(command)
-    return spec.name if spec is not None else " ".join(command.split())
-
-
-def _class_of(command: str) -> str | None:
-    spec = CATALOG.get(command)
-    return spec.action_class if spec is not None else None
 
 
 def _field(source: object, key: str, default: object) -> object:
@@ -281,34 +271,51 @@ class Policy:
     """The roles and bindings in force; `decide()` answers one question: may this principal do this here?"""
 
     def __init__(
-        self, roles: Mapping[str, Role], bindings: Sequence[Binding], *, default: bool = False
+        self,
+        roles: Mapping[str, Role],
+        bindings: Sequence[Binding],
+        *,
+        default: bool = False,
+        catalog: Catalog = CATALOG,
     ) -> None:
         self.roles = dict(roles)
         self.bindings = tuple(bindings)
         self.is_default = default
+        self.catalog = catalog  # the commands it decides on: a command's canonical name and action class
 
     @classmethod
-    def default(cls) -> Policy:
+    def default(cls, catalog: Catalog = CATALOG) -> Policy:
         """No policy configured: everyone may read everywhere; nobody may change anything."""
         role = Role(DEFAULT_ROLE, frozenset({READ}), {})
         everyone = Binding(0, role, frozenset({ANY}), frozenset(), frozenset({ANY}), (ANY,), ())
-        return cls({DEFAULT_ROLE: role}, (everyone,), default=True)
+        return cls({DEFAULT_ROLE: role}, (everyone,), default=True, catalog=catalog)
 
     @classmethod
     def from_config(
         cls,
         roles: Mapping[str, RoleSpec | Mapping[str, object]],
         bindings: Sequence[BindingSpec | Mapping[str, object]],
+        catalog: Catalog = CATALOG,
     ) -> Policy:
-        """Check and build the policy; `ValueError` names the first bad key (`bindings.1.role: …`).
+        """Check and build the policy on `catalog` (the commands a role may name); `ValueError` names the
+        first bad key (`bindings.1.role: …`).
 
         No roles and no bindings at all is the default policy.
         """
         if not roles and not bindings:
-            return cls.default()
-        known = known_commands()
+            return cls.default(catalog)
+        known = known_commands(catalog)
         built = {name: _role(name, spec, known) for name, spec in roles.items()}
-        return cls(built, tuple(_binding(index, spec, built) for index, spec in enumerate(bindings)))
+        made = tuple(_binding(index, spec, built) for index, spec in enumerate(bindings))
+        return cls(built, made, catalog=catalog)
+
+    def _canonical(self, command: str) -> str:
+        spec = self.catalog.get(command)
+        return spec.name if spec is not None else " ".join(command.split())
+
+    def _class_of(self, command: str) -> str | None:
+        spec = self.catalog.get(command)
+        return spec.action_class if spec is not None else None
 
     def describe(self) -> str:
         """One line for the start-up log."""
@@ -341,7 +348,7 @@ class Policy:
             return list(ACTION_CLASSES)
         classes = [name for name in ACTION_CLASSES if name in allow]
         commands = sorted(
-            name for name in allow - {APPROVE, *ACTION_CLASSES} if _class_of(name) not in classes
+            name for name in allow - {APPROVE, *ACTION_CLASSES} if self._class_of(name) not in classes
         )
         return classes + commands
 
@@ -435,8 +442,8 @@ class Policy:
     ) -> Decision:
         if action_class not in ACTION_CLASSES:
             raise ValueError(f"unknown action class {action_class!r}")
-        command = _canonical(command)
-        known_class = _class_of(command)
+        command = self._canonical(command)
+        known_class = self._class_of(command)
         if known_class is not None and known_class != action_class:
             raise ValueError(f"{command} is {known_class!r} in the catalog, not {action_class!r}")
         mutating = action_class != READ

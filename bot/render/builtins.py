@@ -1,26 +1,21 @@
 """The router's built-in answers (`whoami`, `can-i`, `audit`, `notify …`) as a summary line and a body.
 
-The models carry user IDs, never mentions: each door says how it names a user (`name_user`), so Slack can
-write a mention and the local shell a plain name.
+The models carry user IDs; the sentences name a user with a ref (`bot.mentions.user_ref`), which each door
+renders its own way: a mention in Slack, a plain name in the local shell. Tables and other monospace bodies
+show the bare IDs, so their columns line up.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
+from bot.mentions import user_ref
 from bot.models import AuditResult, CanIResult, MuteResult, NotifySentResult, NotifyStatusResult, WhoamiResult
 
-NameUser = Callable[[str], str]
 AUDIT_TEXT_SHOWN = 60  # characters of a command shown in the audit table
 
 
-def user_id_as_is(user_id: str) -> str:
-    """The default way to name a user: the ID itself."""
-    return user_id
-
-
-def render_whoami(result: WhoamiResult, name_user: NameUser) -> tuple[str, str]:
+def render_whoami(result: WhoamiResult) -> tuple[str, str]:
     """The asker's IDs, groups, roles and action classes on the host."""
     lines = [
         f"user:     {result.user_id}" + (" (local admin)" if result.local_admin else ""),
@@ -31,7 +26,7 @@ def render_whoami(result: WhoamiResult, name_user: NameUser) -> tuple[str, str]:
         f"may:      {', '.join(result.action_classes) or 'nothing'}",
         f"approve:  {'yes' if result.may_approve else 'no'}",
     ]
-    return f"you are {name_user(result.user_id)} on host {result.host}", "\n".join(lines)
+    return f"you are {user_ref(result.user_id)} on host {result.host}", "\n".join(lines)
 
 
 def render_can_i(result: CanIResult) -> tuple[str, str]:
@@ -50,7 +45,7 @@ def render_can_i(result: CanIResult) -> tuple[str, str]:
     return f"{summary} run `{result.command}` on host {result.host} (dry run: nothing ran)", "\n".join(lines)
 
 
-def render_audit(result: AuditResult, name_user: NameUser) -> tuple[str, str]:
+def render_audit(result: AuditResult) -> tuple[str, str]:
     """The audit rows as a table, newest first."""
     table = [("WHEN (UTC)", "USER", "CHANNEL", "COMMAND", "DECISION", "OUTCOME")]
     for entry in result.entries:
@@ -62,11 +57,11 @@ def render_audit(result: AuditResult, name_user: NameUser) -> tuple[str, str]:
         "   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in table
     )
-    who = f" of {name_user(result.user_id)}" if result.user_id else ""
+    who = f" of {user_ref(result.user_id)}" if result.user_id else ""
     return f"the last {len(result.entries)} audit rows{who}", body
 
 
-def render_notify_status(result: NotifyStatusResult, name_user: NameUser) -> tuple[str, str]:
+def render_notify_status(result: NotifyStatusResult) -> tuple[str, str]:
     """The routes, the scheduled reports and the mutes in force."""
     lines = ["routes:", *(f"  {route}" for route in result.routes or ("(none configured)",))]
     if result.reports:
@@ -74,7 +69,7 @@ def render_notify_status(result: NotifyStatusResult, name_user: NameUser) -> tup
     lines.append("mutes:")
     for mute in result.mutes:
         left = max(0, round((mute.until - result.now) / 60))
-        lines.append(f"  {mute.container} on {mute.host}: {left} min left (by {name_user(mute.by)})")
+        lines.append(f"  {mute.container} on {mute.host}: {left} min left (by {user_ref(mute.by)})")
     if not result.mutes:
         lines.append("  (none)")
     reports = f", {len(result.reports)} report(s)" if result.reports else ""

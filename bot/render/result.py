@@ -39,7 +39,6 @@ from bot.models import (
     WhoamiResult,
 )
 from bot.render import actions, builtins, digest, formats, table, template
-from bot.render.builtins import NameUser, user_id_as_is
 
 BodyKind = Literal["table", "text", "json"]
 
@@ -155,24 +154,18 @@ _RENDERERS: dict[type[Any], Callable[[Any], Rendered]] = {
     CanIResult: lambda r: Rendered(*builtins.render_can_i(r), "text"),
     MuteResult: lambda r: Rendered(*builtins.render_mute(r), "text"),
     NotifySentResult: lambda r: Rendered(*builtins.render_notify_sent(r), "text"),
-}
-# results that name users: the door says how it names one
-_NAMING_RENDERERS: dict[type[Any], Callable[[Any, NameUser], Rendered]] = {
-    WhoamiResult: lambda r, name: Rendered(*builtins.render_whoami(r, name), "text"),
-    AuditResult: lambda r, name: Rendered(*builtins.render_audit(r, name), "text"),
-    NotifyStatusResult: lambda r, name: Rendered(*builtins.render_notify_status(r, name), "text"),
+    WhoamiResult: lambda r: Rendered(*builtins.render_whoami(r), "text"),
+    AuditResult: lambda r: Rendered(*builtins.render_audit(r), "text"),
+    NotifyStatusResult: lambda r: Rendered(*builtins.render_notify_status(r), "text"),
 }
 
 
-def render_result(result: Result, name_user: NameUser = user_id_as_is) -> Rendered:
-    """Render any result model; every result type has exactly one renderer (a test checks it). A result
-    that names users names them with `name_user` (the door's way: a Slack mention, a name in the shell)."""
-    naming = _NAMING_RENDERERS.get(type(result))
-    if naming is not None:
-        return naming(result, name_user)
+def render_result(result: Result) -> Rendered:
+    """Render any result model; every result type has exactly one renderer (a test checks it). Users are
+    named by refs (`bot.mentions`), which the door renders when it shows the text."""
     return _RENDERERS[type(result)](result)
 
 
 def renderable_types() -> frozenset[type[Any]]:
     """The result types `render_result` knows, for the completeness test."""
-    return frozenset(_RENDERERS) | frozenset(_NAMING_RENDERERS)
+    return frozenset(_RENDERERS)

@@ -1,26 +1,23 @@
 """`Reply` → terminal text for the local shell: results on stdout, problems on stderr; mentions carried
-by ID (`bot.mentions`) read as plain text (`you (local)`, a user's or channel's ID)."""
+by ID (`bot.mentions`) read as plain text (`the local shell user`, a user's or channel's ID)."""
 
 from __future__ import annotations
 
-from bot.mentions import plain_refs, plain_user
+from bot.mentions import plain_refs
 from bot.models import Problem, Reply
-from bot.render.builtins import NameUser
 from bot.render.mask import mask_secrets
 from bot.render.result import render_result
 
-shell_user = plain_user  # how the local shell names a user: `you (local)` for its own user, else the ID
 
-
-def render_reply_text(reply: Reply, name_user: NameUser = shell_user) -> tuple[str, str]:
-    """The (stdout, stderr) texts of a reply. A chain shows each command's header before its output; users
-    are named with `name_user` (the shell's way unless the door says otherwise)."""
+def render_reply_text(reply: Reply) -> tuple[str, str]:
+    """The (stdout, stderr) texts of a reply, refs as plain text. A chain shows each command's header
+    before its output."""
     out: list[str] = []
     err: list[str] = []
     chained = reply.chained
     for step in reply.steps:
         if step.result is not None:
-            rendered = render_result(step.result, name_user)
+            rendered = render_result(step.result)
             block = [f"$ docker {mask_secrets(step.text)}"] if chained else []
             if rendered.summary:
                 block.append(rendered.summary)

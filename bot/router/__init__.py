@@ -49,7 +49,9 @@ class Router:
         self.engines = {engine.name: engine for engine in engines}
         self.default_host = engines[0].name
         self.catalog = catalog
-        self.policy = policy or Policy.default()
+        self.policy = policy or Policy.default(catalog)
+        if self.policy.catalog is not catalog:
+            raise ValueError("the policy decides on another catalog than the router's: build it on the same")
         self.store = store or Store(":memory:")
         self.audit = AuditLog(self.store, self.default_host)
         authorizer = Authorizer(self.policy, own_container_id)

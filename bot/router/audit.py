@@ -15,7 +15,7 @@ class AuditLog:
 
     def start(self, invocation: Invocation, host: str) -> int:
         """The row of a request, before anything is decided; its id is finished later."""
-        text = invocation.text or f"(confirmation {invocation.confirmation or ''})"
+        text = invocation.text or f"(confirmation {invocation.plan_id or ''})"
         return self.store.audit_start(
             team_id=invocation.team_id,
             user_id=invocation.user_id,

@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 
 from bot.errors import Denied, NotFound
+from bot.mentions import user_ref
 from bot.models import ConfirmationResult, Plan
 from bot.policy import Policy
 from bot.router.audit import AuditLog
@@ -26,7 +27,7 @@ class Confirmations:
 
     def claim(self, clicker: Invocation) -> PendingPlan:
         """The pending plan a click names, if this clicker may settle it; otherwise a clear refusal."""
-        pending = self.store.pending(clicker.confirmation or "")
+        pending = self.store.pending(clicker.plan_id or "")
         if pending is None:
             raise NotFound("no such plan: it may belong to another bot or have been cleaned up")
         if pending.state != "pending" or pending.expires_at <= time.time():
@@ -40,7 +41,7 @@ class Confirmations:
                     f'approving needs the "approve" right on host {pending.host}; you do not have it'
                 )
         elif clicker.user_id != pending.user_id:
-            raise Denied(f"only <@{pending.user_id}> can confirm this plan; nothing ran")
+            raise Denied(f"only {user_ref(pending.user_id)} can confirm this plan; nothing ran")
         return pending
 
     @staticmethod
@@ -59,8 +60,8 @@ class Confirmations:
             is_dm=clicker.is_dm and clicker.channel_id == pending.channel_id,
             # only the local shell sets local_admin (never a Slack door), and only its own plan keeps it
             local_admin=clicker.local_admin and clicker.user_id == pending.user_id,
-            confirmation=pending.id,
-            confirmed_by_user=clicker.user_id,
+            plan_id=pending.id,
+            confirmed_by=clicker.user_id,
             progress=clicker.progress,
         )
 
@@ -80,12 +81,14 @@ class Confirmations:
         if pending is not None:
             if pending.plan_hash != digest or pending.approval != approval:
                 return self.create(invocation, shown, digest, host, approval, changed=True)
-            if not self.store.settle_pending(pending.id, "used", invocation.confirmed_by):
+            # the clicker (a second person for an approval; the requester's own click otherwise)
+            settled_by = invocation.confirmed_by or invocation.user_id
+            if not self.store.settle_pending(pending.id, "used", settled_by):
                 raise Denied("this plan was already confirmed, cancelled or has expired; nothing ran")
             return None
         if not needs and approval == "none":
             return None
-        if invocation.confirmed and approval == "none":
+        if invocation.assume_yes and approval == "none":
             return None
         return self.create(invocation, shown, digest, host, approval)
 

@@ -11,7 +11,14 @@ from bot.policy import Principal
 
 @dataclass(frozen=True, slots=True)
 class Invocation:
-    """Who asked what, where: the same shape from a slash command, a button click or the local shell."""
+    """Who asked what, where: the same shape from a slash command, a button click or the local shell.
+
+    `assume_yes`: the local shell's `--yes`: a plan that asks only for its requester's confirmation runs
+    at once. `plan_id`: the ID (an unguessable token) of the pending plan a Confirm or Approve click, or
+    the shell's "y", settles; such an invocation has no text of its own. `confirmed_by`: on the
+    requester's invocation that a click re-makes (`Confirmations.as_requested`), who clicked; None on
+    every other invocation.
+    """
 
     text: str
     user_id: str = "local"
@@ -22,15 +29,10 @@ class Invocation:
     groups: frozenset[str] = frozenset()
     is_dm: bool = False
     local_admin: bool = False
-    confirmed: bool = False
-    confirmation: str | None = None
-    confirmed_by_user: str | None = None
+    assume_yes: bool = False
+    plan_id: str | None = None
+    confirmed_by: str | None = None
     progress: Callable[[PullProgress], None] | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def confirmed_by(self) -> str:
-        """Who clicked Confirm or Approve (the requester unless a second person approved)."""
-        return self.confirmed_by_user or self.user_id
 
     @property
     def principal(self) -> Principal:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bot.commands import Catalog, Command, parse
 from bot.commands.catalog import Builtin, Read
 from bot.engine import Engine
-from bot.errors import ChatOpsError, Denied, EngineUnavailable, NeedsConfirmation, UsageError
+from bot.errors import ChatOpsError, Denied, EngineUnavailable, UsageError
 from bot.models import Outcome, Plan, Problem, Reply, Result, Step
 from bot.policy import Decision
 from bot.router.audit import AuditLog
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 _OUTCOMES: tuple[tuple[type[ChatOpsError], Outcome], ...] = (
     (UsageError, Outcome.USAGE),
     (Denied, Outcome.DENIED),
-    (NeedsConfirmation, Outcome.NEEDS_CONFIRMATION),
 )
 
 
@@ -100,8 +99,8 @@ class Pipeline:
         pure and cheap; a usage error, an unknown host or plan touch no engine). A confirmation click names
         no host: it belongs to the host of its pending plan."""
         host = invocation.host or self.default_host
-        if invocation.confirmation is not None:
-            pending = self.confirmations.store.pending(invocation.confirmation)
+        if invocation.plan_id is not None:
+            pending = self.confirmations.store.pending(invocation.plan_id)
             if pending is None:
                 return Where(host, False)
             return Where(pending.host, True)
@@ -153,7 +152,7 @@ class Pipeline:
         # parse
         pending: PendingPlan | None = None
         try:
-            if invocation.confirmation is not None:
+            if invocation.plan_id is not None:
                 pending = self.confirmations.claim(invocation)
                 invocation = self.confirmations.as_requested(invocation, pending)
                 host = pending.host

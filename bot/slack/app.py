@@ -235,7 +235,7 @@ class SlackDoor:
             *_who(body),
             is_dm=is_dm_click(body),
             source="slack-click",
-            confirmation=token,
+            plan_id=token,
             progress=ProgressPoster(respond, private=False),
         )
         self.router.dispatch(
@@ -366,10 +366,10 @@ class SlackDoor:
         """One line per mutating action in CHATOPS_AUDIT_CHANNEL, when set."""
         channel = self.settings.chatops_audit_channel
         acted = any(isinstance(step.result, Change) for step in reply.steps)
-        if channel is None or not (acted or (invocation.confirmation and reply.outcome is Outcome.FAILED)):
+        if channel is None or not (acted or (invocation.plan_id and reply.outcome is Outcome.FAILED)):
             return
         line = render_audit_line(
-            user_id=invocation.confirmed_by,
+            user_id=invocation.user_id,  # the door's invocation: the one who typed or clicked
             text=reply.text,
             host=reply.host,
             channel_id=invocation.channel_id,

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from bot.mentions import render_refs
 from bot.render.mask import mask_secrets
 from bot.store.db import Tables
 
@@ -129,11 +130,12 @@ class AuditLog(Tables):
     ) -> None:
         """Record how the invocation ended (a timeout marks it, the late result then overwrites it).
 
-        The error is kept masked and cut like the text (an error may quote what was typed).
+        The error is kept masked and cut like the text (an error may quote what was typed), its mentions
+        (`bot.mentions` refs, which only this process reads) as the bare IDs.
         """
         query = _AUDIT_FINISH_IF_RUNNING if only_if_running else _AUDIT_FINISH
         if error is not None:
-            error = AuditText.of(error).text
+            error = AuditText.of(render_refs(error, user=str, channel=str)).text
         with self._lock:
             self._db.execute(query, (decision, rule, outcome, duration, plan_hash, error, row_id))
 

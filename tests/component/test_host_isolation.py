@@ -378,11 +378,11 @@ def test_a_confirmation_runs_on_the_host_of_its_plan(silent: FakeEngine, healthy
             approval="none",
             ttl=60,
         )
-        reply = router.handle_within(Invocation("", confirmation=pending.id), 10.0)
+        reply = router.handle_within(Invocation("", plan_id=pending.id), 10.0)
         assert reply.outcome is Outcome.OK, reply.problem
         assert reply.host == "good"
         assert isinstance(reply.steps[0].result, PsResult)
-        unknown = router.handle_within(Invocation("", confirmation="no-such-plan"), 10.0)
+        unknown = router.handle_within(Invocation("", plan_id="no-such-plan"), 10.0)
         assert unknown.problem is not None
         assert unknown.problem.kind == "NotFound"
     finally:

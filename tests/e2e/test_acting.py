@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bot_process import SECRET, BotProcess, block_texts, button, click, command, start_http_bot, stop_bot
 from fakes.slack import signed_slash_command
 from fakes.web_api import Message
 from local_registry import unique_layer_image
 
 from bot.store import Store
-
-from .conftest import SECRET, BotProcess, block_texts, button, click, command, start_http_bot, stop_bot
 
 pytestmark = pytest.mark.integration
 

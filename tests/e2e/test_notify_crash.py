@@ -24,9 +24,9 @@ from typing import Any
 
 import docker
 import pytest
+from bot_process import BotProcess, start_http_bot, stop_bot
 
-from .conftest import BotProcess, start_http_bot, stop_bot
-from .test_notifications import DieReader, post_requests, remove_all, routes_config
+from .watching import DieReader, post_requests, remove_all, routes_config
 
 pytestmark = pytest.mark.integration
 

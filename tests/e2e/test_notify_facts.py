@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bot_process import block_texts, stop_bot
 
-from .conftest import block_texts, stop_bot
-from .test_notifications import remove_all, routes_config, start_watching_bot, wait_exited
+from .watching import remove_all, routes_config, start_watching_bot, wait_exited
 
 pytestmark = pytest.mark.integration
 

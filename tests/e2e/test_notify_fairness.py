@@ -19,11 +19,11 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
+from bot_process import block_texts, stop_bot
 
 from bot.notify.outbox import MERGE_INTERVAL
 
-from .conftest import block_texts, stop_bot
-from .test_notifications import DieReader, remove_all, routes_config, start_watching_bot
+from .watching import DieReader, remove_all, routes_config, start_watching_bot
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,7 @@ from typing import Any
 
 import docker.errors
 import pytest
-
-from .conftest import BotProcess, block_texts, button, click, command, start_http_bot, stop_bot
+from bot_process import BotProcess, block_texts, button, click, command, start_http_bot, stop_bot
 
 pytestmark = pytest.mark.integration
 

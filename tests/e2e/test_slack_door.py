@@ -11,6 +11,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from bot_process import (
+    SECRET,
+    BotProcess,
+    block_texts,
+    button,
+    click,
+    start_http_bot,
+    start_socket_bot,
+    stop_bot,
+)
+from bot_process import command as run_command
 from fakes.slack import (
     app_home_opened_event,
     block_actions_payload,
@@ -23,18 +34,6 @@ from fakes.slack import (
 from fakes.web_api import Message
 
 from bot.store import Store
-
-from .conftest import (
-    SECRET,
-    BotProcess,
-    block_texts,
-    button,
-    click,
-    start_http_bot,
-    start_socket_bot,
-    stop_bot,
-)
-from .conftest import command as run_command
 
 pytestmark = pytest.mark.integration
 

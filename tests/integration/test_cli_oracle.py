@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from ._oracle import HEADERS, compare, run_docker
-from .conftest import Zoo
+from .world import Zoo
 
 
 def _column(lines: list[str], header: str, name: str) -> str:

@@ -16,7 +16,7 @@ import docker
 import pytest
 
 from ._oracle import HEADERS, Run, compare, run_bot, run_docker, table
-from .conftest import FAKE_SLACK_TOKEN, LOG_LINES, Zoo
+from .world import FAKE_SLACK_TOKEN, LOG_LINES, Zoo
 
 MASK = "•••"
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e.conftest import start_http_bot, stop_bot
+from bot_process import start_http_bot, stop_bot
 from fakes.slack import FakeSlack
 from notify_recorder import Recorder
 from second_daemon import SecondDaemon

@@ -15,7 +15,7 @@ import pytest
 from bot.render.mask import mask_secrets
 
 from ._oracle import _run, run_bot, run_docker
-from .conftest import Zoo
+from .world import Zoo
 
 
 def _bot(text: str) -> list[str]:

@@ -305,7 +305,7 @@ def test_no_request_outside_the_authorized_plan(tmp_path: Path, world: World) ->
             proxy.clear()
             policy.allowed.clear()
             invocation = Invocation(
-                text, user_id=user, channel_id="C0OPS", local_admin=user == "local", confirmed=confirmed
+                text, user_id=user, channel_id="C0OPS", local_admin=user == "local", assume_yes=confirmed
             )
             reply = router.handle(invocation)
             assert reply.outcome in set(Outcome)

@@ -28,7 +28,7 @@ from bot.render.actions import notes_of, render_pull_progress
 from bot.render.format import human_size
 from bot.router.authorize import Authorizer
 
-from .conftest import SLEEP, Scratch, command, ids_of, lines, plan_of, run, state
+from .world import SLEEP, Scratch, command, ids_of, lines, plan_of, run, state
 
 
 def _in_ci() -> bool:

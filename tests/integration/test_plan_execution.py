@@ -29,7 +29,7 @@ from bot.settings import FileConfig
 from bot.startup import policy_of
 from bot.store import Store
 
-from .conftest import Scratch, command, lines, plan_of, run
+from .world import Scratch, command, lines, plan_of, run
 
 PROTECTED = {"chatops.protected": "true"}
 FULL_ID = 64
@@ -47,7 +47,7 @@ def router_for(proxy: EngineProxy, policy: Policy | None = None, zone: Any = UTC
 
 def handle(router: Router, text: str, **who: Any) -> Reply:
     who.setdefault("local_admin", True)
-    who.setdefault("confirmed", True)
+    who.setdefault("assume_yes", True)
     try:
         return router.handle(Invocation(text, **who))
     finally:

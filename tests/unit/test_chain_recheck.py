@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from test_fuzz import RECORDING, TARGETS, RecordingEngine
+from recording_engine import RECORDING, TARGETS, RecordingEngine
 
 from bot.models import Outcome, Plan, Target
 from bot.router import Invocation, Router
@@ -27,7 +27,7 @@ def test_later_step_touching_more_than_authorized_does_not_run() -> None:
     """`stop web-1 && container prune`: re-planned after the stop, the prune would take web-1: not run."""
     engine = ShiftingEngine()
     router = Router([engine], RECORDING)
-    reply = router.handle(Invocation("stop web-1 && container prune", local_admin=True, confirmed=True))
+    reply = router.handle(Invocation("stop web-1 && container prune", local_admin=True, assume_yes=True))
     router.close()
     assert [name for name, _ in engine.ran] == ["stop"]
     assert reply.outcome is Outcome.DENIED
@@ -53,7 +53,7 @@ def test_later_step_is_authorized_again_as_the_engine_is_now() -> None:
     """The same objects, but now protected: the later step is decided again by the policy and refused."""
     engine = ProtectingEngine()
     router = Router([engine], RECORDING)
-    reply = router.handle(Invocation("stop web-1 && rmi -f img:1", local_admin=True, confirmed=True))
+    reply = router.handle(Invocation("stop web-1 && rmi -f img:1", local_admin=True, assume_yes=True))
     router.close()
     assert [name for name, _ in engine.ran] == ["stop"]
     assert reply.outcome is Outcome.DENIED

@@ -1,24 +1,24 @@
 """Property tests over parser + policy + router: no exception escapes, nothing runs that the policy denies
 or that was not confirmed, and no process is ever started.
 
-The engine here is our own `Engine` subclass whose Docker-facing methods record calls instead of reaching a
-daemon (the docker SDK itself is never touched): what matters is which operations the router lets through.
+The engine is our own `Engine` subclass (tests/unit/recording_engine.py) whose Docker-facing methods record
+calls instead of reaching a daemon (the docker SDK itself is never touched): what matters is which
+operations the router lets through.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from recording_engine import RECORDING, RecordingEngine
 
-from bot.commands import CATALOG, Catalog, CommandSpec
-from bot.commands.catalog import ALWAYS, MANY, READ, Act, Read
-from bot.engine import Engine, Host
-from bot.models import ActionResult, Outcome, Plan, Target, TextResult
+from bot.commands import CATALOG
+from bot.commands.catalog import ALWAYS, MANY, READ
+from bot.models import Outcome
 from bot.router import Invocation, Router
 from bot.settings import FileConfig
 from bot.startup import policy_of
@@ -59,65 +59,8 @@ CONFIG = FileConfig.model_validate(
         ],
     }
 )
-POLICY = policy_of(CONFIG)
 
-TARGETS = [
-    Target("container", "a" * 64, "web-1", {}),
-    Target("container", "b" * 64, "db-1", {"team": "payments"}),
-    Target("container", "c" * 64, "vault", {"chatops.protected": "true"}),
-]
-
-
-class RecordingEngine(Engine):
-    """Plans from a fixed world; each operation records itself and the plan it was handed instead of
-    calling Docker (through the `RECORDING` catalog, whose handlers call `plan` and `record` here)."""
-
-    def __init__(self) -> None:
-        super().__init__(Host("fuzz", "unix:///nonexistent.sock", 0.1))
-        self.ran: list[tuple[str, tuple[Target, ...]]] = []
-
-    def plan(self, operation: str, args: Any, command: str = "") -> Plan:
-        """The plan of the command named `operation`: the world's objects its arguments name."""
-        return Plan(command or operation, self.name, operation, _targets(args))
-
-    def record(self, name: str, plan: Plan) -> ActionResult:
-        """A mutation runs the plan the policy saw: record exactly what it would send."""
-        assert isinstance(plan, Plan), f"{name} ran without its plan"
-        self.ran.append((name, plan.targets))
-        return ActionResult(name, ())
-
-
-def _recording(spec: CommandSpec[Any]) -> CommandSpec[Any]:
-    """`spec` with handlers that reach no Docker: a read answers at once, a mutation is recorded."""
-    handler = spec.handler
-    if isinstance(handler, Read):
-        return replace(spec, handler=Read(lambda engine, args: TextResult("read")))
-    if isinstance(handler, Act):
-        return replace(
-            spec,
-            handler=Act(
-                plan=lambda engine, args: _recorder(engine).plan(spec.name, args),
-                run=lambda engine, args, plan, progress: _recorder(engine).record(spec.name, plan),
-            ),
-        )
-    return spec
-
-
-def _recorder(engine: Engine) -> RecordingEngine:
-    assert isinstance(engine, RecordingEngine)
-    return engine
-
-
-RECORDING = Catalog(_recording(spec) for spec in CATALOG.specs)
-
-
-def _targets(args: Any) -> tuple[Target, ...]:
-    """The world's objects an argument list names; a prune (no names) touches all of them."""
-    for field in ("containers", "images", "targets"):
-        value = getattr(args, field, None)
-        if value:
-            return tuple(t for t in TARGETS if t.name in {str(v) for v in value})
-    return tuple(TARGETS)
+POLICY = policy_of(CONFIG, RECORDING)  # the router's catalog: the policy decides on the same
 
 
 NAMES = ["web-1", "db-1", "vault"]
@@ -161,7 +104,7 @@ def test_router_never_raises_never_runs_what_is_denied_or_unconfirmed() -> None:
     def check(text: str, user: str, channel: str, confirmed: bool) -> None:
         engine = RecordingEngine()
         router = Router([engine], RECORDING, policy=POLICY)
-        invocation = Invocation(text, user_id=user, channel_id=channel, confirmed=confirmed)
+        invocation = Invocation(text, user_id=user, channel_id=channel, assume_yes=confirmed)
         _watching[0] = True
         try:
             reply = router.handle(invocation)

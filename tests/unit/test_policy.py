@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.commands.catalog import CATALOG
+from bot.commands.catalog import CATALOG, Catalog
+from bot.engine import Engine, Host
 from bot.errors import ConfigError
 from bot.mentions import plain_refs
 from bot.models import Target
 from bot.policy import Decision, Policy, Principal, Role
 from bot.render.blocks import slack_refs
+from bot.router import Router
 from bot.startup import policy_of, read_checked
 
 ISSUE_TOML = """
@@ -724,3 +727,22 @@ def test_bad_policy_in_the_file_stops_start_up_in_one_line(
         read_config_file_from(text, tmp_path)
     assert str(caught.value).startswith(f"CHATOPS_CONFIG: {tmp_path / 'chatops.toml'}: {message}")
     assert "\n" not in str(caught.value)
+
+
+def test_the_policy_decides_on_the_routers_catalog(tmp_path: Path) -> None:
+    """A router built on its own catalog is checked by a policy on that catalog: a command only that
+    catalog knows can be granted, and a policy on another catalog is refused at build time."""
+    rm = CATALOG.get("rm")
+    assert rm is not None
+    catalog = Catalog([replace(rm, aliases=(*rm.aliases, "zap"))])
+    config = {"cleaner": {"allow": ["zap"]}}, [{"role": "cleaner", "users": ["U0CLEAN"]}]
+    with pytest.raises(ValueError, match="unknown action class or command 'zap'"):
+        Policy.from_config(*config)
+    policy = Policy.from_config(*config, catalog)
+    decision = policy.decide(who("U0CLEAN"), command="zap", action_class="remove", host="prod", targets=())
+    assert decision.allowed
+    engines = [Engine(Host("prod", f"unix://{tmp_path}/no.sock", 2.0))]
+    Router(engines, catalog, policy=policy).close()
+    Router(engines, catalog).close()  # the default policy, on the router's catalog
+    with pytest.raises(ValueError, match="another catalog"):
+        Router(engines, catalog, policy=Policy.default())

@@ -11,7 +11,7 @@ from typing import Any
 from bot.engine import Engine, Host
 from bot.models import CanIResult, Outcome, WhoamiResult
 from bot.policy import Decision, Policy
-from bot.render.blocks.reply import user_ref
+from bot.render.blocks import render_reply, slack_refs
 from bot.render.result import render_result
 from bot.render.text import render_reply_text
 from bot.router import Invocation, Router
@@ -24,7 +24,7 @@ def _router(tmp_path: Path, policy: Policy | None = None) -> Router:
 
 
 def test_whoami_is_a_model_each_door_names_the_user_of(tmp_path: Path) -> None:
-    """The shell says `you (local)`, the Slack door `<@U…>`; the model holds only the ID."""
+    """The shell says `the local shell user`, the Slack door `<@U…>`; the model holds only the ID."""
     router = _router(tmp_path)
     try:
         local = router.handle(Invocation("whoami", local_admin=True))
@@ -35,13 +35,14 @@ def test_whoami_is_a_model_each_door_names_the_user_of(tmp_path: Path) -> None:
     assert isinstance(mine, WhoamiResult)
     assert (mine.user_id, mine.channel_id, mine.host, mine.local_admin) == ("local", "shell", "ghost", True)
     stdout, _ = render_reply_text(local)
-    assert stdout.startswith("you are you (local) on host ghost")
+    assert stdout.startswith("you are the local shell user on host ghost\nuser:     local (local admin)")
     result = slack.steps[0].result
     assert result is not None
-    assert render_result(result, user_ref).summary == "you are <@U0ASKER> on host ghost"
+    assert slack_refs(render_result(result).summary or "") == "you are <@U0ASKER> on host ghost"
 
 
 def test_audit_and_notify_status_name_users_through_the_door(tmp_path: Path) -> None:
+    """A sentence names a user live in Slack and plainly in the shell; a monospace body shows the ID."""
     router = _router(tmp_path)
     try:
         router.store.mute("ghost", "web-1", time.time() + 600, "U0MUTER")
@@ -54,9 +55,11 @@ def test_audit_and_notify_status_name_users_through_the_door(tmp_path: Path) -> 
     status_result, audit_result = status.steps[0].result, audit.steps[0].result
     assert status_result is not None
     assert audit_result is not None
-    assert "(by <@U0MUTER>)" in render_result(status_result, user_ref).body
+    in_slack = str(render_reply(status, user_id="U0MUTER", host="ghost").blocks)
+    assert "(by U0MUTER)" in in_slack  # a code block: no live mention
+    assert "<@U0MUTER>" not in in_slack.replace("<@U0MUTER> ran", "")
     assert "(by U0MUTER)" in render_reply_text(status)[0]
-    assert render_result(audit_result, user_ref).summary == "the last 0 audit rows of <@U0MUTER>"
+    assert slack_refs(render_result(audit_result).summary or "") == "the last 0 audit rows of <@U0MUTER>"
 
 
 class _Broken(Policy):
@@ -95,9 +98,9 @@ def _pending(channel_id: str) -> PendingPlan:
 def test_a_click_carries_the_dm_fact_of_its_invocation_not_of_a_channel_prefix() -> None:
     """A DM is what the door said it is: a click from the plan's DM keeps it; a `D…` channel ID alone,
     or a click from another conversation, does not make one."""
-    in_dm = Invocation("", user_id="U0REQ", channel_id="G0MPIM", is_dm=True, confirmation="p1")
+    in_dm = Invocation("", user_id="U0REQ", channel_id="G0MPIM", is_dm=True, plan_id="p1")
     assert Confirmations.as_requested(in_dm, _pending("G0MPIM")).is_dm
-    not_said = Invocation("", user_id="U0REQ", channel_id="D0DM", confirmation="p1")
+    not_said = Invocation("", user_id="U0REQ", channel_id="D0DM", plan_id="p1")
     assert not Confirmations.as_requested(not_said, _pending("D0DM")).is_dm
-    elsewhere = Invocation("", user_id="U0REQ", channel_id="D0OTHER", is_dm=True, confirmation="p1")
+    elsewhere = Invocation("", user_id="U0REQ", channel_id="D0OTHER", is_dm=True, plan_id="p1")
     assert not Confirmations.as_requested(elsewhere, _pending("C0PLAN")).is_dm

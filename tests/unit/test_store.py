@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sqlite3
 import stat
 import threading
@@ -384,3 +385,21 @@ def test_settled_and_expired_plans_leave_the_file_with_their_text(tmp_path: Path
     _audit(store, "ps")
     assert store.pending(plan.id) is None
     assert store.pending(fresh.id) is not None
+
+
+_SQL = re.compile(
+    r"\b(?:CREATE (?:TABLE|INDEX)|SELECT .+ FROM|INSERT (?:OR \w+ )?INTO|UPDATE \w+ SET|DELETE FROM)\b"
+)
+
+
+def test_sql_lives_only_in_the_store() -> None:
+    """Every SQL statement of the bot is under bot/store/ (the schema in db.py, the rows in its modules)."""
+    bot = Path(__file__).resolve().parents[2] / "bot"
+    outside = [
+        f"{path.relative_to(bot.parent)}:{number}"
+        for path in sorted(bot.rglob("*.py"))
+        if "store" not in path.relative_to(bot).parts[:1]
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if _SQL.search(line)
+    ]
+    assert outside == []

@@ -24,6 +24,7 @@ from bot.render.blocks.limits import (
     escape_clipped,
     section,
 )
+from bot.render.blocks.reply import slack_refs
 from bot.render.result import render_result
 
 MAX_LISTED = 10
@@ -68,7 +69,7 @@ def host_blocks(dashboard: HostDashboard) -> list[dict[str, Any]]:
     header = clip(f"Docker on {dashboard.host}", HEADER_TEXT_MAX)
     blocks: list[dict[str, Any]] = [HeaderBlock(text=header).to_dict()]
     if dashboard.ps is None:
-        problem = escape_clipped(dashboard.problem or "no answer", SECTION_TEXT_MAX - 20)
+        problem = slack_refs(escape_clipped(dashboard.problem or "no answer", SECTION_TEXT_MAX - 20))
         blocks.append(section(f":warning: {problem}"))
         return blocks
     summary = render_result(dashboard.ps).summary or ""

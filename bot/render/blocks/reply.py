@@ -112,7 +112,6 @@ _STATUS_INFO = ":information_source:"
 _PROBLEM_STYLES: dict[str, tuple[str, str]] = {
     "Denied": (":no_entry:", "denied"),
     "Timeout": (":hourglass:", "timed out"),
-    "NeedsConfirmation": (":raised_hand:", "needs confirmation"),
 }
 _PROBLEM_DEFAULT_STYLE = (":warning:", "error")
 
@@ -482,12 +481,6 @@ def _paginate(units: Sequence[_Unit], budget: int) -> list[list[_Unit]]:
     return pages
 
 
-def user_ref(user_id: str) -> str:
-    """How a result's text names a user in Slack: `<@U…>` (escaped with the text around it, like any text
-    a result renders)."""
-    return f"<@{user_id}>"
-
-
 def is_user_id(user_id: str) -> bool:
     """True for a Slack user ID of the right shape (`U…`, `W…`)."""
     return bool(_USER_ID.fullmatch(user_id))
@@ -536,7 +529,7 @@ def _file_name(text: str) -> str:
 
 def full_text(reply: Reply) -> str:
     """The whole reply as the shell prints it (results, then any error), ending with a newline."""
-    stdout, stderr = render_reply_text(reply, user_ref)
+    stdout, stderr = render_reply_text(reply)
     text = "\n\n".join(part for part in (stdout, stderr) if part)
     return text + "\n"
 
@@ -593,9 +586,7 @@ class _Layout:
     @classmethod
     def of(cls, reply: Reply, *, user_id: str, host: str, force_file: bool, reply_id: str) -> _Layout:
         chained = reply.chained
-        renders = [
-            render_result(step.result, user_ref) if step.result is not None else None for step in reply.steps
-        ]
+        renders = [render_result(step.result) if step.result is not None else None for step in reply.steps]
         units = [
             unit
             for i, (step, rendered) in enumerate(zip(reply.steps, renders, strict=True))
