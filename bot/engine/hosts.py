@@ -1,9 +1,10 @@
 """Named Docker hosts and their clients, and the one place where Docker's errors become ours.
 
 Each host gets one low-level `docker.APIClient` per thread (docker-py does not promise thread safety). The API
-version is negotiated once per host and reused. `docker_errors` maps docker-py and requests exceptions to
-`NotFound`, `Conflict`, `OperationFailed` and `EngineUnavailable`; nothing above the engine ever sees a
-docker-py exception.
+version is negotiated once per host and reused. `docker_errors` maps docker-py, requests, urllib3 and
+socket exceptions, and an answer that is not JSON, to `NotFound`, `Conflict`, `OperationFailed` and
+`EngineUnavailable`; nothing above the engine ever sees a docker-py exception (only `bot/engine/` imports
+the docker SDK and the HTTP stack under it, `tests/unit/test_docker_border.py`).
 
 Every call a `HostClient` makes has a wall-clock deadline, not only requests' per-read timeout (which an
 engine sending a byte now and then never reaches): when the deadline passes, the sockets of that thread's
@@ -16,13 +17,14 @@ against the host only when the engine then fails a quick check too (`GET /_ping`
 `GET /containers/json`, each answered at once by a healthy dockerd), so a call slow by its own nature (a
 container slow to stop or remove, a big `system df`) never marks a host down, while a wedged dockerd that
 answers `/_ping` but no listing does. The same check is the probe of a half-open breaker: a host is back
-only when it lists again. The event watcher's stream comes from `open_api_client` without a guard and has
-no such deadline.
+only when it lists again. The event watcher's stream (`bot.engine.events`) comes from `open_api_client`
+without a guard and has no such deadline.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import re
@@ -40,6 +42,7 @@ import docker
 import docker.errors
 import docker.tls
 import requests.exceptions
+import urllib3.exceptions
 
 from bot.durations import seconds_text
 from bot.errors import ChatOpsError, Conflict, EngineUnavailable, NotFound, OperationFailed, UsageError
@@ -550,8 +553,9 @@ def _no_answer(host: Host, seconds: float, *, answering: bool | None = None) -> 
 
 @contextmanager
 def docker_errors(host: Host, waited: Callable[[], float] | None = None) -> Iterator[None]:
-    """Translate every docker-py / requests exception raised inside into one of our typed errors
-    (`waited()`: the wait a timeout names, by default the host's timeout)."""
+    """Translate every docker-py / requests / urllib3 / socket exception raised inside, and an answer that
+    is not JSON, into one of our typed errors (`waited()`: the wait a timeout names, by default the host's
+    timeout)."""
     try:
         yield
     except docker.errors.NotFound as exc:
@@ -568,7 +572,18 @@ def docker_errors(host: Host, waited: Callable[[], float] | None = None) -> Iter
             "was sent there",
             hint="an object reference that is not in Docker's own form (a path holding '..', '//' or '%')",
         ) from exc
-    except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
+    except (json.JSONDecodeError, docker.errors.StreamParseError) as exc:  # requests' JSONDecodeError too
+        raise OperationFailed(
+            f"Docker on {host.name} answered with something that is not the Engine API's JSON "
+            f"({_first_line(exc)})",
+            hint=f"is {host.url} a Docker engine (or a proxy in front of one that works)?",
+        ) from exc
+    except (
+        requests.exceptions.RequestException,
+        docker.errors.DockerException,
+        urllib3.exceptions.HTTPError,  # a streamed body docker-py reads past requests (events, pull, logs)
+        OSError,  # a socket docker-py reads itself (a log stream), reset or timed out
+    ) as exc:
         # docker-py wraps failures of its version negotiation in a bare DockerException: look at the cause.
         if _caused_by(exc, requests.exceptions.Timeout):
             raise _no_answer(host, host.timeout if waited is None else waited()) from exc
@@ -585,6 +600,12 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of what `exc` says, at most 200 characters (never a traceback)."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def _explanation(exc: docker.errors.APIError) -> str:
@@ -615,7 +636,7 @@ def _reason(exc: BaseException) -> str:
     for marker in ("No such file", "Connection refused", "Permission denied", "Name or service not known"):
         if marker in text:
             return marker.lower()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
+    return _first_line(exc)
 
 
 _CONTAINER_ID = re.compile(r"/containers/([0-9a-f]{64})/")
