@@ -587,6 +587,14 @@ def docker_errors(host: Host, waited: Callable[[], float] | None = None) -> Iter
         # docker-py wraps failures of its version negotiation in a bare DockerException: look at the cause.
         if _caused_by(exc, requests.exceptions.Timeout):
             raise _no_answer(host, host.timeout if waited is None else waited()) from exc
+        broken = _broken_answer(exc)
+        if broken is not None:
+            raise EngineUnavailable(
+                f"the connection to Docker on host {host.name} broke off in the middle of an answer "
+                f"({broken})",
+                hint="the engine, or a proxy in front of it, closed the connection; a change already sent to "
+                "Docker may still complete",
+            ) from exc
         raise EngineUnavailable(
             f"no Docker engine answers on host {host.name}: tried {host.url} ({_reason(exc)})",
             hint=ENGINE_HINT,
@@ -602,19 +610,46 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
+def _broken_answer(exc: BaseException) -> str | None:
+    """How an answer broke off after it had begun (`the answer was cut short`, `connection reset`), or None
+    when `exc` is no such break (no answer came at all)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen)
+        if "IncompleteRead" in type(seen).__name__ or "IncompleteRead" in text:
+            return "the answer was cut short"
+        if isinstance(seen, requests.exceptions.ChunkedEncodingError) or "Connection broken" in text:
+            return "connection reset" if "reset" in text.lower() else "the answer was cut short"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _first_line(exc: BaseException) -> str:
     """The first line of what `exc` says, at most 200 characters (never a traceback)."""
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
+def daemon_words(exc: BaseException | None) -> str | None:
+    """What the daemon said in the answer that raised `exc` (as `docker_errors` shows it), or None when `exc`
+    is not an error answer of the Engine API."""
+    return _explanation(exc) if isinstance(exc, docker.errors.APIError) else None
+
+
 def _explanation(exc: docker.errors.APIError) -> str:
+    """The daemon's message (its JSON `message`); for an answer that is a web page, not the Engine API's
+    JSON (a proxy's error page), its status and what it is instead of its markup."""
     text = exc.explanation
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     if not text and exc.response is not None:
         text = exc.response.reason
-    return str(text or exc).strip()
+    shown = str(text or exc).strip()
+    if shown.startswith("<"):
+        response = exc.response
+        status = f"{response.status_code} {response.reason}" if response is not None else "an error"
+        return f"the Engine API answered {status} with a web page, not its JSON"
+    return shown[:2000]
 
 
 def _reason(exc: BaseException) -> str:

@@ -19,7 +19,7 @@ from bot import __version__
 from bot.commands import args as a
 from bot.engine import plans
 from bot.engine.convert import build_cache_row, container_row, df_items, image_row, volume_row
-from bot.engine.hosts import LONG_CALL_DEADLINE, Host, HostClient, HostHealth
+from bot.engine.hosts import LONG_CALL_DEADLINE, Host, HostClient, HostHealth, daemon_words
 from bot.errors import ChatOpsError, Conflict, EngineUnavailable, NotFound, OperationFailed
 from bot.models import (
     ActionResult,
@@ -200,7 +200,14 @@ class Engine:
     def _compose_containers(self, project: str | None, *, all: bool) -> list[Any]:
         label = f"{PROJECT_LABEL}={project}" if project else PROJECT_LABEL
         raw = self._call(lambda api: api.containers(all=all, filters={"label": [label]})) or []
-        return [c for c in raw if str((c.get("Labels") or {}).get(ONEOFF_LABEL, "False")).lower() != "true"]
+        # the label is checked again: an answer is not trusted to hold only what the filter asked for
+        return [
+            c
+            for c in raw
+            if PROJECT_LABEL in (labels := c.get("Labels") or {})
+            and (project is None or labels[PROJECT_LABEL] == project)
+            and str(labels.get(ONEOFF_LABEL, "False")).lower() != "true"
+        ]
 
     def compose_ls(self, args: a.ComposeLsArgs) -> ComposeLsResult:
         """`docker compose ls`: projects grouped from one container listing by label."""
@@ -902,7 +909,7 @@ class Engine:
         try:
             self._call(run, deadline=LONG_CALL_DEADLINE)
         except (NotFound, OperationFailed) as exc:
-            if exc.__cause__ is None:  # our own, from the stream: already worded
+            if daemon_words(exc.__cause__) is None:  # not the daemon's own words: already worded
                 raise
             raise OperationFailed(_daemon_line(exc), hint=f"pulling {shown} on host {self.name}") from exc
         lines = plans.pull_status_lines(events)
@@ -957,13 +964,7 @@ class PartialFailure(OperationFailed):
 
 def _daemon_line(error: ChatOpsError) -> str:
     """The CLI's wording: `Error response from daemon: <the daemon's message>`."""
-    cause = error.__cause__
-    message = error.message
-    if cause is not None and hasattr(cause, "explanation"):
-        explanation = cause.explanation
-        if isinstance(explanation, bytes):
-            explanation = explanation.decode("utf-8", "replace")
-        message = str(explanation or message).strip()
+    message = daemon_words(error.__cause__) or error.message
     return message if message.startswith("Error response") else f"Error response from daemon: {message}"
 
 
