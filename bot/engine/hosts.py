@@ -32,7 +32,7 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,8 +216,65 @@ def _watch_pool(pool: Any, guard: CallGuard) -> None:
     pool._chatops_guard = guard
 
 
+class UnexpectedAnswer(Exception):
+    """The Engine API answered JSON of another shape than it sends for that route (a list for an object, a
+    row that is not an object…): `docker_errors` makes it an `OperationFailed`."""
+
+
+def _objects(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, Mapping) for item in value)
+
+
+def _object_of_lists(*keys: str) -> Callable[[Any], bool]:
+    """An object whose `keys` are each null or a list of objects (and, for API 1.52's `/system/df`, each
+    `…Usage` object's `Items` too)."""
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, Mapping):
+            return False
+        usages = [v.get("Items") for k, v in value.items() if k.endswith("Usage") and isinstance(v, Mapping)]
+        return all(value.get(k) is None or _objects(value.get(k)) for k in keys) and all(
+            items is None or _objects(items) for items in usages
+        )
+
+    return check
+
+
+def _is_object(value: Any) -> bool:
+    return isinstance(value, Mapping)
+
+
+# What the Engine API answers on the routes the bot reads (the path without its /v1.NN prefix); a route not
+# named here may answer anything JSON.
+_SHAPES: tuple[tuple[str, re.Pattern[str], Callable[[Any], bool]], ...] = (
+    ("GET", re.compile(r"/(containers|images)/json"), _objects),
+    ("GET", re.compile(r"/networks"), _objects),
+    ("GET", re.compile(r"/volumes"), _object_of_lists("Volumes")),
+    ("GET", re.compile(r"/system/df"), _object_of_lists("Images", "Containers", "Volumes", "BuildCache")),
+    # docker-py itself reads `Config.Tty` of an inspected container (before a log stream)
+    ("GET", re.compile(r"/containers/[^/]+/json"), lambda v: _is_object(v) and _is_object(v.get("Config"))),
+    ("GET", re.compile(r"/(images/.+/json|volumes/[^/]+|info|version)"), _is_object),
+    ("DELETE", re.compile(r"/images/.+"), _objects),
+    ("POST", re.compile(r"/(build|containers|images|networks|volumes)/prune"), _is_object),
+)
+_VERSION_PREFIX = re.compile(r"^/v\d+\.\d+(?=/)")
+
+
+def _check_shape(response: Any, value: Any) -> None:
+    """Raise `UnexpectedAnswer` when `value`, the JSON `response` held, is not of its route's shape."""
+    request = getattr(response, "request", None)
+    method = str(getattr(request, "method", "") or "")
+    path = _VERSION_PREFIX.sub("", str(getattr(request, "path_url", "") or "").split("?", 1)[0])
+    for wanted, route, fits in _SHAPES:
+        if method == wanted and route.fullmatch(path):
+            if not fits(value):
+                raise UnexpectedAnswer(f"{method} {path[:200]} answered JSON of an unexpected shape")
+            return
+
+
 class _EngineAPIClient(docker.APIClient):  # type: ignore[misc]  # docker-py ships no type information
-    """docker-py's low-level client that never follows a redirect (also while negotiating the version) and,
+    """docker-py's low-level client that never follows a redirect (also while negotiating the version), takes
+    only JSON of the shape the Engine API sends (`_SHAPES`; every item of a decoded stream an object) and,
     with a `CallGuard`, lets that guard see its connections and bound each request by the call's deadline."""
 
     def __init__(self, *args: Any, guard: CallGuard | None = None, **kwargs: Any) -> None:
@@ -228,6 +285,18 @@ class _EngineAPIClient(docker.APIClient):  # type: ignore[misc]  # docker-py shi
         if self._chatops_guard is not None:
             _watch_pools(adapter, self._chatops_guard)
         super().mount(prefix, adapter)
+
+    def _result(self, response: Any, json: bool = False, binary: bool = False) -> Any:
+        result = super()._result(response, json=json, binary=binary)
+        if json:
+            _check_shape(response, result)
+        return result
+
+    def _stream_helper(self, response: Any, decode: bool = False) -> Iterator[Any]:
+        for item in super()._stream_helper(response, decode=decode):
+            if decode and not isinstance(item, Mapping):
+                raise UnexpectedAnswer("a streamed answer held an item that is not a JSON object")
+            yield item
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         kwargs["allow_redirects"] = False
@@ -566,6 +635,11 @@ def docker_errors(host: Host, waited: Callable[[], float] | None = None) -> Iter
         if exc.status_code == 409:
             raise Conflict(_explanation(exc)) from exc
         raise OperationFailed(f"Docker on {host.name}: {_explanation(exc)}") from exc
+    except UnexpectedAnswer as exc:
+        raise OperationFailed(
+            f"Docker on {host.name}: {exc}",
+            hint=f"is {host.url} a Docker engine (or a proxy in front of one that works)?",
+        ) from exc
     except RedirectRefused as exc:
         raise OperationFailed(
             f"Docker on {host.name}: {exc}; the bot never follows redirects from the Engine API, so nothing "

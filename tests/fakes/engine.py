@@ -27,6 +27,8 @@ and the bad answers (`BAD_ANSWERS`), each sent at once:
     server_error       500 {"message": "fake engine: internal error"}
     server_error_text  500 with an HTML body that is not JSON (a proxy's error page)
     bad_json           200 application/json whose body is not JSON
+    wrong_json         200 with JSON of another shape: an object where the route answers a list, a list of
+                       strings where it answers an object (a stream: items that are not objects)
     truncated          200 announcing more body than it sends, then a hang-up
     reset              200, half the body, then a reset (an RST on TCP; on a Unix socket, which has none, a
                        hang-up)
@@ -67,6 +69,7 @@ Behaviour = Literal[
     "server_error",
     "server_error_text",
     "bad_json",
+    "wrong_json",
     "truncated",
     "reset",
     "redirect",
@@ -77,6 +80,7 @@ BAD_ANSWERS: tuple[Behaviour, ...] = (
     "server_error",
     "server_error_text",
     "bad_json",
+    "wrong_json",
     "truncated",
     "reset",
     "redirect",
@@ -334,21 +338,22 @@ class FakeEngine:
             sock.sendall(head if method == "HEAD" else head + body)
             return True
         body = b'{"Id": "f00d", oops' if behaviour == "bad_json" else good
+        if behaviour == "wrong_json":
+            body = b'{"surprise": [1]}' if good.startswith(b"[") else b'["surprise", "again"]'
+        whole = behaviour in ("bad_json", "wrong_json")  # sent in full, the connection kept
         streamed = route in STREAMED or route.endswith("/logs")
         if streamed:
             head = _head("200 OK", content_type, "Transfer-Encoding: chunked")
             chunk = f"{len(body) + 64:x}\r\n".encode() + body  # the chunk announces more than it holds
-            if behaviour == "bad_json":
+            if whole:
                 chunk = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
         else:
-            head = _head(
-                "200 OK", content_type, f"Content-Length: {len(body) + 64 * (behaviour != 'bad_json')}"
-            )
+            head = _head("200 OK", content_type, f"Content-Length: {len(body) + 64 * (not whole)}")
             chunk = body
         if method == "HEAD":
             sock.sendall(head)
-            return behaviour == "bad_json"
-        if behaviour == "bad_json":
+            return whole
+        if whole:
             sock.sendall(head + chunk)
             return True
         if behaviour == "truncated":
