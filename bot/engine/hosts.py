@@ -2,9 +2,11 @@
 
 Each host gets one low-level `docker.APIClient` per thread (docker-py does not promise thread safety). The API
 version is negotiated once per host and reused. `docker_errors` maps docker-py, requests, urllib3 and
-socket exceptions, and an answer that is not JSON, to `NotFound`, `Conflict`, `OperationFailed` and
-`EngineUnavailable`; nothing above the engine ever sees a docker-py exception (only `bot/engine/` imports
-the docker SDK and the HTTP stack under it, `tests/unit/test_docker_border.py`).
+socket exceptions, and an answer that is not JSON (or JSON of another shape than its route sends), to
+`NotFound`, `Conflict`, `OperationFailed` and `EngineUnavailable`; nothing above the engine ever sees a
+docker-py exception (only `bot/engine/` imports the docker SDK and the HTTP stack under it,
+`tests/unit/test_docker_border.py`; `tests/component/test_engine_escapes.py` drives every engine call
+through a fake engine's bad answers).
 
 Every call a `HostClient` makes has a wall-clock deadline, not only requests' per-read timeout (which an
 engine sending a byte now and then never reaches): when the deadline passes, the sockets of that thread's
