@@ -1,9 +1,12 @@
 """Named Docker hosts and their clients, and the one place where Docker's errors become ours.
 
 Each host gets one low-level `docker.APIClient` per thread (docker-py does not promise thread safety). The API
-version is negotiated once per host and reused. `docker_errors` maps docker-py and requests exceptions to
+version is negotiated once per host and reused. `docker_errors` maps docker-py, requests, urllib3 and
+socket exceptions, and an answer that is not JSON (or JSON of another shape than its route sends), to
 `NotFound`, `Conflict`, `OperationFailed` and `EngineUnavailable`; nothing above the engine ever sees a
-docker-py exception.
+docker-py exception (only `bot/engine/` imports the docker SDK and the HTTP stack under it,
+`tests/unit/test_docker_border.py`; `tests/component/test_engine_escapes.py` drives every engine call
+through a fake engine's bad answers).
 
 Every call a `HostClient` makes has a wall-clock deadline, not only requests' per-read timeout (which an
 engine sending a byte now and then never reaches): when the deadline passes, the sockets of that thread's
@@ -16,13 +19,14 @@ against the host only when the engine then fails a quick check too (`GET /_ping`
 `GET /containers/json`, each answered at once by a healthy dockerd), so a call slow by its own nature (a
 container slow to stop or remove, a big `system df`) never marks a host down, while a wedged dockerd that
 answers `/_ping` but no listing does. The same check is the probe of a half-open breaker: a host is back
-only when it lists again. The event watcher's stream comes from `open_api_client` without a guard and has
-no such deadline.
+only when it lists again. The event watcher's stream (`bot.engine.events`) comes from `open_api_client`
+without a guard and has no such deadline.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import re
@@ -30,7 +34,7 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +44,7 @@ import docker
 import docker.errors
 import docker.tls
 import requests.exceptions
+import urllib3.exceptions
 
 from bot.durations import seconds_text
 from bot.errors import (
@@ -221,8 +226,65 @@ def _watch_pool(pool: Any, guard: CallGuard) -> None:
     pool._chatops_guard = guard
 
 
+class UnexpectedAnswer(Exception):
+    """The Engine API answered JSON of another shape than it sends for that route (a list for an object, a
+    row that is not an object…): `docker_errors` makes it an `OperationFailed`."""
+
+
+def _objects(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, Mapping) for item in value)
+
+
+def _object_of_lists(*keys: str) -> Callable[[Any], bool]:
+    """An object whose `keys` are each null or a list of objects (and, for API 1.52's `/system/df`, each
+    `…Usage` object's `Items` too)."""
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, Mapping):
+            return False
+        usages = [v.get("Items") for k, v in value.items() if k.endswith("Usage") and isinstance(v, Mapping)]
+        return all(value.get(k) is None or _objects(value.get(k)) for k in keys) and all(
+            items is None or _objects(items) for items in usages
+        )
+
+    return check
+
+
+def _is_object(value: Any) -> bool:
+    return isinstance(value, Mapping)
+
+
+# What the Engine API answers on the routes the bot reads (the path without its /v1.NN prefix); a route not
+# named here may answer anything JSON.
+_SHAPES: tuple[tuple[str, re.Pattern[str], Callable[[Any], bool]], ...] = (
+    ("GET", re.compile(r"/(containers|images)/json"), _objects),
+    ("GET", re.compile(r"/networks"), _objects),
+    ("GET", re.compile(r"/volumes"), _object_of_lists("Volumes")),
+    ("GET", re.compile(r"/system/df"), _object_of_lists("Images", "Containers", "Volumes", "BuildCache")),
+    # docker-py itself reads `Config.Tty` of an inspected container (before a log stream)
+    ("GET", re.compile(r"/containers/[^/]+/json"), lambda v: _is_object(v) and _is_object(v.get("Config"))),
+    ("GET", re.compile(r"/(images/.+/json|volumes/[^/]+|info|version)"), _is_object),
+    ("DELETE", re.compile(r"/images/.+"), _objects),
+    ("POST", re.compile(r"/(build|containers|images|networks|volumes)/prune"), _is_object),
+)
+_VERSION_PREFIX = re.compile(r"^/v\d+\.\d+(?=/)")
+
+
+def _check_shape(response: Any, value: Any) -> None:
+    """Raise `UnexpectedAnswer` when `value`, the JSON `response` held, is not of its route's shape."""
+    request = getattr(response, "request", None)
+    method = str(getattr(request, "method", "") or "")
+    path = _VERSION_PREFIX.sub("", str(getattr(request, "path_url", "") or "").split("?", 1)[0])
+    for wanted, route, fits in _SHAPES:
+        if method == wanted and route.fullmatch(path):
+            if not fits(value):
+                raise UnexpectedAnswer(f"{method} {path[:200]} answered JSON of an unexpected shape")
+            return
+
+
 class _EngineAPIClient(docker.APIClient):  # type: ignore[misc]  # docker-py ships no type information
-    """docker-py's low-level client that never follows a redirect (also while negotiating the version) and,
+    """docker-py's low-level client that never follows a redirect (also while negotiating the version), takes
+    only JSON of the shape the Engine API sends (`_SHAPES`; every item of a decoded stream an object) and,
     with a `CallGuard`, lets that guard see its connections and bound each request by the call's deadline."""
 
     def __init__(self, *args: Any, guard: CallGuard | None = None, **kwargs: Any) -> None:
@@ -233,6 +295,18 @@ class _EngineAPIClient(docker.APIClient):  # type: ignore[misc]  # docker-py shi
         if self._chatops_guard is not None:
             _watch_pools(adapter, self._chatops_guard)
         super().mount(prefix, adapter)
+
+    def _result(self, response: Any, json: bool = False, binary: bool = False) -> Any:
+        result = super()._result(response, json=json, binary=binary)
+        if json:
+            _check_shape(response, result)
+        return result
+
+    def _stream_helper(self, response: Any, decode: bool = False) -> Iterator[Any]:
+        for item in super()._stream_helper(response, decode=decode):
+            if decode and not isinstance(item, Mapping):
+                raise UnexpectedAnswer("a streamed answer held an item that is not a JSON object")
+            yield item
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         kwargs["allow_redirects"] = False
@@ -561,8 +635,9 @@ def _no_answer(host: Host, seconds: float, *, answering: bool | None = None) -> 
 
 @contextmanager
 def docker_errors(host: Host, waited: Callable[[], float] | None = None) -> Iterator[None]:
-    """Translate every docker-py / requests exception raised inside into one of our typed errors
-    (`waited()`: the wait a timeout names, by default the host's timeout)."""
+    """Translate every docker-py / requests / urllib3 / socket exception raised inside, and an answer that
+    is not JSON, into one of our typed errors (`waited()`: the wait a timeout names, by default the host's
+    timeout)."""
     try:
         yield
     except docker.errors.NotFound as exc:
@@ -574,16 +649,40 @@ def docker_errors(host: Host, waited: Callable[[], float] | None = None) -> Iter
             raise Conflict(_explanation(exc), daemon_message=_said(exc)) from exc
         said = f"Docker on {host.name}: {_explanation(exc)}"
         raise OperationFailed(said, daemon_message=_said(exc)) from exc
+    except UnexpectedAnswer as exc:
+        raise OperationFailed(
+            f"Docker on {host.name}: {exc}",
+            hint=f"is {host.url} a Docker engine (or a proxy in front of one that works)?",
+        ) from exc
     except RedirectRefused as exc:
         raise OperationFailed(
             f"Docker on {host.name}: {exc}; the bot never follows redirects from the Engine API, so nothing "
             "was sent there",
             hint="an object reference that is not in Docker's own form (a path holding '..', '//' or '%')",
         ) from exc
-    except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
+    except (json.JSONDecodeError, docker.errors.StreamParseError) as exc:  # requests' JSONDecodeError too
+        raise OperationFailed(
+            f"Docker on {host.name} answered with something that is not the Engine API's JSON "
+            f"({_first_line(exc)})",
+            hint=f"is {host.url} a Docker engine (or a proxy in front of one that works)?",
+        ) from exc
+    except (
+        requests.exceptions.RequestException,
+        docker.errors.DockerException,
+        urllib3.exceptions.HTTPError,  # a streamed body docker-py reads past requests (events, pull, logs)
+        OSError,  # a socket docker-py reads itself (a log stream), reset or timed out
+    ) as exc:
         # docker-py wraps failures of its version negotiation in a bare DockerException: look at the cause.
         if _caused_by(exc, requests.exceptions.Timeout):
             raise _no_answer(host, host.timeout if waited is None else waited()) from exc
+        broken = _broken_answer(exc)
+        if broken is not None:
+            raise EngineUnavailable(
+                f"the connection to Docker on host {host.name} broke off in the middle of an answer "
+                f"({broken})",
+                hint="the engine, or a proxy in front of it, closed the connection; a change already sent to "
+                "Docker may still complete",
+            ) from exc
         raise EngineUnavailable(
             f"no Docker engine answers on host {host.name}: tried {host.url} ({_reason(exc)})",
             hint=ENGINE_HINT,
@@ -599,6 +698,26 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
+def _broken_answer(exc: BaseException) -> str | None:
+    """How an answer broke off after it had begun (`the answer was cut short`, `connection reset`), or None
+    when `exc` is no such break (no answer came at all)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen)
+        if "IncompleteRead" in type(seen).__name__ or "IncompleteRead" in text:
+            return "the answer was cut short"
+        if isinstance(seen, requests.exceptions.ChunkedEncodingError) or "Connection broken" in text:
+            return "connection reset" if "reset" in text.lower() else "the answer was cut short"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of what `exc` says, at most 200 characters (never a traceback)."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
 def _said(exc: docker.errors.APIError) -> str | None:
     """The daemon's own message in its error response (docker-py's `explanation`), if it sent one."""
     text = exc.explanation
@@ -608,10 +727,17 @@ def _said(exc: docker.errors.APIError) -> str | None:
 
 
 def _explanation(exc: docker.errors.APIError) -> str:
+    """The daemon's message (its JSON `message`); for an answer that is a web page, not the Engine API's
+    JSON (a proxy's error page), its status and what it is instead of its markup."""
     text = _said(exc)
     if not text and exc.response is not None:
         text = exc.response.reason
-    return str(text or exc).strip()
+    shown = str(text or exc).strip()
+    if shown.startswith("<"):
+        response = exc.response
+        status = f"{response.status_code} {response.reason}" if response is not None else "an error"
+        return f"the Engine API answered {status} with a web page, not its JSON"
+    return shown[:2000]
 
 
 def _reason(exc: BaseException) -> str:
@@ -633,7 +759,7 @@ def _reason(exc: BaseException) -> str:
     for marker in ("No such file", "Connection refused", "Permission denied", "Name or service not known"):
         if marker in text:
             return marker.lower()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
+    return _first_line(exc)
 
 
 _CONTAINER_ID = re.compile(r"/containers/([0-9a-f]{64})/")

@@ -53,6 +53,8 @@ class Pulls(EngineBase):
         try:
             refused = self._call(run, deadline=LONG_CALL_DEADLINE)
         except (NotFound, OperationFailed) as exc:
+            if exc.daemon_message is None:  # not the daemon's own words (a redirect, an answer not JSON)
+                raise
             raise OperationFailed(exc.daemon_line, hint=hint) from exc
         if refused is not None:
             raise OperationFailed(error_response(refused), hint=hint)

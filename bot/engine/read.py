@@ -167,7 +167,14 @@ class Reads(EngineBase):
     def _compose_containers(self, project: str | None, *, all: bool) -> list[Any]:
         label = f"{PROJECT_LABEL}={project}" if project else PROJECT_LABEL
         raw = self._call(lambda api: api.containers(all=all, filters={"label": [label]})) or []
-        return [c for c in raw if str((c.get("Labels") or {}).get(ONEOFF_LABEL, "False")).lower() != "true"]
+        # the label is checked again: an answer is not trusted to hold only what the filter asked for
+        return [
+            c
+            for c in raw
+            if PROJECT_LABEL in (labels := c.get("Labels") or {})
+            and (project is None or labels[PROJECT_LABEL] == project)
+            and str(labels.get(ONEOFF_LABEL, "False")).lower() != "true"
+        ]
 
     def compose_ls(self, args: a.ComposeLsArgs) -> ComposeLsResult:
         """`docker compose ls`: projects grouped from one container listing by label."""

@@ -10,8 +10,8 @@ Threads of one `HostWatcher`, each with its own low-level Docker client:
   re-listed changes no event explained, and saves cursor, states, rule memory and the notifications not yet
   handed to the sink (the checkpoint), woken at once when the rules made a notification.
 - a small enrichment pool adds the last log lines (masked), the health probe's output and, for a death whose
-  exit code a label shadowed, the code the engine recorded (`exit_code_at`), through a `HostClient`: its
-  calls have the wall-clock deadline of command calls (the host's timeout), unlike the stream;
+  exit code a label shadowed, the code the engine recorded (`exit_code_at`): those calls have the wall-clock
+  deadline of command calls (the host's timeout), unlike the stream;
   a deliverer hands notifications to the sink in the order the rules made them. It waits for a note's
   enrichment at most `enrich_timeout` (plus the quick check) from the moment the note was made; a note
   whose details did not come in time goes without them and says so ("log tail unavailable: the engine did
@@ -32,6 +32,10 @@ the sink again; the outbox drops a dedupe key it already has). A replayed event 
 labels and names, never an attribute a label of the same key can shadow (Docker copies a container's
 labels over the event's own attributes: `exitCode=0` as a label hides a crash's real code).
 
+**The engine is reached only through `bot.engine.events.EventSource`** (the stream, the listing, the
+daemon's clock, the ping, the details), which raises only `bot.errors` types: the watcher handles an engine
+failure as a `ChatOpsError` and sees no docker-py, requests or socket exception.
+
 A change the stream never delivered (the daemon keeps only 256 events and loses them when it restarts) is
 still reported: after a re-list, a difference from the last known state becomes a synthesized event
 (`away=True`), held back `settle` seconds in case a replayed event explains it, then evaluated.
@@ -50,11 +54,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from bot.durations import seconds_text
-from bot.engine.convert import container_row
-from bot.engine.hosts import CHECK_DEADLINE, Host, HostClient, open_api_client
+from bot.engine.events import EventSource, EventStream
+from bot.engine.hosts import CHECK_DEADLINE, Host
 from bot.errors import ChatOpsError, EngineUnavailable
 from bot.models import Notification, Target
 from bot.notify.events import (
@@ -70,6 +74,7 @@ from bot.render.mask import mask_secrets
 from bot.store.notify import Checkpoint, EventKey, SqliteCursorStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # What the rules read; everything else (exec_*, attach, network, volume…) is filtered out by the daemon.
 EVENT_FILTERS = {
@@ -132,34 +137,6 @@ class StateStore(Protocol):
         """Save states, removals, the rules' memory, the cursor and the notifications of one moment, all or
         nothing."""
         ...
-
-
-class _Clients:
-    """One `docker.APIClient` per thread for one host (docker-py promises no thread safety); all closable."""
-
-    def __init__(self, host: Host) -> None:
-        self.host = host
-        self._local = threading.local()
-        self._all: list[Any] = []
-        self._lock = threading.Lock()
-        self._version: str | None = None
-
-    def api(self) -> Any:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = open_api_client(self.host, self._version or "auto")
-            with self._lock:
-                self._version = self._version or client.api_version
-                self._all.append(client)
-            self._local.client = client
-        return client
-
-    def close_all(self) -> None:
-        with self._lock:
-            clients, self._all = self._all, []
-        for client in clients:
-            with contextlib.suppress(Exception):
-                client.close()
 
 
 @dataclass(slots=True)
@@ -270,7 +247,7 @@ class HostWatcher:
         self.observe = observe
         # wall-clock seconds the details of one notification may take (its log tail and inspect together)
         self.enrich_timeout = host.timeout if enrich_timeout is None else enrich_timeout
-        self._enricher = HostClient(host)  # deadlines and a breaker of its own, apart from the stream's
+        self._engine = EventSource(host)
         self._hurry: float | None = None  # once stopping: no enrichment is waited for past this instant
         self.rule_state = RuleState()
         self.reconnects = 0
@@ -278,12 +255,11 @@ class HostWatcher:
         self.events = 0
         self.ping_failures = 0
         self.stuck_readers = 0
-        self._clients = _Clients(host)
         self._lock = threading.Lock()
         self._connected = threading.Condition()
         self._connections = 0
         self._stopping = threading.Event()
-        self._stream: Any = None
+        self._stream: EventStream | None = None
         self._cursor: int | None = None
         self._saved_cursor: int | None = None
         self._saved_rules: str | None = None
@@ -376,16 +352,14 @@ class HostWatcher:
         # an enrichment still running ends at its own deadline; nothing waits for it
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._persist()
-        self._clients.close_all()
-        self._enricher.close_all()
+        self._engine.close()
 
     def force_reconnect(self) -> None:
         """Close the current event stream; the reader resumes from the cursor (watchdog, tests)."""
         with self._lock:
             stream = self._stream
         if stream is not None:
-            with contextlib.suppress(Exception):
-                stream.close()
+            stream.close()
 
     def wait_connected(self, count: int = 1, timeout: float = 10.0) -> bool:
         """Wait until the reader has (re)connected and reconciled `count` times in all."""
@@ -408,17 +382,16 @@ class HostWatcher:
             stream = None
             try:
                 self._connecting_since = time.monotonic()
-                api = self._clients.api()
                 if self._cursor is None:
-                    self._cursor = _daemon_time(api)
+                    self._cursor = self._daemon_time()
                 since = since_param(self._cursor) if self._cursor else None
                 # Subscribe first, then list: nothing that happens in between can fall through.
-                stream = api.events(since=since, filters=EVENT_FILTERS, decode=True)
+                stream = self._engine.subscribe(since, EVENT_FILTERS)
                 with self._lock:
                     if not self._current(generation):
                         break
                     self._stream = stream
-                rows = [container_row(r) for r in api.containers(all=True)]
+                rows = self._engine.containers()
                 with self._lock:
                     if not self._current(generation):
                         break
@@ -432,24 +405,33 @@ class HostWatcher:
                     self._connected.notify_all()
                 delay = self.backoff[0]
                 for raw in stream:
-                    if isinstance(raw, Mapping) and not self._handle(raw, generation):
+                    if not self._handle(raw, generation):
                         break
-            except Exception as exc:  # a failing stream ends in a reconnect, never in a dead thread
+            except ChatOpsError as exc:  # a failing stream ends in a reconnect
                 if self._current(generation):
-                    log.warning("notify: event stream of host %s failed: %s", self.host.name, exc)
+                    log.warning("notify: event stream of host %s failed: %s", self.host.name, exc.message)
+            except Exception:  # a bug of the watcher's own: logged with its traceback, never a dead thread
+                if self._current(generation):
+                    log.exception("notify: the event reader of host %s failed; reconnecting", self.host.name)
             finally:
                 with self._lock:
                     if self._stream is stream:
                         self._stream = None
                 if stream is not None:
-                    with contextlib.suppress(Exception):
-                        stream.close()
+                    stream.close()
             if not self._current(generation):
                 break
             self._connecting_since = None
             self.reconnects += 1
             self._stopping.wait(delay)
             delay = min(delay * 2, self.backoff[1])
+
+    def _daemon_time(self) -> int | None:
+        """The daemon's clock in ns: where a first subscription starts; None if unknown."""
+        try:
+            return engine_time(self._engine.system_time())
+        except ChatOpsError:
+            return None
 
     def _handle(self, raw: Mapping[str, Any], generation: int) -> bool:
         """Process one event; False when this reader was replaced or the watcher stops (its events are no
@@ -616,10 +598,12 @@ class HostWatcher:
 
     def _ping(self) -> None:
         try:
-            self._clients.api().ping()
-        except Exception as exc:
+            self._engine.ping()
+        except ChatOpsError as exc:
             self.ping_failures += 1
-            log.warning("notify: host %s does not answer a ping (%s); reconnecting", self.host.name, exc)
+            log.warning(
+                "notify: host %s does not answer a ping (%s); reconnecting", self.host.name, exc.message
+            )
             self.force_reconnect()
 
     def _unstick(self) -> None:
@@ -728,8 +712,11 @@ class HostWatcher:
         the engine says it was a clean exit after all. Never raises, never drops `note` for a failure."""
         try:
             return self._enriched(note)
-        except Exception as exc:  # an engine that cannot answer must not cost the notification itself
-            log.info("notify: no details for %s of %s: %s", note.kind, note.container, exc)
+        except ChatOpsError as exc:  # an engine that cannot answer must not cost the notification itself
+            log.info("notify: no details for %s of %s: %s", note.kind, note.container, exc.message)
+            return note
+        except Exception:  # nor a bug of the enrichment's own (logged with its traceback)
+            log.exception("notify: no details for %s of %s", note.kind, note.container)
             return note
 
     def _enriched(self, note: Notification) -> Notification | None:
@@ -740,18 +727,16 @@ class HostWatcher:
         changes: dict[str, Any] = {}
         if note.kind in ENRICHED_KINDS:
             try:
-                raw = self._ask(lambda api: api.logs(cid, stdout=True, stderr=True, tail=self.log_lines), due)
+                lines = self._ask(lambda within: self._engine.log_tail(cid, self.log_lines, within), due)
             except EngineUnavailable as exc:
                 changes.update(_unavailable(note, self._why(exc, due), logs=True))
             except ChatOpsError:
                 pass
             else:
-                text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-                lines = text.splitlines()[-self.log_lines :]
                 changes["log_tail"] = tuple(mask_secrets(line)[:500] for line in lines)
         if note.kind in ("died", "unhealthy") or note.exit_unknown:
             try:
-                state = self._ask(lambda api: api.inspect_container(cid), due).get("State") or {}
+                state = self._ask(lambda within: self._engine.container_state(cid, within), due)
             except EngineUnavailable as exc:
                 changes.update(_unavailable(note, self._why(exc, due), probe=True))
             except ChatOpsError:
@@ -786,14 +771,14 @@ class HostWatcher:
             return f"the engine did not answer within {seconds_text(self.enrich_timeout)} s"
         return error.message
 
-    def _ask(self, fn: Callable[[Any], Any], due: float) -> Any:
-        """`fn(api)` through the enrichment client, ending by `due` (monotonic); `EngineUnavailable` at once
-        when no time is left."""
+    def _ask(self, fn: Callable[[float], T], due: float) -> T:
+        """`fn(seconds left)`, an `EventSource` detail call ending by `due` (monotonic); `EngineUnavailable`
+        at once when no time is left."""
         left = due - time.monotonic()
         if left < 0.05:
             within = seconds_text(self.enrich_timeout)
             raise EngineUnavailable(f"Docker on host {self.host.name} did not answer within {within} s")
-        return self._enricher.call(fn, left)
+        return fn(left)
 
     def _clean_exit(self, note: Notification) -> Notification | None:
         """A death of unknown code that the engine says was exit 0: a `stopped`, for the routes wanting that
@@ -919,13 +904,6 @@ def _changes(
         elif new.health == "healthy" and old.health == "unhealthy":
             changes.append(("health_status: healthy", None))
     return changes
-
-
-def _daemon_time(api: Any) -> int | None:
-    """The daemon's clock (`/info` SystemTime) in ns: where a first subscription starts; None if unknown."""
-    with contextlib.suppress(Exception):
-        return engine_time(api.info().get("SystemTime"))
-    return None
 
 
 def start_watchers(

@@ -1,22 +1,43 @@
 """A misbehaving Docker engine: just enough of the Engine API over HTTP/1.1 to be one host of the bot, on a
-Unix socket (as dockerd listens) or on 127.0.0.1 TCP, answering each route well, never, or one byte at a time.
+Unix socket (as dockerd listens) or on 127.0.0.1 TCP, answering each route well, never, one byte at a time,
+or badly.
 
 It stands for engines the real one cannot be made into on demand: a wedged dockerd that accepts and never
-answers, and one that trickles a byte every few seconds so a per-read timeout never fires. Routes:
+answers, one that trickles a byte every few seconds so a per-read timeout never fires, and one (or a proxy
+in front of one) whose answers are broken. Routes:
 
     GET/HEAD /_ping            "OK" (with a one-row listing, the bot's quick check and breaker probe)
     GET /version               {"ApiVersion": "1.41", …} (docker-py's API version negotiation)
     GET /containers/json       `listing` (a list of Engine API container objects; empty by default)
+    a route of `answers`       its JSON (`answers={"/images/json": [...]}`, any method)
     anything else              404 {"message": "page not found"} (`others`: e.g. a `POST …/stop` that hangs)
 
 Each route (also with a `/v1.NN` prefix) behaves as one of `BEHAVIOURS`, changeable while serving with
-`behave(...)`:
+`behave(...)` (`ping=`, `version=`, `containers=`, `others=`, any route with `routes={"/info": …}`, or every
+route at once with `everything=`):
 
     ok       the answer at once
     silent   read the request, never answer, hold the connection open until `stop()`
     trickle  the whole answer (status line, headers, body) one byte every `trickle_interval` seconds; the
              body is padded with spaces to `trickle_bytes`, so it lasts `trickle_bytes × interval` at least
     close    hang up without a byte
+
+and the bad answers (`BAD_ANSWERS`), each sent at once:
+
+    server_error       500 {"message": "fake engine: internal error"}
+    server_error_text  500 with an HTML body that is not JSON (a proxy's error page)
+    bad_json           200 application/json whose body is not JSON
+    wrong_json         200 with JSON of another shape: an object where the route answers a list, a list of
+                       strings where it answers an object (a stream: items that are not objects)
+    truncated          200 announcing more body than it sends, then a hang-up
+    reset              200, half the body, then a reset (an RST on TCP; on a Unix socket, which has none, a
+                       hang-up)
+    redirect           307 to another path (`Location`; the bot must not follow it)
+    not_found          404 {"message": "No such object: fake"}
+    conflict           409 {"message": "fake engine: conflict"}
+
+A 200 of a route the Engine API streams (`/events`, `/images/create`, `/containers/{id}/logs`) is sent
+chunked, as dockerd sends it; `truncated` and `reset` then break off inside a chunk.
 
 It records every request as `(connection number, method, path)` and counts connections (opened, open now,
 the most open at once), so a test can see a half-read connection is never used again.
@@ -31,15 +52,43 @@ import contextlib
 import json
 import socket
 import socketserver
+import struct
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
 
-Behaviour = Literal["ok", "silent", "trickle", "close"]
-BEHAVIOURS: tuple[Behaviour, ...] = ("ok", "silent", "trickle", "close")
+Behaviour = Literal[
+    "ok",
+    "silent",
+    "trickle",
+    "close",
+    "server_error",
+    "server_error_text",
+    "bad_json",
+    "wrong_json",
+    "truncated",
+    "reset",
+    "redirect",
+    "not_found",
+    "conflict",
+]
+BAD_ANSWERS: tuple[Behaviour, ...] = (
+    "server_error",
+    "server_error_text",
+    "bad_json",
+    "wrong_json",
+    "truncated",
+    "reset",
+    "redirect",
+    "not_found",
+    "conflict",
+)
+BEHAVIOURS: tuple[Behaviour, ...] = ("ok", "silent", "trickle", "close", *BAD_ANSWERS)
+STREAMED = ("/events", "/images/create")  # and every `/containers/{id}/logs`
 API_VERSION = "1.41"
 STOP_JOIN_TIMEOUT = 10.0
 
@@ -67,11 +116,13 @@ class FakeEngine:
         trickle_interval: float = 2.0,
         trickle_bytes: int = 4096,
         listing: list[dict[str, Any]] | None = None,
+        answers: Mapping[str, Any] | None = None,
     ) -> None:
         self.path = path
         self.trickle_interval = trickle_interval
         self.trickle_bytes = trickle_bytes
         self.listing = listing or []
+        self.answers = dict(answers or {})
         self._behaviour: dict[str, Behaviour] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -92,14 +143,21 @@ class FakeEngine:
         version: Behaviour | None = None,
         containers: Behaviour | None = None,
         others: Behaviour | None = None,
+        routes: Mapping[str, Behaviour] | None = None,
+        everything: Behaviour | None = None,
     ) -> None:
-        """Change how routes answer from the next request on (requests already being answered go on)."""
-        routes = (("/_ping", ping), ("/version", version), ("/containers/json", containers), ("*", others))
-        for route, behaviour in routes:
+        """Change how routes answer from the next request on (requests already being answered go on).
+        `routes`: any route (without the `/v1.NN` prefix) → its behaviour; `others`: every route without
+        one of its own; `everything`: every route, forgetting what was set per route (applied first)."""
+        if everything is not None:
+            _check(everything)
+            with self._lock:
+                self._behaviour = {"*": everything}
+        named = (("/_ping", ping), ("/version", version), ("/containers/json", containers), ("*", others))
+        for route, behaviour in (*named, *(routes or {}).items()):
             if behaviour is None:
                 continue
-            if behaviour not in BEHAVIOURS:
-                raise ValueError(f"unknown behaviour {behaviour!r}; known: {', '.join(BEHAVIOURS)}")
+            _check(behaviour)
             with self._lock:
                 self._behaviour[route] = behaviour
 
@@ -236,6 +294,8 @@ class FakeEngine:
         if behaviour == "silent":
             self._stop.wait()
             return False
+        if behaviour in BAD_ANSWERS:
+            return self._bad_answer(sock, method, path, behaviour)
         data = self._response(method, path, padded=behaviour == "trickle")
         if behaviour == "ok":
             sock.sendall(data)
@@ -246,25 +306,94 @@ class FakeEngine:
             sock.sendall(data[index : index + 1])
         return True
 
-    def _response(self, method: str, path: str, *, padded: bool) -> bytes:
-        route = _route(path)
-        status, content_type = "200 OK", "application/json"
+    def _ok_body(self, route: str) -> tuple[str, bytes, str]:
+        """The good answer of `route`: status, body, content type."""
         if route == "/_ping":
-            body, content_type = b"OK", "text/plain; charset=utf-8"
-        elif route == "/version":
-            body = json.dumps(_VERSION).encode()
-        elif route == "/containers/json":
-            body = json.dumps(self.listing).encode()
-        else:
-            status, body = "404 Not Found", b'{"message":"page not found"}'
+            return "200 OK", b"OK", "text/plain; charset=utf-8"
+        if route == "/version":
+            return "200 OK", json.dumps(_VERSION).encode(), "application/json"
+        if route in self.answers:
+            return "200 OK", json.dumps(self.answers[route]).encode(), "application/json"
+        if route == "/containers/json":
+            return "200 OK", json.dumps(self.listing).encode(), "application/json"
+        return "404 Not Found", b'{"message":"page not found"}', "application/json"
+
+    def _response(self, method: str, path: str, *, padded: bool) -> bytes:
+        status, body, content_type = self._ok_body(_route(path))
         if padded and len(body) < self.trickle_bytes and content_type == "application/json":
             body += b" " * (self.trickle_bytes - len(body))
-        head = (
-            f"HTTP/1.1 {status}\r\nApi-Version: {API_VERSION}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\nServer: fake-engine\r\n\r\n"
-        ).encode()
+        head = _head(status, content_type, f"Content-Length: {len(body)}")
         return head if method == "HEAD" else head + body
 
+    def _bad_answer(self, sock: socket.socket, method: str, path: str, behaviour: Behaviour) -> bool:
+        """Send one of `BAD_ANSWERS`; False when the connection is done with (a hang-up or a reset)."""
+        route = _route(path)
+        _, good, content_type = self._ok_body(route)
+        if good == b'{"message":"page not found"}':
+            good = b'[{"Id": "f00d", "Names": ["/fake"], "State": "running"}]'
+        fixed = _BAD_FIXED.get(behaviour)
+        if fixed is not None:
+            status, kind, body, extra = fixed
+            head = _head(status, kind, f"Content-Length: {len(body)}", *extra)
+            sock.sendall(head if method == "HEAD" else head + body)
+            return True
+        body = b'{"Id": "f00d", oops' if behaviour == "bad_json" else good
+        if behaviour == "wrong_json":
+            body = b'{"surprise": [1]}' if good.startswith(b"[") else b'["surprise", "again"]'
+        whole = behaviour in ("bad_json", "wrong_json")  # sent in full, the connection kept
+        streamed = route in STREAMED or route.endswith("/logs")
+        if streamed:
+            head = _head("200 OK", content_type, "Transfer-Encoding: chunked")
+            chunk = f"{len(body) + 64:x}\r\n".encode() + body  # the chunk announces more than it holds
+            if whole:
+                chunk = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+        else:
+            head = _head("200 OK", content_type, f"Content-Length: {len(body) + 64 * (not whole)}")
+            chunk = body
+        if method == "HEAD":
+            sock.sendall(head)
+            return whole
+        if whole:
+            sock.sendall(head + chunk)
+            return True
+        if behaviour == "truncated":
+            sock.sendall(head + chunk)
+            return False
+        sock.sendall(head + chunk[: max(1, len(chunk) // 2)])
+        if sock.family != socket.AF_UNIX:  # an RST instead of a FIN when the socket closes
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        return False
+
+
+def _check(behaviour: str) -> None:
+    if behaviour not in BEHAVIOURS:
+        raise ValueError(f"unknown behaviour {behaviour!r}; known: {', '.join(BEHAVIOURS)}")
+
+
+def _head(status: str, content_type: str, *fields: str) -> bytes:
+    lines = [f"HTTP/1.1 {status}", f"Api-Version: {API_VERSION}", f"Content-Type: {content_type}", *fields]
+    return ("\r\n".join([*lines, "Server: fake-engine"]) + "\r\n\r\n").encode()
+
+
+# The bad answers that are the same for every route: status, content type, body, more header fields.
+_BAD_FIXED: dict[str, tuple[str, str, bytes, tuple[str, ...]]] = {
+    "server_error": (
+        "500 Internal Server Error",
+        "application/json",
+        b'{"message":"fake engine: internal error"}',
+        (),
+    ),
+    "server_error_text": (
+        "500 Internal Server Error",
+        "text/html",
+        b"<html>\n<head><title>500 Internal Server Error</title></head>\n<body>proxy error</body>\n</html>\n",
+        (),
+    ),
+    "redirect": ("307 Temporary Redirect", "text/plain", b"", ("Location: /v1.41/containers/other/json",)),
+    "not_found": ("404 Not Found", "application/json", b'{"message":"No such object: fake"}', ()),
+    "conflict": ("409 Conflict", "application/json", b'{"message":"fake engine: conflict"}', ()),
+}
 
 _VERSION = {
     "ApiVersion": API_VERSION,
