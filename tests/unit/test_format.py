@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -158,6 +161,25 @@ def test_go_quote(text: str, expected: str) -> None:
 def test_ellipsis(text: str, width: int, expected: str) -> None:
     """Ellipsis cuts to display width (wide runes count 2) and keeps the CLI's edge cases."""
     assert ellipsis(text, width) == expected
+
+
+def _cli_ellipsis(text: str, max_width: int) -> str:
+    """formatter.Ellipsis as docker/cli writes it: the width of every rune summed, then the cut looked for."""
+    if max_width <= 0:
+        return ""
+    if max_width == 1:
+        return text[:1]
+    ends = list(itertools.accumulate(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text))
+    if not ends or ends[-1] <= max_width:
+        return text
+    cut = [i for i in range(len(ends) - 1) if ends[i] <= max_width - 1 < ends[i + 1]]
+    return text[: cut[0] + 1] + "…" if cut else text
+
+
+@given(st.text(st.sampled_from("ab 日本😀é\u0301\t"), max_size=30), st.integers(-1, 32))
+def test_ellipsis_cuts_where_the_whole_string_walk_cuts(text: str, width: int) -> None:
+    """The cut, found as soon as the text is known to be too wide, is the CLI's."""
+    assert ellipsis(text, width) == _cli_ellipsis(text, width)
 
 
 @pytest.mark.parametrize(
