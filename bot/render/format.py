@@ -171,6 +171,8 @@ def _escape_rune(char: str) -> str:
 
 def go_quote(s: str) -> str:
     """Quote a string exactly like Go's strconv.Quote (printable Unicode kept, the rest escaped)."""
+    if s.isprintable():  # Python's printable is Go's IsPrint (L, M, N, P, S and the ASCII space)
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return '"' + "".join(_escape_rune(char) for char in s) + '"'
 
 

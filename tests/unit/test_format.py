@@ -13,6 +13,8 @@ from bot.models import Port
 from bot.references import familiar_name, parse_normalized_named
 from bot.render.format import (
     _cluster_width,
+    _escape_rune,
+    _go_is_print,
     created_ago,
     display_width,
     displayable_ports,
@@ -161,6 +163,15 @@ def test_go_quote(text: str, expected: str) -> None:
 def test_ellipsis(text: str, width: int, expected: str) -> None:
     """Ellipsis cuts to display width (wide runes count 2) and keeps the CLI's edge cases."""
     assert ellipsis(text, width) == expected
+
+
+@given(st.text(st.characters() | st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), max_size=30))
+def test_printable_text_is_quoted_as_the_rune_by_rune_escape_does(text: str) -> None:
+    """The shortcut for printable text (only quotes and backslashes escaped) is the per-rune escape, and
+    Python's printable is Go's IsPrint."""
+    assert go_quote(text) == '"' + "".join(_escape_rune(char) for char in text) + '"'
+    assert go_quote(text + "\x00") == go_quote(text)[:-1] + '\\x00"'
+    assert all(char.isprintable() == _go_is_print(char) for char in text)
 
 
 def _cli_ellipsis(text: str, max_width: int) -> str:
