@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import docker
+import hypothesis
 import pytest
 import requests
 from local_registry import serve_registry
@@ -41,6 +42,14 @@ ISOLATED_PREFIXES = ("SLACK_", "CHATOPS_")
 
 def _in_ci() -> bool:
     return os.environ.get("CI") == "true"
+
+
+# Property tests: each sets its own max_examples where 100 is not right, and CI runs the same numbers. No
+# example has a deadline: on a shared 2-CPU machine one slow example is load, not a regression (the speed
+# tests measure speed). Under CI=true the base is Hypothesis's own "ci" profile: derandomized, no database.
+hypothesis.settings.register_profile("chatops", deadline=None)
+hypothesis.settings.register_profile("chatops-ci", hypothesis.settings.get_profile("ci"), deadline=None)
+hypothesis.settings.load_profile("chatops-ci" if _in_ci() else "chatops")
 
 
 def _no_engine(message: str) -> NoReturn:

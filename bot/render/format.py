@@ -7,6 +7,7 @@ line; the rules it implements are written down here as small pure Python functio
 
 from __future__ import annotations
 
+import functools
 import math
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -170,6 +171,8 @@ def _escape_rune(char: str) -> str:
 
 def go_quote(s: str) -> str:
     """Quote a string exactly like Go's strconv.Quote (printable Unicode kept, the rest escaped)."""
+    if s.isprintable():  # Python's printable is Go's IsPrint (L, M, N, P, S and the ASCII space)
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return '"' + "".join(_escape_rune(char) for char in s) + '"'
 
 
@@ -284,6 +287,8 @@ def ellipsis(s: str, max_width: int) -> str:
     for char in s:
         width += _ellipsis_char_width(char)
         ends.append(width)
+        if width > max_width:  # cut: where is known from the runes so far
+            break
     if width <= max_width:
         return s
     room = max_width - 1
@@ -416,7 +421,10 @@ def tabulate(
     counts code points instead, as Go's standard text/tabwriter does (docker compose ls: min_width 20).
     Lines are joined with "\\n", without a trailing newline.
     """
-    writer = _Tabwriter(rows, min_width, padding, len if count_runes else display_width)
+    # A cell is asked for its width more than once (its column's width, then its padding) and columns repeat
+    # values (states, images): each distinct cell is measured once per table.
+    width_of = len if count_runes else functools.lru_cache(maxsize=None)(display_width)
+    writer = _Tabwriter(rows, min_width, padding, width_of)
     writer.format(0, len(rows))
     return "\n".join(writer.out)
 

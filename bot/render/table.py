@@ -95,16 +95,13 @@ def container_image(row: ContainerRow, trunc: bool) -> str:
     return f"{familiar_name(ref)}:{ref.tag}" if ref.tag else familiar_name(ref)
 
 
+@functools.lru_cache(maxsize=4096)
 def command_cell(command: str, trunc: bool) -> str:
     """COMMAND as the CLI prints it, with secrets masked first (`mysql -p•••`, also in the cut-off form)."""
-    masked = _masked_command(command)
+    # replicas share their command line: a fleet of a thousand containers is masked and quoted a handful of
+    # times
+    masked = mask_secrets(command)
     return go_quote(ellipsis(masked, 20) if trunc else masked)
-
-
-@functools.lru_cache(maxsize=4096)
-def _masked_command(command: str) -> str:
-    # replicas share their command line: a fleet of a thousand containers is masked a handful of times
-    return mask_secrets(command)
 
 
 def container_size(row: ContainerRow) -> str:

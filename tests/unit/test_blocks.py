@@ -408,6 +408,14 @@ def test_escape_code_is_reversible() -> None:
 def test_slack_length_counts_astral_characters_twice() -> None:
     """Characters outside the BMP count as two, as UTF-16 does: the safe way to count for Slack."""
     assert slack_length("a😀") == 3
+    assert slack_length("日本\u200b") == 3
+    assert slack_length("\ud800x") == 2  # a lone surrogate (JSON can carry one) is one unit
+
+
+@given(st.text(st.characters() | st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), max_size=40))
+def test_slack_length_is_one_unit_per_character_and_one_more_beyond_the_bmp(text: str) -> None:
+    """The count is exactly UTF-16's: each character one code unit, and a second one above U+FFFF."""
+    assert slack_length(text) == sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
 
 
 # ---- chunks ------------------------------------------------------------------------------------------------
@@ -440,6 +448,19 @@ def test_a_huge_line_is_hard_wrapped() -> None:
     assert not chunks[-1].wraps
     assert all(slack_length("```" + escape_code(c.text) + "```") <= 3000 for c in chunks)
     assert "".join(c.text for c in chunks) == line
+
+
+@given(line=st.text(st.sampled_from("ab &<>`日😀"), min_size=1, max_size=120), limit=st.integers(8, 40))
+def test_a_wrapped_line_fills_each_chunk(line: str, limit: int) -> None:
+    """A line too long for one chunk is cut into the longest pieces that fit (a character alone costing
+    more than a chunk holds is a piece of its own), one per chunk, in order."""
+    budget = limit - 2 * len("```")
+    texts = [chunk.text for chunk in split_body(line, None, limit)]
+    assert "".join(texts) == line
+    for n, text in enumerate(texts):
+        assert len(text) == 1 or slack_length(escape_code(text)) <= budget
+        if n + 1 < len(texts):  # the next piece's first character did not fit
+            assert slack_length(escape_code(text + texts[n + 1][0])) > budget
 
 
 def test_a_huge_header_is_not_repeated() -> None:
@@ -955,13 +976,16 @@ def replies(draw: st.DrawFn) -> Reply:
 @given(reply=replies(), user_id=st.sampled_from([USER, "local", "W0ABC"]), host=CELL.filter(bool))
 def test_random_replies_keep_limits_and_lose_nothing(reply: Reply, user_id: str, host: str) -> None:
     """No page breaks a limit; the pages' chunks rebuild each body exactly, or the file holds it all."""
-    first = render_reply(reply, user_id=user_id, host=host)
+    pages = render_reply_pages(reply, user_id=user_id, host=host)  # what the door sends and stores
+    first = pages[0]
     assert_within_limits(first)
     if first.attachment is not None:
         assert first.attachment.content == cli_text(reply)
-        assert first.pages == 1
+        assert first.pages == len(pages) == 1
         return
-    pages = [first] + [render_reply(reply, user_id=user_id, host=host, page=n) for n in range(1, first.pages)]
+    assert first.pages == len(pages)
+    if first.pages > 1:  # a page asked for is the page stored (all pages of one reply: see above)
+        assert render_reply(reply, user_id=user_id, host=host, page=first.pages - 1) == pages[-1]
     for number, message in enumerate(pages):
         assert message.page == number
         assert_within_limits(message)

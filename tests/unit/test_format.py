@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,6 +13,8 @@ from bot.models import Port
 from bot.references import familiar_name, parse_normalized_named
 from bot.render.format import (
     _cluster_width,
+    _escape_rune,
+    _go_is_print,
     created_ago,
     display_width,
     displayable_ports,
@@ -158,6 +163,34 @@ def test_go_quote(text: str, expected: str) -> None:
 def test_ellipsis(text: str, width: int, expected: str) -> None:
     """Ellipsis cuts to display width (wide runes count 2) and keeps the CLI's edge cases."""
     assert ellipsis(text, width) == expected
+
+
+@given(st.text(st.characters() | st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), max_size=30))
+def test_printable_text_is_quoted_as_the_rune_by_rune_escape_does(text: str) -> None:
+    """The shortcut for printable text (only quotes and backslashes escaped) is the per-rune escape, and
+    Python's printable is Go's IsPrint."""
+    assert go_quote(text) == '"' + "".join(_escape_rune(char) for char in text) + '"'
+    assert go_quote(text + "\x00") == go_quote(text)[:-1] + '\\x00"'
+    assert all(char.isprintable() == _go_is_print(char) for char in text)
+
+
+def _cli_ellipsis(text: str, max_width: int) -> str:
+    """formatter.Ellipsis as docker/cli writes it: the width of every rune summed, then the cut looked for."""
+    if max_width <= 0:
+        return ""
+    if max_width == 1:
+        return text[:1]
+    ends = list(itertools.accumulate(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text))
+    if not ends or ends[-1] <= max_width:
+        return text
+    cut = [i for i in range(len(ends) - 1) if ends[i] <= max_width - 1 < ends[i + 1]]
+    return text[: cut[0] + 1] + "…" if cut else text
+
+
+@given(st.text(st.sampled_from("ab 日本😀é\u0301\t"), max_size=30), st.integers(-1, 32))
+def test_ellipsis_cuts_where_the_whole_string_walk_cuts(text: str, width: int) -> None:
+    """The cut, found as soon as the text is known to be too wide, is the CLI's."""
+    assert ellipsis(text, width) == _cli_ellipsis(text, width)
 
 
 @pytest.mark.parametrize(

@@ -89,8 +89,14 @@ texts = st.one_of(well_formed, well_formed, well_formed, chains, st.text(max_siz
 
 def test_router_never_raises_never_runs_what_is_denied_or_unconfirmed() -> None:
     """Random chains from random identities: each step that ran was allowed on exactly its targets,
-    confirmed when it had to be, never one needing approval; no exception escaped and no process started."""
+    confirmed when it had to be, never one needing approval; no exception escaped and no process started.
+
+    One router answers every example (building one starts its worker threads, most of an example's cost);
+    `handle` keeps nothing between invocations that could let one run: a pending plan runs only from a
+    click naming it, and the examples carry none."""
     executed: list[int] = []
+    engine = RecordingEngine()
+    router = Router([engine], RECORDING, policy=POLICY)
 
     @settings(
         max_examples=1000, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
@@ -102,15 +108,13 @@ def test_router_never_raises_never_runs_what_is_denied_or_unconfirmed() -> None:
         confirmed=st.booleans(),
     )
     def check(text: str, user: str, channel: str, confirmed: bool) -> None:
-        engine = RecordingEngine()
-        router = Router([engine], RECORDING, policy=POLICY)
+        engine.ran.clear()
         invocation = Invocation(text, user_id=user, channel_id=channel, assume_yes=confirmed)
         _watching[0] = True
         try:
             reply = router.handle(invocation)
         finally:
             _watching[0] = False
-            router.close()
         assert _process_events == []
         assert reply.outcome in set(Outcome)
         executed.append(len(engine.ran))
@@ -129,5 +133,8 @@ def test_router_never_raises_never_runs_what_is_denied_or_unconfirmed() -> None:
             if spec.confirm == ALWAYS or (spec.confirm == MANY and len(targets) > 1):
                 assert confirmed, f"{name} ran unconfirmed"
 
-    check()
+    try:
+        check()
+    finally:
+        router.close()
     assert sum(1 for count in executed if count) >= 10, "the property must exercise commands that really run"

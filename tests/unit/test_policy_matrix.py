@@ -6,6 +6,7 @@ and never calls `Policy`; the tests assert that `Policy.decide` agrees with it o
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -209,35 +210,59 @@ def reference(
 # ---- the matrix ----------------------------------------------------------------------------------
 
 
-def _check_all(roles: dict[str, Any], bindings: list[dict[str, Any]], identity: Identity) -> int:
+Cell = tuple[str, str, str, str]  # command, channel, host, target set
+
+
+def _reference_matrix(
+    roles: dict[str, Any], bindings: list[dict[str, Any]], identity: Identity
+) -> dict[Cell, tuple[bool, str]]:
+    """The reference's answer for every command x channel x host x target set of one identity."""
+    return {
+        (command, channel, host, label): reference(
+            roles,
+            bindings,
+            identity.principal(channel),
+            command=command,
+            action_class=action_class,
+            host=host,
+            targets=targets,
+            own=OWN_ID,
+        )
+        for command, action_class in COMMANDS.items()
+        for channel, host, (label, targets) in itertools.product(CHANNELS, HOSTS, TARGET_SETS.items())
+    }
+
+
+@functools.cache
+def _expected(identity: Identity) -> dict[Cell, tuple[bool, str]]:
+    """`_reference_matrix` under ROLES and BINDINGS, computed once: the matrix and the check that it is not
+    trivial both read it."""
+    return _reference_matrix(ROLES, BINDINGS, identity)
+
+
+def _check_all(
+    roles: dict[str, Any],
+    bindings: list[dict[str, Any]],
+    identity: Identity,
+    expected: dict[Cell, tuple[bool, str]],
+) -> int:
     policy = Policy.from_config(roles, bindings)
     mismatches = []
     checked = 0
     for command, action_class in COMMANDS.items():
         for channel, host, (label, targets) in itertools.product(CHANNELS, HOSTS, TARGET_SETS.items()):
-            principal = identity.principal(channel)
             decision = policy.decide(
-                principal,
+                identity.principal(channel),
                 command=command,
                 action_class=action_class,
                 host=host,
                 targets=targets,
                 own_container_id=OWN_ID,
             )
-            expected = reference(
-                roles,
-                bindings,
-                principal,
-                command=command,
-                action_class=action_class,
-                host=host,
-                targets=targets,
-                own=OWN_ID,
-            )
-            got = (decision.allowed, decision.approval)
+            got, want = (decision.allowed, decision.approval), expected[command, channel, host, label]
             checked += 1
-            if got != expected:
-                mismatches.append(f"{command} in {channel} on {host} with {label}: {got} != {expected}")
+            if got != want:
+                mismatches.append(f"{command} in {channel} on {host} with {label}: {got} != {want}")
             prefix = "Allowed" if decision.allowed else "Denied"
             assert decision.reason.startswith(prefix + ":"), decision.reason
             assert not decision.rule.startswith("error"), decision
@@ -248,34 +273,24 @@ def _check_all(roles: dict[str, Any], bindings: list[dict[str, Any]], identity: 
 @pytest.mark.parametrize("identity", IDENTITIES, ids=lambda i: i.name)
 def test_policy_matrix(identity: Identity) -> None:
     """For this identity, every command x channel x host x target set decides as the reference does."""
-    assert _check_all(ROLES, BINDINGS, identity) >= 8 * 3 * 2 * len(TARGET_SETS)
+    assert _check_all(ROLES, BINDINGS, identity, _expected(identity)) >= 8 * 3 * 2 * len(TARGET_SETS)
 
 
 @pytest.mark.parametrize("identity", IDENTITIES, ids=lambda i: i.name)
 def test_default_policy_matrix(identity: Identity) -> None:
     """With no policy, every combination decides as the reference does for "everyone may read"."""
     assert Policy.from_config({}, []).is_default
-    _check_all(DEFAULT_ROLES, DEFAULT_BINDINGS, identity)
+    _check_all(
+        DEFAULT_ROLES,
+        DEFAULT_BINDINGS,
+        identity,
+        _reference_matrix(DEFAULT_ROLES, DEFAULT_BINDINGS, identity),
+    )
 
 
 def test_matrix_is_not_trivial() -> None:
     """The matrix exercises allowed, denied and two-person outcomes for many identities."""
-    outcomes: dict[str, set[tuple[bool, str]]] = {}
-    for identity in IDENTITIES:
-        for command, action_class in COMMANDS.items():
-            for channel, host, targets in itertools.product(CHANNELS, HOSTS, TARGET_SETS.values()):
-                principal = identity.principal(channel)
-                result = reference(
-                    ROLES,
-                    BINDINGS,
-                    principal,
-                    command=command,
-                    action_class=action_class,
-                    host=host,
-                    targets=targets,
-                    own=OWN_ID,
-                )
-                outcomes.setdefault(identity.name, set()).add(result)
+    outcomes = {identity.name: set(_expected(identity).values()) for identity in IDENTITIES}
     assert outcomes["unknown user"] == {(True, "none"), (False, "none")}
     assert (True, "two-person") in outcomes["janitor"]
     assert (True, "two-person") in outcomes["janitor and sre"]

@@ -54,7 +54,10 @@ class SlackLimitError(ValueError):
 
 def slack_length(text: str) -> int:
     """Length as UTF-16 code units: never less than Python's `len`, so safe however Slack counts."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    if text.isascii():
+        return len(text)
+    # two bytes per unit; "surrogatepass" lets a lone surrogate (from odd JSON) count as the one unit it is
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def escape_mrkdwn(text: str) -> str:

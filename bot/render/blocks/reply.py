@@ -200,19 +200,25 @@ def _table_header(result: Result, kind: str, body: str) -> str | None:
 
 
 def _wrap_line(line: str, limit: int) -> list[str]:
-    """Cut one line into pieces whose escaped length is at most `limit`."""
+    """Cut one line into pieces whose escaped length is at most `limit`: each piece the longest that fits
+    (a single character that alone costs more is a piece of its own)."""
     pieces: list[str] = []
-    current: list[str] = []
-    used = 0
-    for ch in line:
-        size = code_cost(ch)
-        if current and used + size > limit:
-            pieces.append("".join(current))
-            current, used = [], 0
-        current.append(ch)
-        used += size
-    pieces.append("".join(current))
-    return pieces
+    start = 0
+    while start < len(line):
+        # every character costs at least 1: a piece has at most `limit` of them; the longest prefix of
+        # those that fits is found by halving (cost only grows with length)
+        low, high = 1, min(limit, len(line) - start)
+        if code_cost(line[start : start + high]) <= limit:
+            low = high
+        while low < high:
+            middle = (low + high + 1) // 2
+            if code_cost(line[start : start + middle]) <= limit:
+                low = middle
+            else:
+                high = middle - 1
+        pieces.append(line[start : start + low])
+        start += low
+    return pieces or [""]
 
 
 def split_body(body: str, header: str | None, limit: int = SECTION_TEXT_MAX) -> list[_Chunk]:

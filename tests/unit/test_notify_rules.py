@@ -1,65 +1,25 @@
-"""Notification rules: every kind, route matching, opt-out and mute, restart-loop episodes, config errors."""
+"""Notification rules: every kind, route matching, opt-out and mute, restart-loop episodes, config errors.
+
+How fast the rules are, and a restart loop through the outbox to a fake Slack, are in
+tests/component/test_notify_rules_timing.py."""
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from fakes import FakeWebApi
-from slack_sdk import WebClient
+from notify_events import CID, HOST, OTHER, crash, event, make_rules, run
 
 from bot.errors import ConfigError
 from bot.models import Notification
 from bot.notify.events import DockerEvent, since_param
 from bot.notify.messages import outgoing_messages
-from bot.notify.outbox import Outbox
 from bot.notify.rules import NS, Rules, RuleState
 from bot.render.blocks.notification import notification_blocks
 from bot.settings import NotifyConfig
 from bot.startup import read_checked
-
-HOST = "prod-1"
-CID = "a" * 64
-OTHER = "b" * 64
-ALL_KINDS = ["died", "oom", "unhealthy", "restart_loop", "recovered", "started", "stopped", "image_removed"]
-
-
-def event(
-    action: str,
-    t: float = 0.0,
-    *,
-    cid: str = CID,
-    name: str = "web-1",
-    kind: str = "container",
-    host: str = HOST,
-    away: bool = False,
-    **attributes: str,
-) -> DockerEvent:
-    """A container event at `t` seconds, with the attributes Docker sends (name, image, labels…)."""
-    attrs = {"name": name, "image": "shop/web:1.2", **attributes}
-    return DockerEvent(host, kind, action, cid, attrs, int(t * NS), away=away)
-
-
-def make_rules(*routes: dict[str, object], mutes: object = None, **loop: object) -> Rules:
-    """Rules over the given routes (default: one route taking every kind from everywhere)."""
-    config = NotifyConfig.model_validate(
-        {
-            "routes": list(routes) or [{"channel": "C0ALERTS", "events": ALL_KINDS}],
-            "restart_loop": {"restarts": 3, "within": "5m", "stable": "30s", **loop},
-        }
-    )
-    return Rules(config, mutes)  # type: ignore[arg-type]
-
-
-def run(rules: Rules, state: RuleState, *events: DockerEvent) -> list[Notification]:
-    """Every notification a sequence of events makes."""
-    notes: list[Notification] = []
-    for item in events:
-        notes.extend(rules.evaluate(item, state))
-    return notes
 
 
 def kinds(notes: list[Notification]) -> list[str]:
@@ -264,11 +224,6 @@ def test_evaluate_never_asks_the_mute_store() -> None:
 # ---- restart loops -----------------------------------------------------------------------------------
 
 
-def crash(t: float, code: str = "1") -> list[DockerEvent]:
-    """One crash and restart of the container at `t` (die, then start 0.1 s later)."""
-    return [event("die", t, exitCode=code), event("start", t + 0.1)]
-
-
 def test_restart_loop_is_one_episode_with_updates_then_recovered() -> None:
     """Three restarts in the window open one episode; later deaths are thread updates; stable: recovered."""
     rules, state = make_rules(), RuleState()
@@ -338,33 +293,6 @@ def test_loop_episode_respects_routes_and_destroy_forgets_everything() -> None:
     run(rules, state, event("destroy", 5))
     assert CID not in state.containers
     assert state.watched == set()
-
-
-# ---- speed -------------------------------------------------------------------------------------------
-
-
-def test_evaluate_is_fast_enough_for_the_bench() -> None:
-    """Ten thousand mixed events go through the rules far faster than 2,000 events per second."""
-    rules = make_rules(
-        {"channel": "C0A", "events": ALL_KINDS, "containers": ["web-*", "label:team=shop"]},
-        {"channel": "C0B", "events": ["died"], "hosts": ["prod-*"]},
-    )
-    state = RuleState()
-    stream = []
-    for i in range(2000):
-        cid = f"{i % 50:064d}"
-        stream += [
-            event("start", i, cid=cid, name=f"web-{i % 50}"),
-            event("health_status: unhealthy", i + 0.1, cid=cid, name=f"web-{i % 50}"),
-            event("health_status: healthy", i + 0.2, cid=cid, name=f"web-{i % 50}"),
-            event("die", i + 0.3, cid=cid, name=f"web-{i % 50}", exitCode="1"),
-            event("exec_start: x", i + 0.4, cid=cid),
-        ]
-    started = time.perf_counter()
-    for item in stream:
-        rules.evaluate(item, state)
-    elapsed = time.perf_counter() - started
-    assert len(stream) / elapsed > 20_000, f"{len(stream) / elapsed:.0f} events/s"
 
 
 # ---- models ------------------------------------------------------------------------------------------
@@ -558,48 +486,6 @@ def test_what_containers_print_and_name_is_escaped_in_text_and_blocks() -> None:
     (note,) = rules.evaluate(removed, state)
     (message,) = outgoing_messages(note)
     assert message.text == "image x&lt;@U1&gt; was removed"
-
-
-def test_a_300_restart_loop_and_another_crash_through_the_outbox(tmp_path: Path) -> None:
-    """Rules → messages → outbox → fake Slack, no Docker: 300 restarts are one post and a few edits, the
-    last showing 300; another container's crash queued behind them all goes out next."""
-    rules, state = (
-        make_rules({"channel": "C0ALERTS", "events": ["died", "restart_loop", "recovered"]}),
-        RuleState(),
-    )
-    notes = run(rules, state, event("start", 0))
-    for n in range(300):
-        notes += run(rules, state, *crash(1 + n * 0.1))
-    notes += run(rules, state, event("die", 40, cid=OTHER, name="db-1", exitCode="5"))
-    with FakeWebApi() as slack:
-        client = WebClient(base_url=slack.api_url, token=slack.bot_token, timeout=5)
-        outbox = Outbox(
-            tmp_path / "state.db",
-            client,
-            per_channel_interval=0.05,
-            merge_interval=0.5,
-            coalesce_threshold=10,
-        )
-        for note in notes:  # all queued before the sender starts: the order is the outbox's alone
-            for message in outgoing_messages(note):
-                outbox.enqueue(message)
-        with outbox:
-            assert outbox.flush(10)
-            counts = outbox.counts()
-        posts = [m for m in slack.messages("C0ALERTS") if m.kind == "chat.postMessage"]
-        edits = [m for m in slack.messages("C0ALERTS") if m.kind == "chat.update"]
-        assert not slack.errors
-    assert [m.text for m in posts] == [
-        "web-1 exited (1)",
-        "web-1 exited (1)",
-        "web-1 exited (1)",
-        "web-1 is in a restart loop (3 restarts)",
-        "db-1 exited (5)",  # an incident: before any edit of the loop
-    ]
-    loop = posts[3]
-    assert [e.ts for e in edits] == [loop.ts]  # every version but the newest merged while paced
-    assert edits[0].text == "web-1 is in a restart loop (300 restarts)"
-    assert counts["merged"] == 296
 
 
 def test_buttons_never_carry_a_name_that_is_not_a_container_name() -> None:
