@@ -248,3 +248,11 @@ def prunable_images(
             continue
         chosen.append(row)
     return chosen
+
+
+def image_remedy(users: Sequence[ContainerRow], ref: str) -> str:
+    """The commands that free an image its containers hold: `stop C && rm C && rmi IMAGE`."""
+    running = [c.name for c in users if c.state in RUNNING_STATES]
+    steps = [f"stop {' '.join(running)}"] if running else []
+    steps += [f"rm {' '.join(c.name for c in users)}", f"rmi {ref}"]
+    return " && ".join(steps)
