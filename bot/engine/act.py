@@ -81,7 +81,8 @@ class Actions(EngineBase):
 
     def kill(self, args: a.KillArgs, plan: Plan) -> ActionResult:
         """`docker kill [-s SIGNAL]`."""
-        return self._each_container("kill", plan, lambda api, cid: api.kill(cid, signal=plan.signal or args.signal))
+        signal = plan.signal or args.signal  # the confirmed plan's signal
+        return self._each_container("kill", plan, lambda api, cid: api.kill(cid, signal=signal))
 
     def pause(self, args: a.ContainersArgs, plan: Plan) -> ActionResult:
         """`docker pause`."""
@@ -215,17 +216,7 @@ class Actions(EngineBase):
             )
         running = [c.name for c in users if c.state in plans.RUNNING_STATES]
         remedy = plans.image_remedy(users, ref)
-        if running:
-            blocking = (
-                "a running container blocks the removal of its image; -f would only untag it, leaving a "
-                "dangling <none> image whose layers stay on disk"
-            )
-        else:
-            blocking = (
-                "a stopped container still holds the image; -f would delete the image record, but its "
-                "layers stay on disk as long as the container exists"
-            )
-        hint = f"{blocking}. Remove the containers first: {remedy}"
+        hint = f"{plans.image_blocking(bool(running))}. Remove the containers first: {remedy}"
         message = f"{exc.message}\n{ref} ({image_id[7:19]}) is used by {plans.describe_users(users)}"
         return ImageInUse(message, hint=hint, remedy=remedy, containers=tuple(c.name for c in users))
 
@@ -259,13 +250,15 @@ class Actions(EngineBase):
             elif users and not args.force:
                 # still a target: the policy must see every image named, even one docker will refuse
                 failing = f"will fail: used by {plans.describe_users(users)} (stop and rm them first)"
+                why = f"{failing}: {plans.image_blocking(bool(running))}"
                 remedy = plans.image_remedy(users, ref)
-                targets.append(replace(image(size=None, detail=failing), fails=failing, remedy=remedy))
+                targets.append(replace(image(size=None, detail=failing), fails=why, remedy=remedy))
                 notes.append(f"{ref} {failing}")
             elif running and how == "id":
                 failing = f"will fail: a running container uses it ({plans.describe_users(running)})"
+                why = f"{failing}: {plans.image_blocking(True)}"
                 remedy = plans.image_remedy(users, ref)
-                targets.append(replace(image(size=None, detail=failing), fails=failing, remedy=remedy))
+                targets.append(replace(image(size=None, detail=failing), fails=why, remedy=remedy))
                 notes.append(f"{ref} {failing}")
             elif running:
                 targets.append(
