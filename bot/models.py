@@ -162,6 +162,10 @@ class Target:
     ref: str = ""
     held_by: tuple[Target, ...] = ()
     aliases: tuple[str, ...] = ()
+    # why Docker will refuse this change, as the plan found it ("running: …"), and the command that clears
+    # the way; "" when it should go through
+    fails: str = ""
+    remedy: str = ""
 
     def fingerprint(self) -> tuple[str, str, str, int | None, str]:
         """What identifies this target in a plan's hash (not its display detail)."""
@@ -180,6 +184,7 @@ class Plan:
     notes: tuple[str, ...] = ()
     # references that named no object (`No such container: x`): reported at run time, nothing sent for them
     missing: tuple[str, ...] = ()
+    signal: str = ""  # the signal `kill` sends, part of what is confirmed
 
     def digest(self) -> str:
         """A SHA-256 over the command, host, verb, targets and space: equal plans, equal digests."""
@@ -191,6 +196,7 @@ class Plan:
                 [t.fingerprint() for t in self.targets],
                 self.reclaim,
                 list(self.missing),
+                *([self.signal] if self.signal else []),
             ],
             separators=(",", ":"),
         )
@@ -243,6 +249,11 @@ class PruneResult:
     reclaimed: int | None = None
     notes: tuple[str, ...] = ()
     unused_tagged: tuple[int, int] | None = None
+
+    @property
+    def removed_nothing(self) -> bool:
+        """True when the prune found nothing to remove."""
+        return not (self.containers or self.networks or self.volumes or self.images or self.build_cache)
 
 
 @dataclass(frozen=True, slots=True)

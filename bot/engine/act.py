@@ -81,7 +81,8 @@ class Actions(EngineBase):
 
     def kill(self, args: a.KillArgs, plan: Plan) -> ActionResult:
         """`docker kill [-s SIGNAL]`."""
-        return self._each_container("kill", plan, lambda api, cid: api.kill(cid, signal=args.signal))
+        signal = plan.signal or args.signal  # the confirmed plan's signal
+        return self._each_container("kill", plan, lambda api, cid: api.kill(cid, signal=signal))
 
     def pause(self, args: a.ContainersArgs, plan: Plan) -> ActionResult:
         """`docker pause`."""
@@ -128,8 +129,8 @@ class Actions(EngineBase):
         return self._plan_containers("restart", args)
 
     def plan_kill(self, args: a.KillArgs) -> Plan:
-        """The containers `kill` names."""
-        return self._plan_containers("kill", args)
+        """The containers `kill` names, and the signal it sends them."""
+        return replace(self._plan_containers("kill", args), signal=args.signal)
 
     def plan_pause(self, args: a.ContainersArgs) -> Plan:
         """The containers `pause` names."""
@@ -151,7 +152,10 @@ class Actions(EngineBase):
             if row.state in plans.RUNNING_STATES and not args.force:
                 # still a target: the policy must see every object named, even one docker will refuse
                 refused = f"{row.state}: docker refuses to remove it without -f (stop it first)"
-                targets.append(replace(plans.container_target(row, ref), detail=refused))
+                target = plans.container_target(row, ref)
+                targets.append(
+                    replace(target, detail=refused, fails=refused, remedy=f"stop {ref} && rm {ref}")
+                )
                 notes.append(f"{row.name} is {refused}")
                 continue
             targets.append(plans.container_target(row, ref))
@@ -211,23 +215,8 @@ class Actions(EngineBase):
                 f'("rmi TAG"), or use -f to remove them all',
             )
         running = [c.name for c in users if c.state in plans.RUNNING_STATES]
-        steps = []
-        if running:
-            steps.append("stop " + " ".join(running))
-        steps.append("rm " + " ".join(c.name for c in users))
-        steps.append(f"rmi {ref}")
-        remedy = " && ".join(steps)
-        if running:
-            blocking = (
-                "a running container blocks the removal of its image; -f would only untag it, leaving a "
-                "dangling <none> image whose layers stay on disk"
-            )
-        else:
-            blocking = (
-                "a stopped container still holds the image; -f would delete the image record, but its "
-                "layers stay on disk as long as the container exists"
-            )
-        hint = f"{blocking}. Remove the containers first: {remedy}"
+        remedy = plans.image_remedy(users, ref)
+        hint = f"{plans.image_blocking(bool(running))}. Remove the containers first: {remedy}"
         message = f"{exc.message}\n{ref} ({image_id[7:19]}) is used by {plans.describe_users(users)}"
         return ImageInUse(message, hint=hint, remedy=remedy, containers=tuple(c.name for c in users))
 
@@ -261,11 +250,15 @@ class Actions(EngineBase):
             elif users and not args.force:
                 # still a target: the policy must see every image named, even one docker will refuse
                 failing = f"will fail: used by {plans.describe_users(users)} (stop and rm them first)"
-                targets.append(image(size=None, detail=failing))
+                why = f"{failing}: {plans.image_blocking(bool(running))}"
+                remedy = plans.image_remedy(users, ref)
+                targets.append(replace(image(size=None, detail=failing), fails=why, remedy=remedy))
                 notes.append(f"{ref} {failing}")
             elif running and how == "id":
                 failing = f"will fail: a running container uses it ({plans.describe_users(running)})"
-                targets.append(image(size=None, detail=failing))
+                why = f"{failing}: {plans.image_blocking(True)}"
+                remedy = plans.image_remedy(users, ref)
+                targets.append(replace(image(size=None, detail=failing), fails=why, remedy=remedy))
                 notes.append(f"{ref} {failing}")
             elif running:
                 targets.append(

@@ -248,3 +248,24 @@ def prunable_images(
             continue
         chosen.append(row)
     return chosen
+
+
+def image_remedy(users: Sequence[ContainerRow], ref: str) -> str:
+    """The commands that free an image its containers hold: `stop C && rm C && rmi IMAGE`."""
+    running = [c.name for c in users if c.state in RUNNING_STATES]
+    steps = [f"stop {' '.join(running)}"] if running else []
+    steps += [f"rm {' '.join(c.name for c in users)}", f"rmi {ref}"]
+    return " && ".join(steps)
+
+
+def image_blocking(running: bool) -> str:
+    """Why containers block `rmi` of their image, and what `-f` would (not) do about it."""
+    if running:
+        return (
+            "a running container blocks the removal of its image; -f would only untag it, leaving a "
+            "dangling <none> image whose layers stay on disk"
+        )
+    return (
+        "a stopped container still holds the image; -f would delete the image record, but its "
+        "layers stay on disk as long as the container exists"
+    )

@@ -127,6 +127,8 @@ def summarize_action(result: Change) -> str:
         return f"rmi: {untagged} untagged, {deleted} deleted"
     if isinstance(result, PullResult):
         return result.status or "pulled"
+    if result.removed_nothing:
+        return f"{result.verb}: nothing to remove"
     if result.reclaimed is not None:
         return f"{result.verb}: reclaimed {human_size(result.reclaimed)}"
     return result.verb
@@ -142,7 +144,7 @@ def render_pull_progress(progress: PullProgress) -> str:
 
 
 def _plan_headline(plan: Plan) -> str:
-    verb = _VERBS.get(plan.verb, plan.verb)
+    verb = f"send {plan.signal} to" if plan.signal else _VERBS.get(plan.verb, plan.verb)
     counts = [
         _count(sum(1 for t in plan.targets if t.kind == kind), kind)
         for kind in _KINDS

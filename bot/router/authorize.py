@@ -14,7 +14,7 @@ from typing import Any
 from bot.commands import Command
 from bot.commands.catalog import ALWAYS, MANY, Act, CommandSpec
 from bot.engine import Engine
-from bot.errors import ChatOpsError, Denied
+from bot.errors import ChatOpsError, Conflict, Denied, NotFound
 from bot.models import Plan
 from bot.policy import Decision, Policy
 from bot.router.invocation import Invocation
@@ -92,16 +92,21 @@ class Authorizer:
             return Decision(False, "Denied: the policy could not decide; ask an admin", "error")
 
     def step(self, invocation: Invocation, command: Command, host: str, engine: Engine) -> StepDecision:
-        """Plan one step and decide it (planning may raise our typed errors: a missing object…)."""
+        """Plan one step and decide it (planning may raise our typed errors). A plan that names nothing
+        that exists is `NotFound` for everyone: a typo is not a permission problem."""
         plan = self.plan(engine, command)
+        if plan is not None and plan.missing and not plan.targets:
+            raise NotFound("\n".join(plan.missing), hint=f'on host {host}; try "ps -a" or "images"')
         return StepDecision(command, plan, self.decide(invocation, command, host, plan))
 
     def chain(
         self, invocation: Invocation, commands: Sequence[Command], host: str, engine: Engine
     ) -> Authorization:
-        """One decision per step, before any Docker change, stopping at the first refusal."""
+        """One decision per step, before any Docker change, stopping at the first refusal; a first step
+        that Docker will refuse for every object it names is refused here with the way out (`Conflict`),
+        before anyone is asked to confirm it."""
         steps: list[StepDecision] = []
-        for command in commands:
+        for index, command in enumerate(commands):
             try:
                 step = self.step(invocation, command, host, engine)
             except ChatOpsError as exc:
@@ -109,6 +114,11 @@ class Authorizer:
             steps.append(step)
             if not step.decision.allowed:
                 return Authorization(tuple(steps), Denied(step.decision.reason))
+            # the first step meets the engine as planned; a later one only after the steps before it
+            # (`stop web && rm web`), and is planned again then
+            plan = step.plan
+            if index == 0 and plan is not None and plan.targets and all(t.fails for t in plan.targets):
+                return Authorization(tuple(steps), _refused(plan))
         return Authorization(tuple(steps))
 
     def recheck(
@@ -143,8 +153,20 @@ class Authorizer:
         return fresh
 
 
+def _refused(plan: Plan) -> Conflict:
+    """Every object of `plan` is one Docker will refuse: say why, and the commands that clear the way."""
+    reasons = [f"{target.name}: {target.fails}" for target in plan.targets]
+    remedies = list(dict.fromkeys(target.remedy for target in plan.targets if target.remedy))
+    remedy = " && ".join(remedies) if remedies else None
+    hint = f"nothing ran; first: {remedy}" if remedy else "nothing ran"
+    return Conflict("\n".join([*reasons, *plan.missing]), hint=hint, remedy=remedy)
+
+
 def needs_confirmation(spec: CommandSpec[Any], plan: Plan | None) -> bool:
-    """Whether a command with this plan asks to confirm before it runs."""
+    """Whether a command with this plan asks to confirm before it runs: never for a plan with nothing in it
+    (a prune that finds nothing just says so)."""
+    if plan is not None and not plan.targets:
+        return False
     if spec.confirm == ALWAYS:
         return True
     return spec.confirm == MANY and plan is not None and len(plan.targets) > 1

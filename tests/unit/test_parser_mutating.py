@@ -411,7 +411,7 @@ def test_action_rendering() -> None:
     """The CLI's lines, then notes; a summary line for the door."""
     prune = PruneResult("image prune", reclaimed=0, notes=("only dangling images are pruned",))
     assert render_action(prune) == "Total reclaimed space: 0B\n\nnote: only dangling images are pruned"
-    assert summarize_action(prune) == "image prune: reclaimed 0B"
+    assert summarize_action(prune) == "image prune: nothing to remove"
     left = PruneResult("image prune", reclaimed=0, unused_tagged=(2, 1_500_000))
     assert render_action(left) == (
         "Total reclaimed space: 0B\n\n"
