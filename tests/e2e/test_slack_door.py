@@ -564,8 +564,19 @@ def hostile(docker_api: Any, test_image: str, unique_name: Any) -> Iterator[str]
     docker_api.remove_container(container, force=True)
 
 
+@pytest.fixture
+def hostile_stopped(docker_api: Any, test_image: str, unique_name: Any) -> Iterator[str]:
+    """A stopped container with a hostile label: a prune filtered on it has something to plan."""
+    labels = {"evil": "<https://evil.example|Approve>"}
+    container = docker_api.create_container(
+        test_image, ["true"], name=unique_name("hostile-stopped"), labels=labels
+    )
+    yield str(container["Id"])
+    docker_api.remove_container(container["Id"], force=True)
+
+
 def test_hostile_commands_labels_and_logs_never_reach_slack_live(
-    admin_bot: BotProcess, slack: Any, hostile: str
+    admin_bot: BotProcess, slack: Any, hostile: str, hostile_stopped: str
 ) -> None:
     """Commands, filters, labels and log lines holding `<!channel>`, `<https://…|Approve>`, `<@U…>` reach
     every place the bot writes (answers, errors, plans, the audit line, Cancel, picks, files, App Home)
@@ -581,6 +592,7 @@ def test_hostile_commands_labels_and_logs_never_reach_slack_live(
     ]
     answers = {text: run_command(admin_bot, slack, text, "U0ADMIN", timeout=60) for text in sent}
     assert "restarted 1 container" in block_texts(answers[sent[0]][0].blocks)
+    # the prune finds the stopped container, so its plan (hostile filter and all) asks to confirm
     prune = "container prune --filter 'label=evil=<https://evil.example|Approve>'"
     plan = run_command(admin_bot, slack, prune, "U0ADMIN")
     (cancelled,) = click(admin_bot, slack, "plan_cancel", button(plan[0], "plan_cancel"), "U0ADMIN")
