@@ -69,12 +69,15 @@ def _parse_one(words: list[str], catalog: Catalog) -> Command:
         raise _unknown_command(words, catalog)
     spec, rest = resolved
     if spec.takes_rest:  # `can-i rm -f web`: the rest of the line is the command asked about, flags and all
-        return _rest_command(spec, rest, catalog)
-    if any(w in {"-h", "--help"} for w in rest):
-        help_spec = _spec(catalog, "help")
-        help_args = help_spec.args_model.model_validate({"command": tuple(spec.name.split())})
-        return Command(help_spec, help_args, f"help {spec.name}")
-    values = _bind(spec, rest)
+        if rest in (["-h"], ["--help"]):
+            return _help_for(spec, catalog)
+        rest = rest[1:] if rest[:1] == ["--"] else rest  # `can-i -- ps -a`, as before
+        values = dict(spec.preset)
+        _bind_positionals(spec, rest, values)
+    elif any(w in {"-h", "--help"} for w in rest):
+        return _help_for(spec, catalog)
+    else:
+        values = _bind(spec, rest)
     try:
         parsed = spec.args_model(**values)
     except ValidationError as exc:
@@ -82,20 +85,11 @@ def _parse_one(words: list[str], catalog: Catalog) -> Command:
     return Command(spec, parsed, shlex.join([*spec.name.split(), *rest]))
 
 
-def _rest_command(spec: CommandSpec[Any], rest: list[str], catalog: Catalog) -> Command:
-    """A command whose one positional takes every word after it (`can-i`), `--` and flags included."""
-    if rest in (["-h"], ["--help"]):
-        help_spec = _spec(catalog, "help")
-        help_args = help_spec.args_model.model_validate({"command": tuple(spec.name.split())})
-        return Command(help_spec, help_args, f"help {spec.name}")
-    words = rest[1:] if rest[:1] == ["--"] else rest  # `can-i -- ps -a`, as before
-    values = dict(spec.preset)
-    _bind_positionals(spec, words, values)
-    try:
-        parsed = spec.args_model(**values)
-    except ValidationError as exc:
-        raise _invalid(spec, exc) from None
-    return Command(spec, parsed, shlex.join([*spec.name.split(), *words]))
+def _help_for(spec: CommandSpec[Any], catalog: Catalog) -> Command:
+    """`help COMMAND`, for `COMMAND --help`."""
+    help_spec = _spec(catalog, "help")
+    help_args = help_spec.args_model.model_validate({"command": tuple(spec.name.split())})
+    return Command(help_spec, help_args, f"help {spec.name}")
 
 
 def _spec(catalog: Catalog, name: str) -> CommandSpec[Any]:

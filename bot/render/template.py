@@ -16,6 +16,7 @@ can't evaluate field Foo in type *formatter.ContainerContext`), so they read as 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -138,11 +139,13 @@ class Template:
         return out.text()
 
 
+@functools.lru_cache(maxsize=256)
 def parse(text: str, *, name: str = "", tables: bool = True) -> Template:
     """Parse a `--format` value. For a listing (`tables`), as Docker's formatter does: `json` is
     `{{json .}}`, a `table` prefix makes a table, the format is trimmed of spaces and `\\t`/`\\n` are a
     tab and a newline; inspect and version take the template as it is. Positions in errors count in the
-    text as typed, as Go's do."""
+    text as typed, as Go's do. Parsed once per text (validation, the size decision and the rendering all
+    ask); a template is never changed once made."""
     shorthand = tables and text == "json"
     if shorthand:
         text = "{{json .}}"
