@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .world import ROOT, shell, shell_env
+
 POLICY = """
 [roles.operator]
 allow = ["read", "operate"]
@@ -27,16 +28,7 @@ channels = ["C0OPS"]
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    config = tmp_path / "chatops.toml"
-    config.write_text(POLICY, encoding="utf-8")
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CHATOPS_"))}
-    return {
-        **base,
-        "PYTHONPATH": str(ROOT),
-        "CHATOPS_CONFIG": str(config),
-        "CHATOPS_STATE_PATH": str(tmp_path / "state.db"),
-        "CHATOPS_HISTORY_FILE": str(tmp_path / "history"),
-    }
+    return shell_env(tmp_path, POLICY)
 
 
 @pytest.fixture
@@ -46,18 +38,6 @@ def stopped(docker_api: Any, test_image: str, unique_name: Any) -> Iterator[str]
     yield name
     if docker_api.containers(all=True, filters={"name": f"^/{name}$"}):
         docker_api.remove_container(name, force=True)
-
-
-def shell(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "shell", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=ROOT / "tests",
-    )
 
 
 def exists(docker_api: Any, name: str) -> bool:

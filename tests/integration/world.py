@@ -12,7 +12,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import secrets
+import subprocess
+import sys
 import tarfile
 import time
 from collections.abc import Callable
@@ -451,3 +454,36 @@ def state(api: docker.APIClient, name: str) -> dict[str, Any]:
 
 def ids_of(plan: Plan, kind: str) -> set[str]:
     return {t.id for t in plan.targets if t.kind == kind}
+
+
+# ---- the local shell as a process, under a policy file --------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def shell_env(tmp_path: Path, policy: str) -> dict[str, str]:
+    """The test's environment without Slack or bot settings, plus a config file holding `policy` and a
+    state file and history of the test's own."""
+    config = tmp_path / "chatops.toml"
+    config.write_text(policy, encoding="utf-8")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CHATOPS_"))}
+    return {
+        **base,
+        "PYTHONPATH": str(ROOT),
+        "CHATOPS_CONFIG": str(config),
+        "CHATOPS_STATE_PATH": str(tmp_path / "state.db"),
+        "CHATOPS_HISTORY_FILE": str(tmp_path / "history"),
+    }
+
+
+def shell(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot shell ARGS` to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "shell", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT / "tests",
+    )
