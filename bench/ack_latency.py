@@ -30,7 +30,9 @@ Two phases, each with its own bot process:
                one is told as soon as a running one). Slack would show that answer to the user, so "told"
                is the time until the user learns of the timeout. The router's queue is bounded (16 commands
                per worker, at least 64): a command beyond it is told at once that nothing was run ("was not
-               started: N commands are already waiting"), which counts as its one right answer too.
+               started: N commands are already waiting"), which counts as its one right answer too. So
+               does the host's circuit breaker: once enough calls in a row got no answer, the host is down
+               and a command is told at once "host local is down since …; retrying in N s", nothing sent.
 
 Each phase sends `--requests` (200) commands twice, as two schemes, one after the other (the second starts
 once every answer of the first has arrived):
@@ -97,6 +99,7 @@ HEALTHY_ANSWER_WAIT = 60.0
 QUIET = 1.5  # seconds without a new connection after which the released engine counts as drained
 TIMEOUT_TEXT = "did not finish within"
 BUSY_TEXT = "was not started:"  # the router's bounded queue is full: answered at once, nothing run
+DOWN_TEXT = " is down since "  # the host's circuit breaker is open: answered at once, nothing sent
 
 
 # --- the bot and the frozen engine -----------------------------------------------------------------------
@@ -528,20 +531,22 @@ def check_goals(healthy: Phase | None, frozen: Phase | None, timeout: float) -> 
         once_goal(healthy, "the ps -a table in the channel", lambda m: m.response_type == "in_channel"),
         once_goal(
             frozen,
-            f'the timeout ("{TIMEOUT_TEXT} {timeout:g} s") or, with the queue full, "{BUSY_TEXT}"',
-            lambda m: f"{TIMEOUT_TEXT} {timeout:g} s" in (m.text or "") or BUSY_TEXT in (m.text or ""),
+            f'the timeout ("{TIMEOUT_TEXT} {timeout:g} s"), with the queue full "{BUSY_TEXT}", '
+            f'or with the breaker open "host local{DOWN_TEXT}…"',
+            lambda m: any(
+                text in (m.text or "") for text in (f"{TIMEOUT_TEXT} {timeout:g} s", BUSY_TEXT, DOWN_TEXT)
+            ),
         ),
     ]
     if frozen is not None:
-        busy = sum(
-            1
-            for scheme in frozen.schemes
-            for messages in scheme.got.values()
-            for m in messages
-            if BUSY_TEXT in (m.text or "")
-        )
+        texts = [m.text or "" for scheme in frozen.schemes for ms in scheme.got.values() for m in ms]
+        busy = sum(1 for text in texts if BUSY_TEXT in text)
+        down = sum(1 for text in texts if DOWN_TEXT in text)
         sent = sum(len(scheme.sent) for scheme in frozen.schemes)
-        print(f"      (frozen: {busy} of {sent} told at once that the queue was full and nothing was run)")
+        print(
+            f"      (frozen: {busy} of {sent} told at once that the queue was full and nothing was run, "
+            f"{down} that the host is down and nothing was sent)"
+        )
     for phase in (healthy, frozen):
         if phase is not None:
             problems = phase.log_problems
