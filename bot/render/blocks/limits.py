@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import MarkdownTextObject
 
 # ---- Slack's limits (docs.slack.dev Block Kit reference; see also FACTS.md) -------------------------------
 MAX_BLOCKS = 50
@@ -136,12 +136,35 @@ def mrkdwn(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=text, verbatim=True)
 
 
+# The builders below write Block Kit's documented shapes as plain dicts, exactly what slack_sdk's models
+# serialize to (same keys, same order), without their per-object validation: a notification is built for
+# every matching Docker event, and `to_dict` of three buttons cost more than the rest of its path. What they
+# build is checked by `enforce_limits`, like everything else.
+
+
+def _mrkdwn_dict(text: str) -> dict[str, Any]:
+    return {"text": text, "type": "mrkdwn", "verbatim": True}
+
+
 def section(text: str, block_id: str | None = None) -> dict[str, Any]:
-    return SectionBlock(text=mrkdwn(text), block_id=block_id).to_dict()
+    block: dict[str, Any] = {"text": _mrkdwn_dict(text), "type": "section"}
+    return {"block_id": block_id, **block} if block_id is not None else block
 
 
 def context(*texts: str, block_id: str | None = None) -> dict[str, Any]:
-    return ContextBlock(elements=[mrkdwn(t) for t in texts], block_id=block_id).to_dict()
+    block: dict[str, Any] = {"elements": [_mrkdwn_dict(t) for t in texts], "type": "context"}
+    return {"block_id": block_id, **block} if block_id is not None else block
+
+
+def button(label: str, action_id: str, value: str) -> dict[str, Any]:
+    """A plain button (no style, no confirm dialog) with an emoji-enabled plain-text label."""
+    text = {"emoji": True, "text": label, "type": "plain_text"}
+    return {"action_id": str(action_id), "text": text, "type": "button", "value": value}
+
+
+def actions(elements: list[dict[str, Any]], block_id: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"elements": elements, "type": "actions"}
+    return {"block_id": block_id, **block} if block_id is not None else block
 
 
 # ---- the one place that checks Slack's limits --------------------------------------------------------------
@@ -150,20 +173,18 @@ def context(*texts: str, block_id: str | None = None) -> dict[str, Any]:
 def text_cost(blocks: Iterable[Mapping[str, Any]]) -> int:
     """Every `text` string in the blocks, Slack-counted: what the cumulative text budget is measured on."""
     total = 0
-
-    def walk(node: Any) -> None:
-        nonlocal total
+    stack: list[Any] = list(blocks)
+    while stack:  # iterative: a notification's blocks are walked for every Docker event that matches
+        node = stack.pop()
         if isinstance(node, Mapping):
             for key, value in node.items():
-                if key == "text" and isinstance(value, str):
-                    total += slack_length(value)
-                else:
-                    walk(value)
+                if isinstance(value, str):
+                    if key == "text":
+                        total += slack_length(value)
+                elif isinstance(value, Mapping | list | tuple):
+                    stack.append(value)
         elif isinstance(node, list | tuple):
-            for item in node:
-                walk(item)
-
-    walk(list(blocks))
+            stack.extend(node)
     return total
 
 

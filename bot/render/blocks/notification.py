@@ -14,13 +14,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_sdk.models.blocks import ActionsBlock, ButtonElement
-
 from bot.models import Notification
 from bot.references import CONTAINER_NAME
 from bot.render.blocks.buttons import ActionId, RunValue, encode_value, fits
 from bot.render.blocks.limits import (
     FENCE,
+    actions,
+    button,
     context,
     enforce_limits,
     escape_clipped,
@@ -105,8 +105,8 @@ def _buttons(note: Notification) -> dict[str, Any] | None:
         run = RunValue(text, note.host)
         if not fits(action_id, run):  # only a host name from the config this long: no buttons then
             return None
-        buttons.append(ButtonElement(text=label, action_id=action_id, value=encode_value(action_id, run)))
-    return ActionsBlock(block_id="notify", elements=buttons).to_dict()
+        buttons.append(button(label, action_id, encode_value(action_id, run)))
+    return actions(buttons, block_id="notify")
 
 
 def notification_blocks(note: Notification) -> list[dict[str, Any]]:
