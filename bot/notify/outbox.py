@@ -78,7 +78,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.render.blocks import escape_clipped, escape_mrkdwn
+from bot.render.blocks.notification import digest_blocks, digest_entry, digest_fit, digest_text
 from bot.store.outbox import (
     FAILED,
     PENDING,
@@ -92,9 +92,6 @@ from bot.store.outbox import (
 
 log = logging.getLogger(__name__)
 
-DIGEST_MAX_CHARS = 3000  # one section's text limit: a digest stays readable and renderable as a block
-DIGEST_ENTRY_MAX_CHARS = 300
-_DIGEST_RESERVE = 160  # header ("300 containers died on prod in 20 s: ") and footer ("(and 12 more…)")
 MAX_RETRY_AFTER = 3600.0
 MAX_BACKOFF = 300.0
 KEEP_FOR = 7 * 24 * 3600.0
@@ -183,44 +180,6 @@ class _Outcome:
     ts: str = ""
     retry_after: float = 0.0
     error: str = ""
-
-
-def format_span(seconds: float) -> str:
-    """How long a burst took, the way a person says it: "in under 1 s", "in 20 s", "in 3 min"."""
-    whole = round(seconds)
-    if whole < 1:
-        return "in under 1 s"
-    if whole < 120:
-        return f"in {whole} s"
-    if whole < 7200:
-        return f"in {round(whole / 60)} min"
-    return f"in {round(whole / 3600)} h"
-
-
-def digest_entry(line: str) -> str:
-    """One member of a digest on one line, at most DIGEST_ENTRY_MAX_CHARS long."""
-    flat = " ".join(line.split()) or "?"
-    return escape_clipped(flat, DIGEST_ENTRY_MAX_CHARS)  # names and codes are container-controlled text
-
-
-def digest_fit(entries: Sequence[str], max_chars: int = DIGEST_MAX_CHARS) -> int:
-    """How many of `entries` (already passed through digest_entry) fit in one digest message; at least 1."""
-    budget = max_chars - _DIGEST_RESERVE
-    used = 0
-    for count, entry in enumerate(entries):
-        used += len(entry) + (2 if count else 0)
-        if used > budget and count:
-            return count
-    return max(1, len(entries))
-
-
-def digest_text(title: str, entries: Sequence[str], span: float, more: int = 0) -> str:
-    """ "17 containers died on prod in 20 s: web-1 (137), web-2 (1), …", and how many more follow."""
-    heading = escape_mrkdwn(f"{len(entries)} {title or 'notifications'} {format_span(span)}")
-    text = f"{heading}: {', '.join(entries)}"
-    if more:
-        text += f" (and {more} more in the next message)"
-    return text
 
 
 def merge_blocks(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -560,7 +519,7 @@ class Outbox:
             ids=tuple(row.id for row in members),
             channel=channel,
             text=text,
-            blocks=None,
+            blocks=digest_blocks(text),
             thread_ts=self._thread_ts(channel, thread_key),
             update=None,
             episode_keys=tuple(row.episode_key for row in members if row.episode_key),

@@ -250,10 +250,6 @@ def _binding(index: int, spec: object, roles: Mapping[str, Role]) -> Binding:
     )
 
 
-def _quoted(names: Sequence[str]) -> str:
-    return ", ".join(f'"{name}"' for name in names)
-
-
 def _where(principal: Principal) -> str:
     channel = principal.channel_id
     if principal.is_dm:

@@ -24,7 +24,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.models import Change, ConfirmationResult, Outcome, PullProgress, Reply
 from bot.render.blocks import (
     SlackMessage,
-    escape_mrkdwn,
+    escape_clipped,
     mention,
     render_audit_line,
     render_container_actions,
@@ -269,7 +269,7 @@ class SlackDoor:
         name, host = picked.name, picked.host
         self.router.note_click(clicker, f"pick {name} on {host}")
         respond(
-            text=escape_mrkdwn(f"{name} on {host}"[:300]),
+            text=escape_clipped(f"{name} on {host}", 300),
             blocks=render_container_actions(name, host),
             response_type="ephemeral",
             replace_original=False,

@@ -15,16 +15,9 @@ from fakes import FakeWebApi, RecordedRequest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.notify.outbox import (
-    DIGEST_MAX_CHARS,
-    Outbox,
-    OutgoingMessage,
-    digest_entry,
-    digest_fit,
-    digest_text,
-    format_span,
-    merge_blocks,
-)
+from bot.notify.outbox import Outbox, OutgoingMessage, merge_blocks
+from bot.render.blocks.limits import limit_violations, slack_length
+from bot.render.blocks.notification import DIGEST_MAX_CHARS
 
 FAST = 0.2  # seconds between posts where a test is about logic, not Slack's real pace
 JITTER = 0.02  # float slack: the outbox paces from its own clock, the fake stamps with its own reading
@@ -139,7 +132,13 @@ def test_burst_coalesces_into_few_digests_naming_everyone(
     assert 2 <= len(sent) <= 5
     assert min(gaps(sent)) >= 1.0 - JITTER
     bodies = texts(fake, "C1")
-    assert all(len(text) <= DIGEST_MAX_CHARS for text in bodies)
+    assert all(slack_length(text) <= DIGEST_MAX_CHARS for text in bodies)
+    for request in sent:  # each digest is also a verbatim section Slack would take
+        if "containers died on prod" not in request.body["text"]:
+            continue
+        blocks = request.body["blocks"]
+        assert limit_violations(blocks, text=request.body["text"]) == []
+        assert all(block["text"]["verbatim"] is True for block in blocks)
     digests = [text for text in bodies if "containers died on prod" in text]
     assert digests
     assert digests[0].split(" ", 1)[1].startswith("containers died on prod in ")
@@ -318,32 +317,6 @@ def test_refuses_a_client_that_sleeps_through_rate_limits(fake: FakeWebApi, db: 
     )
     with pytest.raises(ValueError, match="RateLimitErrorRetryHandler"):
         Outbox(db, client)
-
-
-def test_digest_text_splits_long_bursts_and_says_how_long_they_took() -> None:
-    """Digest pieces stay under the limit, name every entry once, and read like a sentence."""
-    entries = [digest_entry(f"container-with-a-rather-long-name-{n:03d} (137)") for n in range(200)]
-    pieces = []
-    rest = entries
-    while rest:
-        fit = digest_fit(rest)
-        pieces.append(digest_text("containers died on prod", rest[:fit], 20.2, more=len(rest) - fit))
-        rest = rest[fit:]
-    assert len(pieces) > 1
-    assert all(len(piece) <= DIGEST_MAX_CHARS for piece in pieces)
-    assert sum(piece.count("container-with") for piece in pieces) == 200
-    assert pieces[0].endswith("more in the next message)")
-    assert digest_text("containers died on prod", ["web-1 (137)", "web-2 (1)"], 20.2) == (
-        "2 containers died on prod in 20 s: web-1 (137), web-2 (1)"
-    )
-    assert [format_span(s) for s in (0.2, 59.6, 300, 9000)] == [
-        "in under 1 s",
-        "in 60 s",
-        "in 5 min",
-        "in 2 h",
-    ]
-    assert len(digest_entry("x" * 1000)) == 300
-    assert digest_entry("two\nlines") == "two lines"
 
 
 # ---- fairness: priority, order per key, newest state wins -----------------------------------------------

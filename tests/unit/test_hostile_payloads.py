@@ -20,7 +20,15 @@ from hypothesis import strategies as st
 from bot.models import ContainerRow, Notification, PsResult
 from bot.render.blocks.home import HostDashboard, home_view
 from bot.render.blocks.limits import FENCE, HEADER_TEXT_MAX, SECTION_TEXT_MAX, limit_violations
-from bot.render.blocks.notification import notification_blocks
+from bot.render.blocks.notification import (
+    DIGEST_MAX_CHARS,
+    digest_blocks,
+    digest_entry,
+    digest_fit,
+    digest_text,
+    format_span,
+    notification_blocks,
+)
 
 HOSTILE = ["<!channel>", "<!here>", "<@U0ADMIN>", "```", "`", "&", "<https://evil.example|click>", "*_~"]
 KINDS = ["died", "oom", "unhealthy", "restart_loop", "restart_loop_update", "recovered", "started"]
@@ -163,3 +171,44 @@ def test_home_shows_a_host_that_gave_no_listing() -> None:
     view = home_view([HostDashboard(host="far", problem="no Docker engine answers <!channel>")])
     check_home(view)
     assert "no Docker engine answers &lt;!channel&gt;" in view["blocks"][1]["text"]["text"]
+
+
+# ---- digests: a burst of notifications in one message -----------------------------------------------------
+
+
+def test_digest_text_splits_long_bursts_and_says_how_long_they_took() -> None:
+    """Digest pieces stay under the limit, name every entry once, and read like a sentence."""
+    entries = [digest_entry(f"container-with-a-rather-long-name-{n:03d} (137)") for n in range(200)]
+    pieces = []
+    rest = entries
+    while rest:
+        fit = digest_fit(rest)
+        pieces.append(digest_text("containers died on prod", rest[:fit], 20.2, more=len(rest) - fit))
+        rest = rest[fit:]
+    assert len(pieces) > 1
+    assert all(len(piece) <= DIGEST_MAX_CHARS for piece in pieces)
+    assert sum(piece.count("container-with") for piece in pieces) == 200
+    assert pieces[0].endswith("more in the next message)")
+    assert digest_text("containers died on prod", ["web-1 (137)", "web-2 (1)"], 20.2) == (
+        "2 containers died on prod in 20 s: web-1 (137), web-2 (1)"
+    )
+    assert [format_span(s) for s in (0.2, 59.6, 300, 9000)] == [
+        "in under 1 s",
+        "in 60 s",
+        "in 5 min",
+        "in 2 h",
+    ]
+    assert len(digest_entry("x" * 1000)) == 300
+    assert digest_entry("two\nlines") == "two lines"
+
+
+@settings(max_examples=100, deadline=None)
+@given(names=st.lists(st.one_of(hostile_text, st.just(long_hostile(5000))), min_size=1, max_size=400))
+def test_a_digest_of_hostile_names_fits_and_renders_nothing_live(names: list[str]) -> None:
+    entries = [digest_entry(f"{name} (137)") for name in names]
+    fit = digest_fit(entries)
+    text = digest_text("containers died on <!channel>", entries[:fit], 3.0, more=len(entries) - fit)
+    blocks = digest_blocks(text)
+    assert limit_violations(blocks, text=text) == []
+    assert [block["text"]["verbatim"] for block in blocks] == [True]
+    assert live_markup({"blocks": blocks, "text": text}, users=(), channels=()) == []

@@ -53,3 +53,39 @@ def test_every_user_facing_error_is_defined_in_bot_errors() -> None:
     for error_type in seen:
         seen.extend(error_type.__subclasses__())
         assert error_type.__module__ == "bot.errors", error_type
+
+
+BOT = Path(bot.__file__).parent
+CORE = ("commands", "engine", "policy", "router", "store")
+
+
+def test_block_kit_is_built_only_in_render() -> None:
+    """Slack's Block Kit models (and hand-built `"type": "section"` payloads) appear only under
+    bot/render/blocks, where `enforce_limits` checks every payload."""
+    for path in sorted(BOT.rglob("*.py")):
+        if path.is_relative_to(BOT / "render" / "blocks"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not [name for name in _imports(path) if name.startswith("slack_sdk.models")], path
+        for kind in ("section", "actions", "context", "header"):
+            assert f'"type": "{kind}"' not in text, path
+
+
+def test_the_core_knows_nothing_of_slack() -> None:
+    """The router, policy, commands, engine and store import no Slack library and write no Slack markup
+    (mentions travel as IDs in bot.mentions; each door renders them)."""
+    for part in CORE:
+        for path in sorted((BOT / part).rglob("*.py")):
+            assert not [name for name in _imports(path) if name.startswith("slack")], path
+            for literal in _string_literals(path.read_text(encoding="utf-8")):
+                for markup in ("<@", "<#", "<!"):
+                    assert markup not in literal, path
+
+
+def _string_literals(code: str) -> list[str]:
+    """Every string constant (f-string parts included) of a module; docstrings too, which is stricter."""
+    return [
+        node.value
+        for node in ast.walk(ast.parse(code))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]

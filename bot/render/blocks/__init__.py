@@ -2,7 +2,7 @@
 
 - `limits`: Slack's limits, the one check, and the escaping and clipping helpers all the others use;
 - `reply`: a command's `Reply` as messages and pages, confirmation buttons, problems, the audit line;
-- `notification`: an event notification with its Logs / Inspect / Restart buttons;
+- `notification`: an event notification with its Logs / Inspect / Restart buttons, and the digest of a burst;
 - `home`: the App Home dashboard.
 """
 

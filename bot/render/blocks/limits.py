@@ -14,7 +14,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import MarkdownTextObject
 
-# ---- Slack's limits (docs.slack.dev Block Kit reference; see also FACTS.md) -------------------------------
+# ---- Slack's limits (docs.slack.dev Block Kit reference) ---------------------------------------------------
 MAX_BLOCKS = 50
 SECTION_TEXT_MAX = 3000
 SECTION_FIELDS_MAX = 10

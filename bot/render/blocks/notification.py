@@ -12,6 +12,7 @@ them and keep the others.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from bot.models import Notification
@@ -25,7 +26,9 @@ from bot.render.blocks.limits import (
     enforce_limits,
     escape_clipped,
     escape_code_clipped,
+    escape_mrkdwn,
     section,
+    slack_length,
 )
 
 EMOJI = {
@@ -123,3 +126,53 @@ def notification_blocks(note: Notification) -> list[dict[str, Any]]:
     if buttons is not None:
         blocks.append(buttons)
     return enforce_limits(blocks, text=fallback_text(note))
+
+
+# ---- digests: a burst of notifications in one message -----------------------------------------------------
+
+DIGEST_MAX_CHARS = 3000  # one section's text limit: a digest stays readable and renderable as a block
+DIGEST_ENTRY_MAX_CHARS = 300
+_DIGEST_RESERVE = 160  # header ("300 containers died on prod in 20 s: ") and footer ("(and 12 more…)")
+
+
+def format_span(seconds: float) -> str:
+    """How long a burst took, the way a person says it: "in under 1 s", "in 20 s", "in 3 min"."""
+    whole = round(seconds)
+    if whole < 1:
+        return "in under 1 s"
+    if whole < 120:
+        return f"in {whole} s"
+    if whole < 7200:
+        return f"in {round(whole / 60)} min"
+    return f"in {round(whole / 3600)} h"
+
+
+def digest_entry(line: str) -> str:
+    """One member of a digest on one line, at most DIGEST_ENTRY_MAX_CHARS long."""
+    flat = " ".join(line.split()) or "?"
+    return escape_clipped(flat, DIGEST_ENTRY_MAX_CHARS)  # names and codes are container-controlled text
+
+
+def digest_fit(entries: Sequence[str], max_chars: int = DIGEST_MAX_CHARS) -> int:
+    """How many of `entries` (already passed through digest_entry) fit in one digest message; at least 1."""
+    budget = max_chars - _DIGEST_RESERVE
+    used = 0
+    for count, entry in enumerate(entries):
+        used += slack_length(entry) + (2 if count else 0)
+        if used > budget and count:
+            return count
+    return max(1, len(entries))
+
+
+def digest_text(title: str, entries: Sequence[str], span: float, more: int = 0) -> str:
+    """ "17 containers died on prod in 20 s: web-1 (137), web-2 (1), …", and how many more follow."""
+    heading = escape_mrkdwn(f"{len(entries)} {title or 'notifications'} {format_span(span)}")
+    text = f"{heading}: {', '.join(entries)}"
+    if more:
+        text += f" (and {more} more in the next message)"
+    return text
+
+
+def digest_blocks(text: str) -> list[dict[str, Any]]:
+    """A digest as one verbatim section (nothing auto-linked), checked against Slack's limits."""
+    return enforce_limits([section(text, block_id="digest")], text=text)
