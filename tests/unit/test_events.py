@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,9 @@ import pytest
 from bot.commands import args as a
 from bot.commands.catalog import CATALOG
 from bot.commands.parser import parse
+from bot.engine import Host
 from bot.engine.convert import engine_event
+from bot.engine.events import read_events
 from bot.errors import UsageError
 from bot.models import EngineEvent, EventsResult
 from bot.policy import Policy, Principal
@@ -294,3 +297,30 @@ def test_the_default_policy_lets_everyone_read_events() -> None:
         Principal(user_id="U0ANY", channel_id="C0OPS"), command="events", action_class="read", host="prod"
     )
     assert decision.allowed
+
+
+# ---- reading -----------------------------------------------------------------------------------------------
+
+
+def test_the_stream_is_read_up_to_its_limit_then_closed() -> None:
+    """One more than the limit is read (to know there were more), then the stream is closed."""
+
+    class Stream:
+        closed = False
+
+        def __init__(self) -> None:
+            self.read = 0
+
+        def __iter__(self) -> Iterator[dict[str, object]]:
+            while True:
+                self.read += 1
+                yield dict(START)
+
+        def close(self) -> None:
+            Stream.closed = True
+
+    stream = Stream()
+    items = read_events(Host("h", "unix:///nowhere", 1.0), stream, a.MAX_EVENTS + 1)
+    assert len(items) == a.MAX_EVENTS + 1
+    assert stream.read == a.MAX_EVENTS + 1
+    assert Stream.closed
