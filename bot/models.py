@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from datetime import tzinfo
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -382,6 +383,38 @@ class LogsResult:
 
 
 @dataclass(frozen=True, slots=True)
+class EngineEvent:
+    """One message of `GET /events`, as the engine sent it (text unmasked; the renderer masks it)."""
+
+    type: str
+    action: str
+    actor_id: str
+    attributes: Mapping[str, str]
+    scope: str = ""
+    time: int = 0  # Unix seconds
+    time_nano: int = 0  # Unix nanoseconds (0 when the engine sent none)
+    status: str = ""  # the deprecated `status`, `id` and `from` (older clients read them)
+    id: str = ""
+    from_: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EventsResult:
+    """`docker events --since … --until …`: the events of one bounded window, oldest first, at most
+    `limit`; `truncated` when the engine had more; `clamped` when `--until` lay in the future and the
+    window ended now. Times print in `zone`, as the CLI prints them in its local zone."""
+
+    events: tuple[EngineEvent, ...]
+    since: float
+    until: float
+    zone: tzinfo
+    limit: int
+    truncated: bool = False
+    clamped: bool = False
+    format: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class VersionResult:
     """`docker version`: the client (this bot) and the daemon's `/version` JSON."""
 
@@ -558,6 +591,7 @@ Result = (
     | VolumesResult
     | InspectResult
     | LogsResult
+    | EventsResult
     | VersionResult
     | InfoResult
     | ComposeLsResult

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -16,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from bot.durations import duration_seconds
 from bot.references import CONTAINER_NAME, VOLUME_NAME, image_reference_problem
+from bot.render import events as events_render
 from bot.render import formats, template
 
 # `images [REPOSITORY[:TAG]]` takes a pattern (`busy*`, `*/app:1.*`); it only ever travels as a query filter
@@ -295,6 +297,147 @@ class LogsArgs(Args):
         if value is not None:
             point_in_time(value, time.time())
         return value
+
+
+MAX_EVENTS = 1000
+EVENTS_WINDOW = 600.0  # seconds: the longest window `events` reads, and its default length
+_EVENT_TYPES = frozenset(
+    {"builder", "config", "container", "daemon", "image", "network", "node", "plugin", "secret", "service"}
+    | {"volume"}
+)
+_EVENT_NAME = re.compile(r"^[a-z][a-z_]{0,39}$")
+_OBJECT_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.:@/-]{0,254}$", re.ASCII)
+
+
+def _span(seconds: float) -> str:
+    """A window's length as Docker users write one: `10m`, `1h30m`, `45s`."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
+    return text or "0s"
+
+
+@dataclass(frozen=True, slots=True)
+class EventsWindow:
+    """The instants `events` reads between (Unix seconds), and whether `--until` lay in the future and was
+    moved back to now (reading never follows the stream)."""
+
+    since: float
+    until: float
+    clamped: bool = False
+
+
+def events_window(since: str | None, until: str | None, now: float, zone: tzinfo = UTC) -> EventsWindow:
+    """`--since` / `--until` as a bounded window: `until` defaults to now and is never later than now (the
+    Engine API follows the stream while `until` lies ahead), `since` defaults to 10 minutes before `until`,
+    and a window longer than 10 minutes is refused. ValueError says what is wrong and what to type."""
+    end = point_in_time(until, now, zone) if until is not None else now
+    clamped = end > now
+    end = min(end, now)
+    start = point_in_time(since, now, zone) if since is not None else end - EVENTS_WINDOW
+    if start > now:
+        raise ValueError(f"--since {since}: that time is in the future; there are no events there yet")
+    if start > end:
+        raise ValueError(f"--since {since} is after --until {until}: the window would be empty")
+    if end - start > EVENTS_WINDOW + 1e-3:
+        raise ValueError(
+            f"the window from --since to --until is {_span(end - start)}; events reads at most "
+            f"{_span(EVENTS_WINDOW)} at a time (e.g. --since 1h --until 50m)"
+        )
+    return EventsWindow(start, end, clamped)
+
+
+def _event_filter(key: str, value: str) -> None:
+    """One `-f KEY=VALUE` of `events`, checked against the grammar of what it names."""
+    problem = None
+    if key == "type" and value not in _EVENT_TYPES:
+        problem = f"expected one of {', '.join(sorted(_EVENT_TYPES))}"
+    elif key == "scope" and value not in {"local", "swarm"}:
+        problem = "expected local or swarm"
+    elif key == "event" and not _EVENT_NAME.fullmatch(value):
+        problem = "expected an event name (start, die, health_status, …)"
+    elif key == "container" and not CONTAINER_NAME.fullmatch(value):
+        problem = "expected a container name or ID"
+    elif key == "volume" and not VOLUME_NAME.fullmatch(value):
+        problem = "expected a volume name"
+    elif key == "label" and not _PRUNE_LABEL.fullmatch(value):
+        problem = "expected KEY or KEY=VALUE"
+    elif key == "image" and image_reference_problem(value) is not None:
+        problem = f"not an image reference: {image_reference_problem(value)}"
+    elif key not in {
+        "type",
+        "scope",
+        "event",
+        "container",
+        "volume",
+        "label",
+        "image",
+    } and not _OBJECT_NAME.fullmatch(value):
+        problem = "expected a name or ID"
+    if problem is not None:
+        raise ValueError(f"invalid filter {key}={value!r}: {problem}")
+
+
+class EventsArgs(FilteredArgs):
+    """`events --since WHEN --until WHEN`: what happened on the host in a window of at most 10 minutes,
+    read once (never followed), at most 1,000 events."""
+
+    filter_keys: ClassVar[Mapping[str, frozenset[str] | None]] = dict.fromkeys(
+        (
+            "container",
+            "event",
+            "image",
+            "label",
+            "network",
+            "type",
+            "volume",
+            "daemon",
+            "scope",
+            "plugin",
+            "node",
+            "service",
+            "config",
+            "secret",
+        )
+    )
+
+    since: str | None = None
+    until: str | None = None
+    format: str | None = None
+
+    @field_validator("since", "until")
+    @classmethod
+    def _when(cls, value: str | None) -> str | None:
+        if value is not None:
+            point_in_time(value, time.time())
+        return value
+
+    @field_validator("filters")
+    @classmethod
+    def _values(cls, filters: Filters) -> Filters:
+        for key, values in filters.items():
+            for value in values:
+                _event_filter(key, value)
+        return filters
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: str | None) -> str | None:
+        """As `docker events` checks one: parsed (`json` is `{{json .}}`, no `table`, `\\t` stays as
+        typed), then run once on an empty event; both failures read `Error parsing format: …`."""
+        if value is None:
+            return None
+        try:
+            events_render.events_template(value).execute(events_render.EMPTY_EVENT)
+        except template.TemplateError as exc:
+            raise ValueError(f"{events_render.FORMAT_ERROR}: {exc.message}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> EventsArgs:
+        events_window(self.since, self.until, time.time())
+        return self
 
 
 class SystemDfArgs(Args):

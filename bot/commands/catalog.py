@@ -123,6 +123,8 @@ class CommandSpec(Generic[ArgsT]):
     examples: tuple[str, ...] = ()
     hidden: bool = False
     takes_rest: bool = False  # the rest of the line, `&&` included, is this command's argument (`can-i`)
+    # its answer names every object on the host (`events`): only a binding on all containers grants it
+    host_wide: bool = False
 
     @property
     def touches_engine(self) -> bool:
@@ -307,6 +309,48 @@ COMMANDS = (
             "-f": "following is not possible in chat; use --since 5m or --tail N",
         },
         examples=("logs web", "logs web --tail 200", "logs web --since 10m -t"),
+    ),
+    CommandSpec(
+        name="events",
+        summary=(
+            f"Show the host's events in a window of at most {a.EVENTS_WINDOW / 60:g} minutes (default the "
+            f"last {a.EVENTS_WINDOW / 60:g}), up to {a.MAX_EVENTS:,}; never follows; needs read on all "
+            "containers (it names them all)"
+        ),
+        aliases=("system events",),
+        args_model=a.EventsArgs,
+        handler=Read(lambda engine, args: engine.events(args)),
+        options=(
+            Option(
+                "since",
+                "--since",
+                metavar="WHEN",
+                help="From this time: RFC 3339, a Unix timestamp or a duration ago (10m); "
+                "default: 10 minutes before --until",
+            ),
+            Option(
+                "until",
+                "--until",
+                metavar="WHEN",
+                help="Up to this time (same forms; default and latest: now)",
+            ),
+            _filter(
+                "container, event, image, label, network, type, volume, daemon, scope, plugin, node, "
+                "service, config, secret"
+            ),
+            Option(
+                "format",
+                "--format",
+                metavar="FORMAT",
+                help="Format the output using the given Go template, or 'json'",
+            ),
+        ),
+        host_wide=True,
+        examples=(
+            "events --since 10m",
+            "events --since 1h --until 50m -f container=web",
+            "events -f type=container -f event=die",
+        ),
     ),
     CommandSpec(
         name="system df",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bot.models import BuildCacheRow, ContainerRow, ImageRemoved, ImageRow, Port, VolumeRow
+from bot.models import BuildCacheRow, ContainerRow, EngineEvent, ImageRemoved, ImageRow, Port, VolumeRow
 
 
 def _list(value: Any) -> list[Any]:
@@ -124,3 +124,21 @@ def image_removals(answer: Iterable[Any] | None) -> tuple[ImageRemoved, ...]:
         if item.get("Deleted"):
             removed.append(ImageRemoved("Deleted", str(item["Deleted"])))
     return tuple(removed)
+
+
+def engine_event(data: Mapping[str, Any]) -> EngineEvent:
+    """One message of `GET /events` (API ≥ 1.22: `Type`, `Action`, `Actor`; the old `status`, `id`, `from`
+    kept for `--format json`)."""
+    actor = _dig_map(data, "Actor")
+    return EngineEvent(
+        type=str(data.get("Type") or ""),
+        action=str(data.get("Action") or ""),
+        actor_id=str(actor.get("ID") or ""),
+        attributes=_map(actor.get("Attributes")),
+        scope=str(data.get("scope") or ""),
+        time=_int(data.get("time")),
+        time_nano=_int(data.get("timeNano")),
+        status=str(data.get("status") or ""),
+        id=str(data.get("id") or ""),
+        from_=str(data.get("from") or ""),
+    )

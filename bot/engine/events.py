@@ -55,6 +55,22 @@ class EventStream:
             self._raw.close()
 
 
+def read_events(host: Host, raw: Any, limit: int) -> list[Mapping[str, Any]]:
+    """At most `limit` events of a stream opened with an `until` (which the engine closes by itself once it
+    has sent the window), then closed: the command `events` reads through the same decoding and border as
+    the watcher. The caller's wall-clock deadline bounds it if the engine keeps the stream open anyway."""
+    stream = EventStream(host, raw)
+    items: list[Mapping[str, Any]] = []
+    try:
+        for item in stream:
+            items.append(item)
+            if len(items) >= limit:
+                break
+    finally:
+        stream.close()
+    return items
+
+
 class EventSource:
     """What one host's watcher asks the engine, as typed calls that raise only `bot.errors` types."""
 

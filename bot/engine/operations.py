@@ -5,8 +5,8 @@ Methods are named after the CLI verbs and take the validated argument models of 
 (plain data); they never format text. They live by job, each file one part of the one type:
 
 - `base.py`: the host, `_call` (every Engine API call, through the host's circuit breaker), shared listings;
-- `read.py`: `ps`, `images`, `system_df`, `volume_ls`, `volume_inspect`, `inspect`, `logs`, `version`,
-  `info`, `compose_ls`, `compose_ps`;
+- `read.py`: `ps`, `images`, `system_df`, `volume_ls`, `volume_inspect`, `inspect`, `logs`, `events`,
+  `version`, `info`, `compose_ls`, `compose_ps`;
 - `act.py`: `start`, `stop`, `restart`, `kill`, `pause`, `unpause`, `rm`, `rmi` and their planners;
 - `prune.py`: the prunes and their planners;
 - `pull.py`: `pull` and `plan_pull`.

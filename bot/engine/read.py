@@ -5,6 +5,7 @@ its result model; none formats text.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import tzinfo
@@ -14,13 +15,22 @@ from bot import __version__
 from bot.commands import args as a
 from bot.engine import plans
 from bot.engine.base import EngineBase
-from bot.engine.convert import build_cache_row, container_row, df_items, image_row, volume_row
-from bot.errors import NotFound
+from bot.engine.convert import (
+    build_cache_row,
+    container_row,
+    df_items,
+    engine_event,
+    image_row,
+    volume_row,
+)
+from bot.engine.events import read_events
+from bot.errors import NotFound, UsageError
 from bot.models import (
     ComposeLsResult,
     ComposeProject,
     ComposePsResult,
     DiskUsageResult,
+    EventsResult,
     ImagesResult,
     InfoResult,
     InspectKind,
@@ -155,6 +165,37 @@ class Reads(EngineBase):
         lines = tuple(text.splitlines()[-args.tail :]) if args.tail else ()
         return LogsResult(container=args.container, lines=lines, tail=args.tail, timestamps=args.timestamps)
 
+    def events(self, args: a.EventsArgs) -> EventsResult:
+        """`docker events --since … --until …`: one `GET /events` with both ends always sent (without an
+        `until` the engine follows the stream forever), `until` never later than now, within the host's
+        wall-clock deadline; at most `MAX_EVENTS` events are kept (one more is read to know there were
+        more)."""
+        try:
+            window = a.events_window(args.since, args.until, time.time(), self.zone)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+        def read(api: Any) -> list[Mapping[str, Any]]:
+            raw = api.events(
+                since=_api_time(window.since),
+                until=_api_time(window.until),
+                filters=_filters(args.filters),
+                decode=True,
+            )
+            return read_events(self.host, raw, a.MAX_EVENTS + 1)
+
+        items = self._call(read)
+        return EventsResult(
+            events=tuple(engine_event(item) for item in items[: a.MAX_EVENTS]),
+            since=window.since,
+            until=window.until,
+            zone=self.zone,
+            limit=a.MAX_EVENTS,
+            truncated=len(items) > a.MAX_EVENTS,
+            clamped=window.clamped,
+            format=args.format,
+        )
+
     def version(self, args: a.VersionArgs) -> VersionResult:
         """`docker version`."""
         server = self._call(lambda api: api.version())
@@ -212,6 +253,12 @@ def _filters(filters: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]] | N
 def _since(value: str, zone: tzinfo) -> float:
     """`--since` (validated already) as Unix seconds."""
     return a.point_in_time(value, time.time(), zone)
+
+
+def _api_time(seconds: float) -> str:
+    """A Unix time as the Engine API's `since`/`until` take it: `<seconds>.<nanoseconds>`."""
+    whole = math.floor(seconds)
+    return f"{whole}.{min(999_999_999, round((seconds - whole) * 1e9)):09d}"
 
 
 def _read_capped(chunks: Iterator[bytes], limit: int) -> bytes:

@@ -283,7 +283,8 @@ class Policy:
     def default(cls, catalog: Catalog = CATALOG) -> Policy:
         """No policy configured: everyone may read everywhere; nobody may change anything."""
         role = Role(DEFAULT_ROLE, frozenset({READ}), {})
-        everyone = Binding(0, role, frozenset({ANY}), frozenset(), frozenset({ANY}), (ANY,), ())
+        all_containers = (ContainerPattern(ANY, "glob"),)
+        everyone = Binding(0, role, frozenset({ANY}), frozenset(), frozenset({ANY}), (ANY,), all_containers)
         return cls({DEFAULT_ROLE: role}, (everyone,), default=True, catalog=catalog)
 
     @classmethod
@@ -312,6 +313,10 @@ class Policy:
     def _class_of(self, command: str) -> str | None:
         spec = self.catalog.get(command)
         return spec.action_class if spec is not None else None
+
+    def _host_wide(self, command: str) -> bool:
+        spec = self.catalog.get(command)
+        return spec is not None and spec.host_wide
 
     def describe(self) -> str:
         """One line for the start-up log."""
@@ -353,7 +358,8 @@ class Policy:
         if principal.local_admin:
             return True
         return any(
-            binding.role.grants(spec.name, spec.action_class) for binding in self.applicable(principal, host)
+            binding.role.grants(spec.name, spec.action_class) and (binding.unscoped or not spec.host_wide)
+            for binding in self.applicable(principal, host)
         )
 
     def approval_for(self, principal: Principal, spec: CommandSpec[Any], host: str) -> Approval:
@@ -466,6 +472,12 @@ class Policy:
             for binding in self.applicable(principal, host)
             if binding.role.grants(command, action_class)
         ]
+        if not mutating and self._host_wide(command):  # `events` names every container on the host
+            chosen = _choose([b for b in granting if b.unscoped], command, action_class)
+            if chosen is None:
+                what = f"on every container of host {host} (its answer names them all)"
+                return self._denied(principal, command, action_class, host, what)
+            return self._allowed(command, host, [chosen], command_class=action_class, targets=targets)
         if not mutating or (not targets and action_class not in _OBJECT_CLASSES):
             chosen = _choose(granting, command, action_class)
             if chosen is None:

@@ -20,6 +20,7 @@ from bot.models import (
     ComposePsResult,
     ConfirmationResult,
     DiskUsageResult,
+    EventsResult,
     HelpResult,
     ImagesResult,
     InfoResult,
@@ -38,7 +39,7 @@ from bot.models import (
     VolumesResult,
     WhoamiResult,
 )
-from bot.render import actions, builtins, digest, formats, table, template
+from bot.render import actions, builtins, digest, events, formats, table, template
 
 BodyKind = Literal["table", "text", "json"]
 
@@ -113,6 +114,16 @@ def _logs(result: LogsResult) -> Rendered:
     return Rendered(summary, digest.render_logs(result), "text")
 
 
+def _events(result: EventsResult) -> Rendered:
+    if result.format is not None:  # the template's lines alone, as the CLI prints them
+        try:
+            body = events.render_events_format(result, events.events_template(result.format))
+        except template.TemplateError as exc:
+            body = f"{events.FORMAT_ERROR}: {exc.message}"
+        return Rendered(None, body, "text")
+    return Rendered(events.summarize_events(result), events.render_events(result), "text")
+
+
 def _change(result: Change) -> Rendered:
     return Rendered(actions.summarize_action(result), actions.render_action(result), "text")
 
@@ -142,6 +153,7 @@ _RENDERERS: dict[type[Any], Callable[[Any], Rendered]] = {
     ComposePsResult: _listing(table.render_compose_ps, None),
     InspectResult: _inspect,
     LogsResult: _logs,
+    EventsResult: _events,
     VersionResult: _version,
     InfoResult: lambda r: Rendered(None, digest.render_info(r), "text"),
     HelpResult: lambda r: Rendered(None, digest.render_help(r), "text"),
