@@ -81,6 +81,38 @@ class ContainerRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ContainerState:
+    """What the watcher last knew of one container; kept in memory and in the `notify_states` table."""
+
+    id: str
+    name: str
+    image: str
+    state: str
+    health: str | None = None
+    exit_code: int | None = None
+    created: int = 0
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: ContainerRow) -> ContainerState:
+        """From one entry of the list call (no inspect)."""
+        return cls(
+            id=row.id,
+            name=row.name,
+            image=row.image,
+            state=row.state,
+            health=row.health,
+            exit_code=row.exit_code,
+            created=row.created,
+            labels=dict(row.labels),
+        )
+
+    def labels_json(self) -> str:
+        """The labels as stored in SQLite."""
+        return json.dumps(dict(self.labels), sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
 class ImageRow:
     """One image as `GET /images/json` describes it."""
 

@@ -18,14 +18,13 @@ asks the engine (`exit_code_at` over an inspect), and a die of unknown code is s
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.models import ContainerRow
+from bot.models import ContainerState
 
 log = logging.getLogger(__name__)
 
@@ -196,35 +195,3 @@ def opted_out(labels: Mapping[str, str]) -> bool:
     """True for a container labelled `chatops.notify=false` (or 0, no, off): never announced."""
     value = labels.get(NOTIFY_LABEL)
     return value is not None and value.strip().lower() in _OPT_OUT
-
-
-@dataclass(frozen=True, slots=True)
-class ContainerState:
-    """What the watcher last knew of one container; kept in memory and in the `notify_states` table."""
-
-    id: str
-    name: str
-    image: str
-    state: str
-    health: str | None = None
-    exit_code: int | None = None
-    created: int = 0
-    labels: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_row(cls, row: ContainerRow) -> ContainerState:
-        """From one entry of the list call (no inspect)."""
-        return cls(
-            id=row.id,
-            name=row.name,
-            image=row.image,
-            state=row.state,
-            health=row.health,
-            exit_code=row.exit_code,
-            created=row.created,
-            labels=dict(row.labels),
-        )
-
-    def labels_json(self) -> str:
-        """The labels as stored in SQLite."""
-        return json.dumps(dict(self.labels), sort_keys=True, separators=(",", ":"))

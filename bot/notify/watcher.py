@@ -60,9 +60,8 @@ from bot.durations import seconds_text
 from bot.engine.events import EventSource, EventStream
 from bot.engine.hosts import CHECK_DEADLINE, Host
 from bot.errors import ChatOpsError, EngineUnavailable
-from bot.models import Notification, Target
+from bot.models import ContainerState, Notification, Target
 from bot.notify.events import (
-    ContainerState,
     DockerEvent,
     engine_time,
     exit_code_at,

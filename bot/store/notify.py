@@ -14,8 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.models import Notification
-from bot.notify.events import ContainerState
+from bot.models import ContainerState, Notification
 from bot.store.db import Tables, connect
 
 log = logging.getLogger(__name__)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
-import typing
 from pathlib import Path
 
 import pytest
 
-from bot import models
 from bot.commands import CATALOG
-from bot.commands.catalog import ADMIN, OPERATE, PULL, REMOVE, Act, Builtin, Read
 from bot.engine import Engine, Host
-from bot.models import HelpResult, Outcome
-from bot.render.result import renderable_types
+from bot.models import HelpResult, Outcome, Reply
 from bot.router import Invocation, Router
 
 
@@ -85,24 +82,6 @@ def test_unknown_host_is_not_found(router: Router) -> None:
     assert reply.problem.hint == "hosts: ghost"
 
 
-def test_every_catalog_entry_has_its_handler_planner_and_renderer() -> None:
-    """Every command names typed callables: a read its engine function, a mutation its planner and the
-    engine function running that plan, a built-in the router's own; every result type has a renderer (the
-    handlers are typed to return a `Result`, which mypy checks, so every command's answer renders)."""
-    assert set(typing.get_args(models.Result)) == set(renderable_types())
-    for spec in CATALOG.specs:
-        handler = spec.handler
-        assert isinstance(handler, Read | Act | Builtin), spec.name
-        assert callable(handler.run), spec.name
-        if spec.action_class in {OPERATE, REMOVE, PULL}:
-            assert isinstance(handler, Act), f"{spec.name} changes Docker: it needs a planner"
-            assert callable(handler.plan), spec.name
-        elif spec.action_class == ADMIN:
-            assert isinstance(handler, Builtin), spec.name
-        else:
-            assert isinstance(handler, Read | Builtin), spec.name
-
-
 def test_hung_engine_answers_timeout_within_the_command_timeout(frozen_docker_socket: str) -> None:
     """With an engine that never answers, the caller hears "did not finish" after the command timeout."""
     router = Router([Engine(Host("frozen", frozen_docker_socket, 30.0))])
@@ -126,3 +105,34 @@ def test_every_engine_call_has_a_timeout(frozen_docker_socket: str) -> None:
     assert reply.problem is not None
     assert reply.problem.kind == "EngineUnavailable"
     assert "did not answer within 0.5 s" in reply.problem.message
+
+
+def test_dispatch_delivers_exactly_once_even_when_the_result_comes_late(tmp_path: Path) -> None:
+    """A command that outlives its timeout is answered once (the timeout), and its late result is dropped."""
+    router = Router([Engine(Host("local", f"unix://{tmp_path}/none.sock", 1.0))])
+    release = threading.Event()
+    original = router.handle
+
+    def slow(invocation: Invocation, audit_id: int | None = None) -> Reply:
+        release.wait(5)
+        return original(invocation, audit_id)
+
+    router.handle = slow  # type: ignore[method-assign]
+    delivered: list[Reply] = []
+    done = threading.Event()
+
+    def deliver(reply: Reply) -> None:
+        delivered.append(reply)
+        done.set()
+
+    started = time.monotonic()
+    router.dispatch(Invocation("help"), 0.3, deliver)
+    assert time.monotonic() - started < 0.1, "dispatch must return at once"
+    assert done.wait(3)
+    release.set()
+    time.sleep(0.3)
+    router.close()
+    assert len(delivered) == 1
+    assert delivered[0].outcome is Outcome.FAILED
+    assert delivered[0].problem is not None
+    assert delivered[0].problem.kind == "Timeout"

@@ -89,3 +89,10 @@ def _string_literals(code: str) -> list[str]:
         for node in ast.walk(ast.parse(code))
         if isinstance(node, ast.Constant) and isinstance(node.value, str)
     ]
+
+
+def test_the_store_imports_no_layer_above_it() -> None:
+    """The store keeps state for the router, the watcher and the doors; it never reaches up into them."""
+    above = ("bot.router", "bot.notify", "bot.slack", "bot.engine", "bot.commands", "bot.policy", "bot.cli")
+    for path in sorted((BOT / "store").glob("*.py")):
+        assert not [name for name in _imports(path) if name.startswith(above)], path

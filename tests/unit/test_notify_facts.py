@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.models import Notification
+from bot.models import ContainerState, Notification
 from bot.notify.events import (
-    ContainerState,
     DockerEvent,
     engine_time,
     exit_code_at,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,7 @@ from fakes.slack import block_actions_payload, event_callback, slash_command_pay
 from slack_sdk.signature import SignatureVerifier
 
 from bot.engine import Engine, Host
-from bot.models import Outcome, Reply
-from bot.router import Invocation, Router
+from bot.router import Router
 from bot.slack.app import is_dm_click, is_dm_command
 from bot.slack.home import HomeGate
 from bot.slack.runner import SlackHttpApp, delivery_keys, http_payload
@@ -185,37 +183,6 @@ def test_health_and_unknown_paths(guarded: tuple[SlackHttpApp, _Recorder]) -> No
     assert _call(app, {"REQUEST_METHOD": "GET", "PATH_INFO": "/healthz"}) == "200 OK"
     assert _call(app, {"REQUEST_METHOD": "POST", "PATH_INFO": "/other"}).startswith("404")
     assert recorder.bodies == []
-
-
-def test_dispatch_delivers_exactly_once_even_when_the_result_comes_late(tmp_path: Path) -> None:
-    """A command that outlives its timeout is answered once (the timeout), and its late result is dropped."""
-    router = Router([Engine(Host("local", f"unix://{tmp_path}/none.sock", 1.0))])
-    release = threading.Event()
-    original = router.handle
-
-    def slow(invocation: Invocation, audit_id: int | None = None) -> Reply:
-        release.wait(5)
-        return original(invocation, audit_id)
-
-    router.handle = slow  # type: ignore[method-assign]
-    delivered: list[Reply] = []
-    done = threading.Event()
-
-    def deliver(reply: Reply) -> None:
-        delivered.append(reply)
-        done.set()
-
-    started = time.monotonic()
-    router.dispatch(Invocation("help"), 0.3, deliver)
-    assert time.monotonic() - started < 0.1, "dispatch must return at once"
-    assert done.wait(3)
-    release.set()
-    time.sleep(0.3)
-    router.close()
-    assert len(delivered) == 1
-    assert delivered[0].outcome is Outcome.FAILED
-    assert delivered[0].problem is not None
-    assert delivered[0].problem.kind == "Timeout"
 
 
 def test_home_gate_builds_once_per_user_until_the_dashboard_is_stale() -> None:

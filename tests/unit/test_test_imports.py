@@ -29,3 +29,13 @@ def test_no_test_module_imports_a_test_module_or_a_conftest() -> None:
         if name == "conftest" or name.startswith("test_")
     ]
     assert found == []
+
+
+def test_the_unit_tier_never_sleeps() -> None:
+    """Unit tests are pure and fast: time is injected, never waited for (threaded and timing tests live in
+    tests/component)."""
+    for path in sorted((TESTS / "unit").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name):
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+                assert name != "sleep", f"{path.name}:{node.lineno} sleeps"
