@@ -1074,6 +1074,44 @@ def test_hostile_text_is_never_live_on_any_page(reply: Reply) -> None:
     assert live(SlackMessage("", picked, 0, 1)) == []
 
 
+def crowded_replies() -> list[Reply]:
+    """Objects at Docker's own extremes: a container with 2,000 hostile labels, an image with 300 hostile
+    tags (as `images` lists it, and in an `rmi` plan), a `ps` row with 300 hostile names."""
+    labels = {f"{HOSTILE} {n}": f"{HOSTILE} {n}" for n in range(2000)}
+    tags = tuple(f"registry.example/{HOSTILE.replace(' ', '')}-{n}:v{n}" for n in range(300))
+    image = ImageRow(hexid("img"), tags, (), 0, 10**9, labels=labels)
+    crowded = Target("image", hexid("img"), tags[0], labels, 10**9, HOSTILE, aliases=tags, fails=HOSTILE)
+    plan = PlanModel(
+        command=f"rmi {tags[0]}", host=HOST, verb="rmi", targets=(crowded,) * 60, notes=(HOSTILE,)
+    )
+    row = ContainerRow(
+        id=hexid("ctr"),
+        names=tuple(f"/{HOSTILE}-{n}" for n in range(300)),
+        image=HOSTILE,
+        image_id=hexid("img"),
+        command=HOSTILE,
+        created=0,
+        state="running",
+        status=HOSTILE,
+        labels=labels,
+    )
+    return [
+        single("inspect web", InspectResult("container", {"Config": {"Labels": labels}}, 0.0)),
+        single("images", ImagesResult((image,), 0.0)),
+        single("ps --format '{{.Labels}}'", PsResult((row,), 0.0, format="{{.Labels}}")),
+        single("ps --no-trunc", PsResult((row,) * 20, 0.0, no_trunc=True)),
+        single(f"rmi {tags[0]}", ConfirmationResult((plan,), "tok", 0.0, USER)),
+    ]
+
+
+@pytest.mark.parametrize("reply", crowded_replies(), ids=["labels", "tags", "format", "names", "plan"])
+def test_objects_at_dockers_extremes_fit_every_page(reply: Reply) -> None:
+    """2,000 labels or 300 tags on one object are paged or attached within Slack's limits, nothing live."""
+    for message in all_pages(reply):
+        assert live(message) == []
+        assert_within_limits(message)
+
+
 def test_the_requesters_own_mention_stays_live() -> None:
     """The context line mentions the requester (a user ID of the right shape); anything else is text."""
     message = render_reply(single("ps -a", small_ps()), user_id=USER, host=HOST)

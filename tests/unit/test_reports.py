@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from fakes.markup import live_markup
 from report_schedules import BERLIN, Recorder, scheduler, stamp
 
 from bot.models import ContainerRow, DiskReport, DiskUsageResult, ImageRow, Plan, Target
@@ -211,3 +212,23 @@ def test_a_failing_report_does_not_stop_the_schedule() -> None:
     assert len(schedule.run_due(stamp(2026, 3, 2, 8, 5))) == 1
     assert len(schedule.run_due(stamp(2026, 3, 2, 8, 10))) == 1
     assert len(fire.calls) == 2
+
+
+def test_a_report_of_hostile_names_fits_and_renders_nothing_live() -> None:
+    """Exited containers with 5,000-character names full of mentions, and a hostile host name: the
+    report stays within Slack's limits and every mention, link and backtick is inert text."""
+    hostile = "<!channel> <https://evil.example|x> <@U0EVIL> `tick` "
+    disk = report(dangling=3, exited=0)
+    dead = tuple(container((hostile * 100)[:5000] + str(n), f"Exited (1) {hostile}") for n in range(40))
+    usage = DiskUsageResult(
+        images=disk.usage.images,
+        containers=dead,
+        volumes=(),
+        build_cache=(),
+        layers_size=disk.usage.layers_size,
+        now=NOW,
+    )
+    closing = "scheduled report"  # the closing line is the bot's own mrkdwn (it may mention the asker)
+    blocks = disk_report_blocks(DiskReport(hostile * 3, usage, disk.prune), WHEN, closing)
+    assert limit_violations(blocks) == []
+    assert live_markup({"blocks": blocks}, users=(), channels=()) == []
