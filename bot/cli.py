@@ -23,7 +23,7 @@ from bot import __version__
 from bot.commands import CATALOG
 from bot.engine import Engine, hosts_from_settings, own_container_id
 from bot.errors import ChatOpsError, ConfigError, ExitCode
-from bot.mentions import channel_ref
+from bot.models import ReportInfo, RouteInfo
 from bot.render.mask import mask_log_handlers
 from bot.router import Notifications, Router
 from bot.settings import Settings, load_settings
@@ -65,15 +65,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _router(settings: Settings, store: Store, notifications: NotificationService | None = None) -> Router:
     """The router over the configured hosts; `notifications` when the notification service runs."""
-    routes = [
-        f"{', '.join(r.events)} from {', '.join(r.containers)} on {', '.join(r.hosts)} -> "
-        + channel_ref(r.channel)
-        for r in settings.file.notify.routes
-    ]
     notify = settings.file.notify
-    reports = [
-        f"{r.kind} report at `{r.cron}` ({notify.timezone}) for {', '.join(r.hosts)}" for r in notify.reports
+    routes = [
+        RouteInfo(tuple(r.events), tuple(r.containers), tuple(r.hosts), r.channel) for r in notify.routes
     ]
+    reports = [ReportInfo(r.kind, r.cron, notify.timezone, tuple(r.hosts)) for r in notify.reports]
     return Router(
         [Engine(host, settings.command_zone) for host in hosts_from_settings(settings)],
         CATALOG,

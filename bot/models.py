@@ -500,6 +500,8 @@ class HelpEntry:
     action_class: str
     options: tuple[tuple[str, str], ...] = ()
     examples: tuple[str, ...] = ()
+    confirm: str = "never"  # the catalog's: "never", "always", or "many" (for several targets)
+    two_person: bool = False  # the policy asks a second person's approval of the asker here
 
 
 @dataclass(frozen=True, slots=True)
@@ -589,11 +591,31 @@ class Mute:
 
 
 @dataclass(frozen=True, slots=True)
-class NotifyStatusResult:
-    """`notify status`: the configured routes and reports (as configured, one line each) and the mutes."""
+class RouteInfo:
+    """One configured notification route, as `notify status` shows it."""
 
-    routes: tuple[str, ...]
-    reports: tuple[str, ...]
+    events: tuple[str, ...]
+    containers: tuple[str, ...]
+    hosts: tuple[str, ...]
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportInfo:
+    """One scheduled report, as `notify status` shows it (`timezone`: the one its cron is read in)."""
+
+    kind: str
+    cron: str
+    timezone: str
+    hosts: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyStatusResult:
+    """`notify status`: the configured routes and reports, and the mutes in force."""
+
+    routes: tuple[RouteInfo, ...]
+    reports: tuple[ReportInfo, ...]
     mutes: tuple[Mute, ...]
     now: float
 

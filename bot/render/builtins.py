@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from bot.mentions import user_ref
+from bot.mentions import channel_ref, user_ref
 from bot.models import AuditResult, CanIResult, MuteResult, NotifySentResult, NotifyStatusResult, WhoamiResult
 
 AUDIT_TEXT_SHOWN = 60  # characters of a command shown in the audit table
@@ -63,9 +63,17 @@ def render_audit(result: AuditResult) -> tuple[str, str]:
 
 def render_notify_status(result: NotifyStatusResult) -> tuple[str, str]:
     """The routes, the scheduled reports and the mutes in force."""
-    lines = ["routes:", *(f"  {route}" for route in result.routes or ("(none configured)",))]
+    routes = [
+        f"  {', '.join(r.events)} from {', '.join(r.containers)} on {', '.join(r.hosts)} -> "
+        + channel_ref(r.channel)
+        for r in result.routes
+    ]
+    lines = ["routes:", *(routes or ["  (none configured)"])]
     if result.reports:
-        lines += ["reports:", *(f"  {report}" for report in result.reports)]
+        lines.append("reports:")
+        lines += [
+            f"  {r.kind} report at `{r.cron}` ({r.timezone}) for {', '.join(r.hosts)}" for r in result.reports
+        ]
     lines.append("mutes:")
     for mute in result.mutes:
         left = max(0, round((mute.until - result.now) / 60))

@@ -667,10 +667,22 @@ def render_info(result: InfoResult) -> str:
 # ---- help --------------------------------------------------------------------------------------------------
 
 
+def _described(entry: HelpEntry) -> str:
+    """The summary, with what running it asks for: `Remove containers (asks to confirm; …)`."""
+    marks = []
+    if entry.confirm == "always":
+        marks.append("asks to confirm")
+    elif entry.confirm == "many":
+        marks.append("asks to confirm for several targets")
+    if entry.two_person:
+        marks.append("needs a second person's approval")
+    return entry.summary + (f" ({'; '.join(marks)})" if marks else "")
+
+
 def _help_summary(entries: Sequence[HelpEntry]) -> str:
     pairs = []
     for entry in entries:
-        summary = entry.summary
+        summary = _described(entry)
         if entry.aliases:
             summary += f" (aliases: {', '.join(entry.aliases)})"
         pairs.append((entry.name, summary))
@@ -678,7 +690,7 @@ def _help_summary(entries: Sequence[HelpEntry]) -> str:
 
 
 def _help_detail(entry: HelpEntry) -> str:
-    lines = [f"Usage:  {entry.usage}", "", entry.summary]
+    lines = [f"Usage:  {entry.usage}", "", _described(entry)]
     if entry.aliases:
         lines += ["", f"Aliases: {', '.join(entry.aliases)}"]
     if entry.options:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.commands import Catalog, parse
 from bot.commands import args as a
-from bot.commands.catalog import ALWAYS, MANY, CommandSpec
+from bot.commands.catalog import CommandSpec
 from bot.engine import Engine
 from bot.errors import NotFound, UsageError
 from bot.models import (
@@ -26,6 +26,8 @@ from bot.models import (
     MuteResult,
     NotifySentResult,
     NotifyStatusResult,
+    ReportInfo,
+    RouteInfo,
     WhoamiResult,
 )
 from bot.policy import Policy, Principal
@@ -50,12 +52,12 @@ class Asked:
 
 @dataclass(frozen=True, slots=True)
 class Notifications:
-    """What `notify …` knows of the notification service: its routes and reports as configured (one line
-    each), and, while notifications run, how to send a test message (`send_test(user_id)`) or a host's disk
+    """What `notify …` knows of the notification service: its routes and reports as configured, and,
+    while notifications run, how to send a test message (`send_test(user_id)`) or a host's disk
     report now (`send_report(user_id, host)`); each returns the channels it queued for."""
 
-    routes: tuple[str, ...] = ()
-    reports: tuple[str, ...] = ()
+    routes: tuple[RouteInfo, ...] = ()
+    reports: tuple[ReportInfo, ...] = ()
     send_test: Callable[[str], Sequence[str]] | None = None
     send_report: Callable[[str, str], Sequence[str]] | None = None
 
@@ -96,20 +98,14 @@ class Builtins:
         return HelpResult(entries=(self._entry(resolved[0], principal, host),), detailed=True)
 
     def _entry(self, spec: CommandSpec[a.Args], principal: Principal, host: str) -> HelpEntry:
-        marks = []
-        if spec.confirm == ALWAYS:
-            marks.append("asks to confirm")
-        elif spec.confirm == MANY:
-            marks.append("asks to confirm for several targets")
-        if self.policy.approval_for(principal, spec, host) == "two-person":
-            marks.append("needs a second person's approval")
-        summary = spec.summary + (f" ({'; '.join(marks)})" if marks else "")
         return HelpEntry(
             name=spec.name,
             aliases=spec.aliases,
             usage=spec.usage,
-            summary=summary,
+            summary=spec.summary,
             action_class=spec.action_class,
+            confirm=spec.confirm,
+            two_person=self.policy.approval_for(principal, spec, host) == "two-person",
             options=tuple((option.display, option.help) for option in spec.options),
             examples=spec.examples,
         )
