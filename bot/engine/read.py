@@ -1,6 +1,6 @@
-"""The reading operations: `ps`, `images`, `system df`, `volume ls`/`inspect`, `inspect`, `logs`, `version`,
-`info`, `compose ls`/`ps`. Each costs one Engine API call where it can (listings inspect no row) and returns
-its result model; none formats text.
+"""The reading operations: `ps`, `images`, `system df`, `volume ls`/`inspect`, `inspect`, `logs`, `port`,
+`top`, `image history`, `version`, `info`, `compose ls`/`ps`. Each costs one Engine API call where it can
+(listings inspect no row) and returns its result model; none formats text.
 """
 
 from __future__ import annotations
@@ -21,12 +21,17 @@ from bot.models import (
     ComposeProject,
     ComposePsResult,
     DiskUsageResult,
+    HistoryResult,
+    HistoryRow,
     ImagesResult,
     InfoResult,
     InspectKind,
     InspectResult,
     LogsResult,
+    PortMapping,
+    PortResult,
     PsResult,
+    TopResult,
     VersionResult,
     VolumesResult,
 )
@@ -154,6 +159,64 @@ class Reads(EngineBase):
         text = self._call(read).decode("utf-8", "replace")
         lines = tuple(text.splitlines()[-args.tail :]) if args.tail else ()
         return LogsResult(container=args.container, lines=lines, tail=args.tail, timestamps=args.timestamps)
+
+    def port(self, args: a.PortArgs) -> PortResult:
+        """`docker port`: one `GET /containers/{id}/json`, of which only `NetworkSettings.Ports` is kept.
+        A named port that is not published is the CLI's error (`No public port '81' published for web`)."""
+        data = self._call(lambda api: api.inspect_container(args.container)) or {}
+        ports = (data.get("NetworkSettings") or {}).get("Ports") or {}
+        mappings = tuple(
+            PortMapping(
+                private=str(private),
+                host_ip=str(b.get("HostIp") or ""),
+                host_port=str(b.get("HostPort") or ""),
+            )
+            for private, bindings in ports.items()
+            for b in bindings or ()
+            if isinstance(b, Mapping)
+        )
+        if args.port is None:
+            return PortResult(container=args.container, mappings=mappings)
+        number, _, proto = args.port.partition("/")
+        wanted = f"{int(number)}/{proto or 'tcp'}"
+        chosen = tuple(m for m in mappings if m.private == wanted)
+        if not chosen:
+            raise NotFound(f"No public port '{args.port}' published for {args.container}")
+        return PortResult(container=args.container, mappings=chosen, private=wanted)
+
+    def top(self, args: a.TopArgs) -> TopResult:
+        """`docker top`: one `GET /containers/{id}/top`, with no `ps_args` ever (the engine would hand them to
+        `ps` on its host)."""
+        data = self._call(lambda api: api.top(args.container)) or {}
+        return TopResult(
+            container=args.container,
+            titles=tuple(str(t) for t in data.get("Titles") or ()),
+            processes=tuple(tuple(str(cell) for cell in row) for row in data.get("Processes") or ()),
+        )
+
+    def history(self, args: a.HistoryArgs) -> HistoryResult:
+        """`docker history`: the image resolved to its ID from the listing (as `inspect` does, so only an ID
+        reaches the image path), then one `GET /images/{id}/history`."""
+        image_id = self._image_id(args.image)
+        raw = self._call(lambda api: api.history(image_id)) or []
+        rows = tuple(
+            HistoryRow(
+                id=str(layer.get("Id") or ""),
+                created=int(layer.get("Created") or 0),
+                created_by=str(layer.get("CreatedBy") or ""),
+                size=int(layer.get("Size") or 0),
+                comment=str(layer.get("Comment") or ""),
+            )
+            for layer in raw
+        )
+        return HistoryResult(
+            image=args.image,
+            rows=rows,
+            now=time.time(),
+            quiet=args.quiet,
+            no_trunc=args.no_trunc,
+            human=args.human,
+        )
 
     def version(self, args: a.VersionArgs) -> VersionResult:
         """`docker version`."""
