@@ -14,7 +14,16 @@ from bot import __version__
 from bot.commands import args as a
 from bot.engine import plans
 from bot.engine.base import EngineBase
-from bot.engine.convert import build_cache_row, container_row, df_items, image_row, volume_row
+from bot.engine.convert import (
+    build_cache_row,
+    container_row,
+    df_items,
+    history_rows,
+    image_row,
+    port_mappings,
+    top_table,
+    volume_row,
+)
 from bot.errors import NotFound
 from bot.models import (
     ComposeLsResult,
@@ -22,13 +31,11 @@ from bot.models import (
     ComposePsResult,
     DiskUsageResult,
     HistoryResult,
-    HistoryRow,
     ImagesResult,
     InfoResult,
     InspectKind,
     InspectResult,
     LogsResult,
-    PortMapping,
     PortResult,
     PsResult,
     TopResult,
@@ -163,22 +170,11 @@ class Reads(EngineBase):
     def port(self, args: a.PortArgs) -> PortResult:
         """`docker port`: one `GET /containers/{id}/json`, of which only `NetworkSettings.Ports` is kept.
         A named port that is not published is the CLI's error (`No public port '81' published for web`)."""
-        data = self._call(lambda api: api.inspect_container(args.container)) or {}
-        ports = (data.get("NetworkSettings") or {}).get("Ports") or {}
-        mappings = tuple(
-            PortMapping(
-                private=str(private),
-                host_ip=str(b.get("HostIp") or ""),
-                host_port=str(b.get("HostPort") or ""),
-            )
-            for private, bindings in ports.items()
-            for b in bindings or ()
-            if isinstance(b, Mapping)
-        )
+        mappings = port_mappings(self._call(lambda api: api.inspect_container(args.container)))
         if args.port is None:
             return PortResult(container=args.container, mappings=mappings)
         number, _, proto = args.port.partition("/")
-        wanted = f"{int(number)}/{proto or 'tcp'}"
+        wanted = f"{number}/{proto or 'tcp'}"  # as typed, as the CLI looks it up: `080` is not `80`
         chosen = tuple(m for m in mappings if m.private == wanted)
         if not chosen:
             raise NotFound(f"No public port '{args.port}' published for {args.container}")
@@ -187,28 +183,14 @@ class Reads(EngineBase):
     def top(self, args: a.TopArgs) -> TopResult:
         """`docker top`: one `GET /containers/{id}/top`, with no `ps_args` ever (the engine would hand them to
         `ps` on its host)."""
-        data = self._call(lambda api: api.top(args.container)) or {}
-        return TopResult(
-            container=args.container,
-            titles=tuple(str(t) for t in data.get("Titles") or ()),
-            processes=tuple(tuple(str(cell) for cell in row) for row in data.get("Processes") or ()),
-        )
+        titles, processes = top_table(self._call(lambda api: api.top(args.container)))
+        return TopResult(container=args.container, titles=titles, processes=processes)
 
     def history(self, args: a.HistoryArgs) -> HistoryResult:
         """`docker history`: the image resolved to its ID from the listing (as `inspect` does, so only an ID
         reaches the image path), then one `GET /images/{id}/history`."""
         image_id = self._image_id(args.image)
-        raw = self._call(lambda api: api.history(image_id)) or []
-        rows = tuple(
-            HistoryRow(
-                id=str(layer.get("Id") or ""),
-                created=int(layer.get("Created") or 0),
-                created_by=str(layer.get("CreatedBy") or ""),
-                size=int(layer.get("Size") or 0),
-                comment=str(layer.get("Comment") or ""),
-            )
-            for layer in raw
-        )
+        rows = history_rows(self._call(lambda api: api.history(image_id)))
         return HistoryResult(
             image=args.image,
             rows=rows,

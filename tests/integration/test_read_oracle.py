@@ -71,7 +71,7 @@ def test_port_prints_what_docker_port_prints(scene: Scene, private: str | None) 
     assert _bot_lines(" ".join(["container port", *args])) == docker_lines
 
 
-@pytest.mark.parametrize("private", ["81", "53", "80/udp"])
+@pytest.mark.parametrize("private", ["81", "53", "80/udp", "080"])
 def test_port_not_published_is_the_clis_error(scene: Scene, private: str) -> None:
     docker = _run(["docker", "port", scene.web, private])
     bot = run_bot(f"port {scene.web} {private}")
