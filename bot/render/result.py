@@ -145,7 +145,8 @@ _RENDERERS: dict[type[Any], Callable[[Any], Rendered]] = {
     ComposePsResult: _listing(table.render_compose_ps, None),
     InspectResult: _inspect,
     LogsResult: _logs,
-    PortResult: _listing(table.render_port, None),
+    # lines without a header: text, so a long list split for Slack does not repeat its first line
+    PortResult: lambda r: Rendered(None, table.render_port(r), "text"),
     TopResult: _listing(table.render_top, table.summarize_top),
     HistoryResult: _listing(table.render_history, table.summarize_history),
     VersionResult: _version,

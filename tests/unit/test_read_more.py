@@ -92,6 +92,7 @@ def test_one_port_prints_only_the_host_side_and_no_summary() -> None:
     )
     rendered = render_result(result)
     assert rendered.summary is None
+    assert rendered.kind == "text"  # no header line for Slack to repeat atop each chunk
     assert rendered.body == "0.0.0.0:8080\n[::]:8080"
 
 
