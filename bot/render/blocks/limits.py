@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import MarkdownTextObject
-
 # ---- Slack's limits (docs.slack.dev Block Kit reference) ---------------------------------------------------
 MAX_BLOCKS = 50
 SECTION_TEXT_MAX = 3000
@@ -131,11 +129,6 @@ def escape_code_clipped(text: str, limit: int, *, keep_end: bool = False) -> str
     return ELLIPSIS + escape_code(kept) if keep_end else escape_code(kept) + ELLIPSIS
 
 
-def mrkdwn(text: str) -> MarkdownTextObject:
-    """A mrkdwn text object with `verbatim` set: Slack links nothing the bot did not write as a link."""
-    return MarkdownTextObject(text=text, verbatim=True)
-
-
 # The builders below write Block Kit's documented shapes as plain dicts, exactly what slack_sdk's models
 # serialize to (same keys, same order), without their per-object validation: a notification is built for
 # every matching Docker event, and `to_dict` of three buttons cost more than the rest of its path. What they
@@ -143,17 +136,22 @@ def mrkdwn(text: str) -> MarkdownTextObject:
 
 
 def _mrkdwn_dict(text: str) -> dict[str, Any]:
+    """A mrkdwn text object with `verbatim` set: Slack links nothing the bot did not write as a link."""
     return {"text": text, "type": "mrkdwn", "verbatim": True}
 
 
+def _block(block_id: str | None, **fields: Any) -> dict[str, Any]:
+    """A block's dict with its keys in slack_sdk's (sorted) order, `block_id` only when given."""
+    block = {"block_id": block_id, **fields} if block_id is not None else fields
+    return dict(sorted(block.items()))
+
+
 def section(text: str, block_id: str | None = None) -> dict[str, Any]:
-    block: dict[str, Any] = {"text": _mrkdwn_dict(text), "type": "section"}
-    return {"block_id": block_id, **block} if block_id is not None else block
+    return _block(block_id, text=_mrkdwn_dict(text), type="section")
 
 
 def context(*texts: str, block_id: str | None = None) -> dict[str, Any]:
-    block: dict[str, Any] = {"elements": [_mrkdwn_dict(t) for t in texts], "type": "context"}
-    return {"block_id": block_id, **block} if block_id is not None else block
+    return _block(block_id, elements=[_mrkdwn_dict(t) for t in texts], type="context")
 
 
 def button(label: str, action_id: str, value: str) -> dict[str, Any]:
@@ -163,8 +161,7 @@ def button(label: str, action_id: str, value: str) -> dict[str, Any]:
 
 
 def actions(elements: list[dict[str, Any]], block_id: str | None = None) -> dict[str, Any]:
-    block: dict[str, Any] = {"elements": elements, "type": "actions"}
-    return {"block_id": block_id, **block} if block_id is not None else block
+    return _block(block_id, elements=elements, type="actions")
 
 
 # ---- the one place that checks Slack's limits --------------------------------------------------------------

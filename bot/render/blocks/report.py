@@ -7,17 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    ButtonElement,
-    ContextBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
 from bot.models import DiskReport
 from bot.render.blocks.buttons import ActionId, RunValue, encode_value
-from bot.render.blocks.limits import enforce_limits, escape_code, escape_mrkdwn
+from bot.render.blocks.limits import actions, button, enforce_limits, escape_code, escape_mrkdwn, section
 from bot.render.format import human_size
 from bot.render.table import render_system_df, summarize_system_df
 
@@ -135,14 +129,10 @@ def _exited_section(report: DiskReport) -> str:
     return "\n".join(lines)
 
 
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=text, verbatim=True))
-
-
-def prune_button(host: str) -> ButtonElement:
+def prune_button(host: str) -> dict[str, Any]:
     """`Prune dangling images`: runs `image prune` on `host` as the clicking user (plan, confirm, audit)."""
     value = encode_value(ActionId.RUN_PRUNE, RunValue(PRUNE_COMMAND, host))
-    return ButtonElement(text="Prune dangling images", action_id=ActionId.RUN_PRUNE, value=value)
+    return button("Prune dangling images", ActionId.RUN_PRUNE, value)
 
 
 def disk_report_blocks(report: DiskReport, when: datetime, context: str) -> list[dict[str, Any]]:
@@ -151,17 +141,18 @@ def disk_report_blocks(report: DiskReport, when: datetime, context: str) -> list
     `context` is the closing line's mrkdwn: why this report was posted (a schedule, or who asked).
     """
     head = f":floppy_disk: *{escape_mrkdwn(headline(report, when))}*\n{escape_mrkdwn(summary(report))}"
-    blocks: list[Any] = [
-        _section(head),
-        _section(f"```{escape_code(render_system_df(report.usage))}```"),
-        _section(_dangling_section(report)),
-        _section(_exited_section(report)),
-        _section(f"*Space to reclaim:* {escape_mrkdwn(_reclaim_line(report))}"),
+    blocks = [
+        section(head),
+        section(f"```{escape_code(render_system_df(report.usage))}```"),
+        section(_dangling_section(report)),
+        section(_exited_section(report)),
+        section(f"*Space to reclaim:* {escape_mrkdwn(_reclaim_line(report))}"),
     ]
     if report.prunable:
-        blocks.append(ActionsBlock(block_id="disk_report", elements=[prune_button(report.host)]))
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=context)]))
-    return enforce_limits([block.to_dict() for block in blocks], text=fallback_text(report))
+        blocks.append(actions([prune_button(report.host)], block_id="disk_report"))
+    # the closing line is the bot's own mrkdwn, not verbatim: it may mention the asker
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=context)]).to_dict())
+    return enforce_limits(blocks, text=fallback_text(report))
 
 
 def fallback_text(report: DiskReport) -> str:
