@@ -1,5 +1,6 @@
-"""The report scheduler's test doubles, for tests/unit/test_reports.py (pure: fire times from a given clock)
-and tests/component/test_report_scheduler.py (its thread, following an injected clock)."""
+"""The report scheduler's test doubles, for tests/unit/test_reports.py (pure: fire times from a given clock),
+tests/component/test_report_scheduler.py (its thread, following an injected clock) and
+tests/integration/test_reports.py (the schedule end to end through the outbox)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,19 @@ def scheduler(cron: str, fire: Recorder, **options: Any) -> ReportScheduler:
 
 def stamp(*parts: int) -> float:
     return datetime(*parts, tzinfo=BERLIN).timestamp()  # type: ignore[misc]
+
+
+class FakeClock:
+    """Unix seconds that move only when the test says so."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self.lock:
+            return self.now
+
+    def set(self, now: float) -> None:
+        with self.lock:
+            self.now = now

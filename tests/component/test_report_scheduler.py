@@ -3,31 +3,14 @@ schedule (threads and short waits, so not in the unit tier)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from report_schedules import BERLIN, Recorder, scheduler, stamp
+from report_schedules import BERLIN, FakeClock, Recorder, scheduler, stamp
 
 from bot.notify.service import ReportScheduler
 from bot.settings import ReportConfig
-
-
-class FakeClock:
-    """Unix seconds that move only when the test says so."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-        self.lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self.lock:
-            return self.now
-
-    def set(self, now: float) -> None:
-        with self.lock:
-            self.now = now
 
 
 def wait_for(predicate: Any, timeout: float = 5.0) -> None:

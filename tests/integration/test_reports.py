@@ -7,7 +7,6 @@ import contextlib
 import io
 import json
 import tarfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 import docker.errors
 import pytest
 from fakes.slack import FakeSlack
+from report_schedules import FakeClock
 
 from bot.engine import Engine, hosts_from_settings
 from bot.engine.plans import unique_size
@@ -179,22 +179,6 @@ def test_exited_container_names_are_in_the_report(engine: Engine, disk_objects: 
 # ---- the schedule, end to end through the outbox ----------------------------------------------------------
 
 
-class FakeClock:
-    """Unix seconds that move only when the test sets them."""
-
-    def __init__(self, now: float) -> None:
-        self._now = now
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self._now
-
-    def set(self, when: datetime) -> None:
-        with self._lock:
-            self._now = when.timestamp()
-
-
 def report_settings(slack: FakeSlack, state: Path) -> Settings:
     config = FileConfig.model_validate(
         {
@@ -234,7 +218,7 @@ def test_scheduled_report_fires_on_time_and_once_across_a_restart(
     try:
         time.sleep(0.3)
         assert slack.messages(channel="C0DISK") == []
-        clock.set(datetime(2026, 3, 2, 8, 0, 3, tzinfo=BERLIN))
+        clock.set(datetime(2026, 3, 2, 8, 0, 3, tzinfo=BERLIN).timestamp())
         (posted,) = slack.wait_for_messages(channel="C0DISK", timeout=20)
     finally:
         first.stop()
@@ -243,14 +227,14 @@ def test_scheduled_report_fires_on_time_and_once_across_a_restart(
     assert "Disk report for local, 2026-03-02 08:00 CET" in text
     assert "cron `0 8 * * mon-fri` (Europe/Berlin)" in text
 
-    clock.set(datetime(2026, 3, 2, 8, 0, 40, tzinfo=BERLIN))  # restarted within the minute
+    clock.set(datetime(2026, 3, 2, 8, 0, 40, tzinfo=BERLIN).timestamp())  # restarted within the minute
     second = NotificationService(settings, hosts, clock=clock, report_nap=0.02)
     second.start()
     try:
         time.sleep(1.5)
         assert len(slack.messages(channel="C0DISK")) == 1
         assert second.outbox.counts()["sent"] == 1
-        clock.set(datetime(2026, 3, 3, 8, 0, 1, tzinfo=BERLIN))
+        clock.set(datetime(2026, 3, 3, 8, 0, 1, tzinfo=BERLIN).timestamp())
         _monday, tuesday = slack.wait_for_messages(count=2, channel="C0DISK", timeout=20)
     finally:
         second.stop()
