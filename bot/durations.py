@@ -17,6 +17,14 @@ def duration_seconds(text: str) -> float | None:
     return sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(text))
 
 
+def go_duration(seconds: float) -> str:
+    """Whole seconds written back as Docker users type a duration: `10m`, `1h30m`, `45s` (`0s` for none)."""
+    hours, rest = divmod(round(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
+    return text or "0s"
+
+
 def seconds_text(value: float) -> str:
     """How a wait reads in a message: `12` for 12.0001, `2.5`, `0.25`, `1800` (never `12.0001`)."""
     if value >= 1:

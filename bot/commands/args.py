@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.durations import duration_seconds
+from bot.durations import duration_seconds, go_duration
 from bot.references import CONTAINER_NAME, VOLUME_NAME, image_reference_problem
 from bot.render import events as events_render
 from bot.render import formats, template
@@ -309,15 +309,6 @@ _EVENT_NAME = re.compile(r"^[a-z][a-z_]{0,39}$")
 _OBJECT_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.:@/-]{0,254}$", re.ASCII)
 
 
-def _span(seconds: float) -> str:
-    """A window's length as Docker users write one: `10m`, `1h30m`, `45s`."""
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
-    return text or "0s"
-
-
 @dataclass(frozen=True, slots=True)
 class EventsWindow:
     """The instants `events` reads between (Unix seconds), and whether `--until` lay in the future and was
@@ -342,8 +333,8 @@ def events_window(since: str | None, until: str | None, now: float, zone: tzinfo
         raise ValueError(f"--since {since} is after --until {until}: the window would be empty")
     if end - start > EVENTS_WINDOW + 1e-3:
         raise ValueError(
-            f"the window from --since to --until is {_span(end - start)}; events reads at most "
-            f"{_span(EVENTS_WINDOW)} at a time (e.g. --since 1h --until 50m)"
+            f"the window from --since to --until is {go_duration(end - start)}; events reads at most "
+            f"{go_duration(EVENTS_WINDOW)} at a time (e.g. --since 1h --until 50m)"
         )
     return EventsWindow(start, end, clamped)
 

@@ -70,7 +70,7 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
-def _clean(text: str) -> str:
+def clean_text(text: str) -> str:
     """Drop ANSI escape sequences and control characters (tab stays)."""
     if "\x1b" in text:
         text = _ANSI.sub("", text)
@@ -79,7 +79,7 @@ def _clean(text: str) -> str:
 
 def _one_line(text: str, limit: int = 200) -> str:
     """Free text squeezed onto one line: whitespace runs become one space, long text ends in "…"."""
-    text = " ".join(_clean(text.replace("\n", " ").replace("\r", " ")).split())
+    text = " ".join(clean_text(text.replace("\n", " ").replace("\r", " ")).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -189,7 +189,7 @@ class _Digest:
     def render(self) -> str:
         width = max((len(row[0]) for row in self._rows if isinstance(row, tuple)), default=0) + 2
         out = [row if isinstance(row, str) else row[0].ljust(width) + row[1] for row in self._rows]
-        return "\n".join(_clean(line).rstrip() for line in out)
+        return "\n".join(clean_text(line).rstrip() for line in out)
 
 
 def _aligned(pairs: Sequence[tuple[str, str]]) -> list[str]:
@@ -555,7 +555,7 @@ def render_inspect(result: InspectResult) -> str:
 
 def render_logs(result: LogsResult) -> str:
     """The log lines, one per line, without ANSI escapes or control characters and with secrets masked."""
-    return mask_secrets("\n".join(_clean(line) for line in result.lines))
+    return mask_secrets("\n".join(clean_text(line) for line in result.lines))
 
 
 # ---- version -----------------------------------------------------------------------------------------------
@@ -608,7 +608,7 @@ def render_version(result: VersionResult) -> str:
         else:
             rows.append(("  Version:", _text(component.get("Version"))))
             rows += [(f"  {key}:", _text(details[key])) for key in sorted(details, key=str)]
-    return "\n".join(_clean(line) for line in _tab_block(rows))
+    return "\n".join(clean_text(line) for line in _tab_block(rows))
 
 
 # ---- info --------------------------------------------------------------------------------------------------
@@ -661,7 +661,7 @@ def render_info(result: InfoResult) -> str:
     warnings = [w if w.upper().startswith("WARNING") else f"WARNING: {w}" for w in warnings if w]
     if warnings:
         lines += ["", *warnings]
-    return "\n".join(_clean(line) for line in lines)
+    return "\n".join(clean_text(line) for line in lines)
 
 
 # ---- help --------------------------------------------------------------------------------------------------

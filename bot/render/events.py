@@ -18,13 +18,13 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.models import EngineEvent, EventsResult
-from bot.render.digest import _clean
+from bot.render.digest import clean_text
 from bot.render.mask import mask_secrets
 from bot.render.template import Struct, Template, parse
 
 
 def _text(value: str) -> str:
-    return mask_secrets(_clean(value))
+    return mask_secrets(clean_text(value))
 
 
 def event_time(seconds: int, nanos: int, zone: tzinfo) -> str:
