@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.render.format import tabulate
+
 MAX_DEPTH = 20  # blocks and parentheses nested deeper are refused
 MAX_OUTPUT = 1_000_000  # characters one execution may write
 
@@ -740,37 +742,5 @@ def tabwrite(text: str, *, minwidth: int = 10, padding: int = 3) -> str:
     """Align tab-separated cells as Go's text/tabwriter does with Docker's settings (minimum width 10,
     padding 3, spaces): a column block is a run of lines that have a tab-terminated cell in that column,
     and its width is its widest cell plus the padding. Widths count characters, as Go counts runes."""
-    writer = _TabWriter([line.split("\t") for line in text.split("\n")], minwidth, padding)
-    writer.format(0, len(writer.lines), [])
-    return "\n".join(writer.out)
-
-
-@dataclass(slots=True)
-class _TabWriter:
-    lines: list[list[str]]
-    minwidth: int
-    padding: int
-    out: list[str] = field(default_factory=list)
-
-    def format(self, line0: int, line1: int, widths: list[int]) -> None:
-        column = len(widths)
-        this = line0
-        while this < line1:
-            if column >= len(self.lines[this]) - 1:
-                this += 1
-                continue
-            self.write(line0, this, widths)  # the lines before this column's block
-            line0 = this
-            width = self.minwidth
-            while this < line1 and column < len(self.lines[this]) - 1:
-                width = max(width, len(self.lines[this][column]) + self.padding)
-                this += 1
-            self.format(line0, this, [*widths, width])
-            line0 = this
-        self.write(line0, line1, widths)
-
-    def write(self, line0: int, line1: int, widths: list[int]) -> None:
-        for cells in self.lines[line0:line1]:
-            self.out.append(
-                "".join(cell.ljust(widths[j]) if j < len(widths) else cell for j, cell in enumerate(cells))
-            )
+    rows = [line.split("\t") for line in text.split("\n")]
+    return tabulate(rows, minwidth, padding, count_runes=True)
